@@ -156,6 +156,20 @@ TEST_F(BucketTest, LargeFileReadIsMmappedInBoundedRegions) {
   EXPECT_EQ(ReadAll(bb2), big);
 }
 
+TEST_F(BucketTest, MmapBucketViewsAMappedRangeWithoutCopying) {
+  TempFile f("0123456789abcdef");
+  absl::StatusOr<Ref<MmapRegion>> region = MmapRegion::Map(f.file()->fd(), 3, 10);
+  ASSERT_TRUE(region.ok()) << region.status();
+  CopyStats before = GlobalCopyStats();
+  Brigade bb(a());
+  bb.Append(Bucket::Mmap(a(), *region, 2, 6));
+  EXPECT_EQ(bb.front()->kind(), BucketKind::kMmap);
+  EXPECT_EQ(bb.front()->view(), "56789a");
+  EXPECT_EQ(GlobalCopyStats().Since(before).bytes_copied, 0u);
+  EXPECT_EQ(MmapRegion::Map(f.file()->fd(), 0, 0).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(BucketTest, FileShorterThanBucketIsDataLoss) {
   TempFile f("only ten b");
   Brigade bb(a());
@@ -223,6 +237,15 @@ TEST_F(BucketTest, ReadingClosedSourceIsFailedPrecondition) {
   absl::StatusOr<absl::string_view> v = bb.front()->Read();
   EXPECT_EQ(v.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(v.status().message().find("closed"), std::string::npos);
+  close(fds[1]);
+}
+
+TEST_F(BucketTest, UnlinkedSourceReadIsFailedPrecondition) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ASSERT_EQ(write(fds[1], "x", 1), 1);
+  BucketPtr b = Bucket::FromSource(a(), Source::Adopt(Source::Kind::kPipe, fds[0], true));
+  EXPECT_EQ(b->Read().status().code(), absl::StatusCode::kFailedPrecondition);
   close(fds[1]);
 }
 
