@@ -173,6 +173,8 @@ class Brigade {
   absl::Status Printf(const char* format, ...) __attribute__((format(printf, 2, 3)));
   // Appends a bucket that adopts `data` (no copy; the string is freed with the last view).
   absl::Status WriteOwned(std::string data);
+  // Copies `data` whatever its size (packed into blocks), for bytes that die with the call.
+  absl::Status WriteCopy(absl::string_view data);
   size_t copy_threshold() const { return copy_threshold_; }
   void set_copy_threshold(size_t bytes) { copy_threshold_ = bytes; }
 

@@ -57,6 +57,12 @@ absl::Status Brigade::Write(absl::string_view data) {
   return absl::OkStatus();
 }
 
+absl::Status Brigade::WriteCopy(absl::string_view data) {
+  if (absl::Status s = CheckWritable(); !s.ok()) return s;
+  AppendCopy(data);
+  return absl::OkStatus();
+}
+
 absl::Status Brigade::Writev(absl::Span<const absl::string_view> parts) {
   for (absl::string_view part : parts) {
     if (absl::Status s = Write(part); !s.ok()) return s;

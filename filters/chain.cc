@@ -1,0 +1,262 @@
+#include "filters/chain.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace brigade::filters {
+
+absl::string_view FilterKindName(FilterKind kind) {
+  switch (kind) {
+    case FilterKind::kResource:
+      return "RESOURCE";
+    case FilterKind::kContentSet:
+      return "CONTENT_SET";
+    case FilterKind::kProtocol:
+      return "PROTOCOL";
+    case FilterKind::kTranscode:
+      return "TRANSCODE";
+    case FilterKind::kConnection:
+      return "CONNECTION";
+    case FilterKind::kNetwork:
+      return "NETWORK";
+  }
+  return "?";
+}
+
+absl::string_view ReadModeName(ReadMode mode) {
+  switch (mode) {
+    case ReadMode::kReadBytes:
+      return "READBYTES";
+    case ReadMode::kGetLine:
+      return "GETLINE";
+    case ReadMode::kEatCrlf:
+      return "EATCRLF";
+    case ReadMode::kSpeculative:
+      return "SPECULATIVE";
+    case ReadMode::kExhaustive:
+      return "EXHAUSTIVE";
+    case ReadMode::kInit:
+      return "INIT";
+  }
+  return "?";
+}
+
+// --- ChainCore ---
+
+template <typename T>
+T* ChainCore<T>::Insert(std::unique_ptr<T> filter) {
+  filter->exchange_ = exchange_;
+  auto pos = std::find_if(filters_.begin(), filters_.end(), [&](const std::unique_ptr<T>& f) {
+    return static_cast<int>(f->kind()) > static_cast<int>(filter->kind());
+  });
+  return filters_.insert(pos, std::move(filter))->get();
+}
+
+template <typename T>
+void ChainCore<T>::Remove(T* filter) {
+  if (filter->depth_ > 0) {
+    filter->removed_ = true;
+    return;
+  }
+  filters_.remove_if([&](const std::unique_ptr<T>& f) { return f.get() == filter; });
+}
+
+template <typename T>
+T* ChainCore<T>::First() const {
+  for (const std::unique_ptr<T>& f : filters_) {
+    if (!f->removed_) return f.get();
+  }
+  return nullptr;
+}
+
+template <typename T>
+T* ChainCore<T>::After(const T* filter) const {
+  auto it = std::find_if(filters_.begin(), filters_.end(),
+                         [&](const std::unique_ptr<T>& f) { return f.get() == filter; });
+  if (it == filters_.end()) return nullptr;
+  for (++it; it != filters_.end(); ++it) {
+    if (!(*it)->removed_) return it->get();
+  }
+  return nullptr;
+}
+
+template <typename T>
+absl::Status ChainCore<T>::Enter(T* filter) {
+  ++filter->depth_;
+  if (filter->initialized_) return absl::OkStatus();
+  filter->initialized_ = true;
+  absl::Status s = filter->Init();
+  if (!s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(filter->name(), ": init: ", s.message()));
+  }
+  return s;
+}
+
+template <typename T>
+void ChainCore<T>::Leave(T* filter) {
+  if (--filter->depth_ == 0 && filter->removed_) Remove(filter);
+}
+
+template <typename T>
+std::vector<const T*> ChainCore<T>::Live() const {
+  std::vector<const T*> out;
+  for (const std::unique_ptr<T>& f : filters_) {
+    if (!f->removed_) out.push_back(f.get());
+  }
+  return out;
+}
+
+template class ChainCore<OutputFilter>;
+template class ChainCore<InputFilter>;
+
+// --- OutputChain ---
+
+std::string PipelineReport::DebugString() const {
+  std::string out;
+  for (const Entry& e : filters) {
+    absl::StrAppend(&out, e.name, "[", FilterKindName(e.kind), e.traits.needs_bytes ? " bytes" : "",
+                    e.traits.preserves_flush ? "" : " no-flush", " buf=", e.traits.max_buffered_bytes,
+                    "] ");
+  }
+  absl::StrAppend(&out, "zero_copy=", zero_copy ? "yes" : "no",
+                  " flush=", preserves_flush ? "yes" : "no", " max_buffered=", max_buffered_bytes);
+  return out;
+}
+
+OutputFilter* OutputChain::Add(std::unique_ptr<OutputFilter> filter) {
+  if (below_ != nullptr && filter->kind() >= FilterKind::kConnection) {
+    return below_->Add(std::move(filter));
+  }
+  filter->chain_ = this;
+  return core_.Insert(std::move(filter));
+}
+
+void OutputChain::Remove(OutputFilter* filter) { core_.Remove(filter); }
+
+absl::StatusOr<Flow> OutputChain::Pass(Brigade& bb) { return PassAfter(nullptr, bb); }
+
+absl::StatusOr<Flow> OutputChain::PassAfter(const OutputFilter* filter, Brigade& bb) {
+  OutputFilter* next = filter == nullptr ? core_.First() : core_.After(filter);
+  if (next != nullptr) return Call(next, bb);
+  if (below_ != nullptr) return below_->Pass(bb);
+  if (bb.empty()) return Flow::kDone;
+  return absl::FailedPreconditionError(absl::StrCat(
+      "no filter after ", filter == nullptr ? std::string("the top") : "'" + filter->name() + "'",
+      " takes the stream (", bb.DebugString(), ")"));
+}
+
+absl::StatusOr<Flow> OutputChain::Call(OutputFilter* filter, Brigade& bb) {
+  if (filter->saw_eos_ && !bb.empty()) {
+    return absl::InternalError(absl::StrCat("brigade passed to '", filter->name(),
+                                            "' after EOS: ", bb.DebugString()));
+  }
+  if (bb.ends_with_eos()) filter->saw_eos_ = true;
+  if (absl::Status s = core_.Enter(filter); !s.ok()) {
+    core_.Leave(filter);
+    return s;
+  }
+  absl::StatusOr<Flow> flow = filter->Filter(bb);
+  if (flow.ok() && !bb.empty()) {
+    flow = absl::InternalError(absl::StrCat("filter '", filter->name(),
+                                            "' returned with buckets it neither passed nor "
+                                            "kept: ",
+                                            bb.DebugString()));
+  }
+  core_.Leave(filter);  // may destroy a filter that removed itself
+  return flow;
+}
+
+std::vector<std::string> OutputChain::Names() const {
+  std::vector<std::string> names;
+  for (const OutputFilter* f : core_.Live()) names.push_back(f->name());
+  if (below_ != nullptr) {
+    for (std::string& n : below_->Names()) names.push_back(std::move(n));
+  }
+  return names;
+}
+
+void OutputChain::AppendReport(PipelineReport& report) const {
+  for (const OutputFilter* f : core_.Live()) {
+    FilterTraits t = f->traits();
+    report.filters.push_back({f->name(), f->kind(), t});
+    report.zero_copy = report.zero_copy && !t.needs_bytes;
+    report.preserves_flush = report.preserves_flush && t.preserves_flush;
+    report.max_buffered_bytes += t.max_buffered_bytes;
+  }
+  if (below_ != nullptr) below_->AppendReport(report);
+}
+
+PipelineReport OutputChain::Report() const {
+  PipelineReport report;
+  AppendReport(report);
+  return report;
+}
+
+absl::StatusOr<Flow> OutputFilter::PassNext(Brigade& bb) { return chain_->PassAfter(this, bb); }
+
+void OutputFilter::RemoveSelf() { chain_->Remove(this); }
+
+// --- InputChain ---
+
+InputFilter* InputChain::Add(std::unique_ptr<InputFilter> filter) {
+  if (below_ != nullptr && filter->kind() >= FilterKind::kConnection) {
+    return below_->Add(std::move(filter));
+  }
+  filter->chain_ = this;
+  return core_.Insert(std::move(filter));
+}
+
+void InputChain::Remove(InputFilter* filter) { core_.Remove(filter); }
+
+absl::Status InputChain::Read(Brigade& out, ReadMode mode, BlockMode block, size_t readbytes) {
+  if (eos_delivered_) return absl::OutOfRangeError("end of input: EOS was already delivered");
+  absl::Status s = ReadAfter(nullptr, out, mode, block, readbytes);
+  if (s.ok() && out.ends_with_eos()) eos_delivered_ = true;
+  return s;
+}
+
+absl::Status InputChain::ReadAfter(const InputFilter* filter, Brigade& out, ReadMode mode,
+                                   BlockMode block, size_t readbytes) {
+  InputFilter* next = filter == nullptr ? core_.First() : core_.After(filter);
+  if (next != nullptr) return Call(next, out, mode, block, readbytes);
+  if (below_ != nullptr) return below_->ReadAfter(nullptr, out, mode, block, readbytes);
+  return absl::FailedPreconditionError(absl::StrCat(
+      "no input filter below ",
+      filter == nullptr ? std::string("the top") : "'" + filter->name() + "'",
+      " provides data"));
+}
+
+absl::Status InputChain::Call(InputFilter* filter, Brigade& out, ReadMode mode,
+                              BlockMode block, size_t readbytes) {
+  if (filter->saw_eos_) {
+    return absl::OutOfRangeError(
+        absl::StrCat("end of input: '", filter->name(), "' already returned EOS"));
+  }
+  if (absl::Status s = core_.Enter(filter); !s.ok()) {
+    core_.Leave(filter);
+    return s;
+  }
+  absl::Status s = filter->Read(out, mode, block, readbytes);
+  if (s.ok() && out.ends_with_eos()) filter->saw_eos_ = true;
+  core_.Leave(filter);  // may destroy a filter that removed itself
+  return s;
+}
+
+std::vector<std::string> InputChain::Names() const {
+  std::vector<std::string> names;
+  for (const InputFilter* f : core_.Live()) names.push_back(f->name());
+  if (below_ != nullptr) {
+    for (std::string& n : below_->Names()) names.push_back(std::move(n));
+  }
+  return names;
+}
+
+absl::Status InputFilter::ReadNext(Brigade& out, ReadMode mode, BlockMode block,
+                                   size_t readbytes) {
+  return chain_->ReadAfter(this, out, mode, block, readbytes);
+}
+
+void InputFilter::RemoveSelf() { chain_->Remove(this); }
+
+}  // namespace brigade::filters

@@ -1,0 +1,129 @@
+// OutputChain and InputChain: ordered filter instances for one request or one connection.
+//
+// Filters sit in kind order (filter.h); a filter is inserted before the first filter of a higher
+// kind, so filters of one kind keep the order they were added in. A request's chain may sit
+// above its connection's chain (`below`): filters of kind kConnection and kNetwork added to the
+// request chain go to the connection chain, and the stream continues into it after the
+// request's last filter.
+//
+// Filters may be added while a response is running and may remove themselves from inside
+// their own call; the stream then continues through the rest of the chain.
+//
+// The chain checks the contract where it can: a brigade passed to a filter after EOS, or a
+// filter that returns OK but leaves buckets in the brigade it was given (data silently
+// dropped), is an Internal error naming the filter.
+//
+// Thread-safety: none; a chain belongs to its connection's thread.
+
+#ifndef FILTERS_CHAIN_H_
+#define FILTERS_CHAIN_H_
+
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "filters/filter.h"
+
+namespace brigade::filters {
+
+// What a chain promises end to end (from FilterTraits).
+struct PipelineReport {
+  struct Entry {
+    std::string name;
+    FilterKind kind;
+    FilterTraits traits;
+  };
+  std::vector<Entry> filters;       // in chain order, connection filters included
+  bool zero_copy = true;            // no filter needs bytes in memory: sendfile survives
+  bool preserves_flush = true;      // every filter passes FLUSH on with what it holds
+  uint64_t max_buffered_bytes = 0;  // worst case held by the chain between calls
+  std::string DebugString() const;
+};
+
+// Shared list mechanics of both chain directions. Internal to chain.cc and filter callers.
+template <typename T>
+class ChainCore {
+ public:
+  explicit ChainCore(Exchange* exchange) : exchange_(exchange) {}
+  T* Insert(std::unique_ptr<T> filter);
+  // Erases `filter` now, or when its running call returns.
+  void Remove(T* filter);
+  // The first live filter, or the first live one after `filter`; null at the end.
+  T* First() const;
+  T* After(const T* filter) const;
+  absl::Status Enter(T* filter);
+  void Leave(T* filter);
+  std::vector<const T*> Live() const;
+  Exchange* exchange() const { return exchange_; }
+
+ private:
+  std::list<std::unique_ptr<T>> filters_;
+  Exchange* exchange_;
+};
+
+class OutputChain {
+ public:
+  // REQUIRES: `exchange` and `below` (when not null) outlive the chain.
+  explicit OutputChain(Exchange* exchange, OutputChain* below = nullptr)
+      : core_(exchange), below_(below) {}
+  OutputChain(const OutputChain&) = delete;
+  OutputChain& operator=(const OutputChain&) = delete;
+
+  // Inserts by kind and returns the instance, owned by the chain (or the chain below).
+  OutputFilter* Add(std::unique_ptr<OutputFilter> filter);
+  // REQUIRES: `filter` is in this chain.
+  void Remove(OutputFilter* filter);
+
+  // Passes `bb` to the first filter. On OK, `bb` is empty.
+  absl::StatusOr<Flow> Pass(Brigade& bb);
+
+  // Filter names in chain order, including the chain below.
+  std::vector<std::string> Names() const;
+  PipelineReport Report() const;
+
+ private:
+  friend class OutputFilter;
+  absl::StatusOr<Flow> Call(OutputFilter* filter, Brigade& bb);
+  absl::StatusOr<Flow> PassAfter(const OutputFilter* filter, Brigade& bb);
+  void AppendReport(PipelineReport& report) const;
+
+  ChainCore<OutputFilter> core_;
+  OutputChain* below_;
+};
+
+class InputChain {
+ public:
+  // REQUIRES: `exchange` and `below` (when not null) outlive the chain.
+  explicit InputChain(Exchange* exchange, InputChain* below = nullptr)
+      : core_(exchange), below_(below) {}
+  InputChain(const InputChain&) = delete;
+  InputChain& operator=(const InputChain&) = delete;
+
+  InputFilter* Add(std::unique_ptr<InputFilter> filter);
+  void Remove(InputFilter* filter);
+
+  // Reads through the chain from the top. End of input is reported once, as an EOS bucket;
+  // every read after that is OutOfRange ("end of input"), whatever the mode.
+  absl::Status Read(Brigade& out, ReadMode mode, BlockMode block, size_t readbytes);
+  bool eos_delivered() const { return eos_delivered_; }
+
+  std::vector<std::string> Names() const;
+
+ private:
+  friend class InputFilter;
+  absl::Status Call(InputFilter* filter, Brigade& out, ReadMode mode, BlockMode block,
+                    size_t readbytes);
+  absl::Status ReadAfter(const InputFilter* filter, Brigade& out, ReadMode mode,
+                         BlockMode block, size_t readbytes);
+
+  ChainCore<InputFilter> core_;
+  InputChain* below_;
+  bool eos_delivered_ = false;
+};
+
+}  // namespace brigade::filters
+
+#endif  // FILTERS_CHAIN_H_

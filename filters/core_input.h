@@ -1,0 +1,68 @@
+// CoreInputFilter (CORE_IN): the network-level input filter. It owns a brigade of not yet
+// consumed input — typically one socket bucket, or test data — and serves every ReadMode from
+// it, reading the socket only as far as a request needs.
+//
+// End of input (the source reached EOF, or an EOS bucket in the source brigade) is returned
+// as one EOS bucket. NONBLOCK reads with nothing ready return Unavailable.
+//
+// Thread-safety: none; belongs to its connection's thread.
+
+#ifndef FILTERS_CORE_INPUT_H_
+#define FILTERS_CORE_INPUT_H_
+
+#include <cstddef>
+
+#include "filters/filter.h"
+
+namespace brigade::filters {
+
+class CoreInputFilter : public InputFilter {
+ public:
+  // Lines longer than this are returned in parts when GETLINE is given no readbytes.
+  static constexpr size_t kDefaultMaxLine = 8192;
+
+  explicit CoreInputFilter(Brigade source)
+      : InputFilter("CORE_IN", FilterKind::kNetwork), pending_(std::move(source)) {}
+
+  absl::Status Read(Brigade& out, ReadMode mode, BlockMode block, size_t readbytes) override;
+
+  // Input read from the source but not yet returned (e.g. a pipelined next request).
+  const Brigade& pending() const { return pending_; }
+
+ private:
+  // Reads file and source buckets at the front until the front is in memory, metadata, or the
+  // brigade is empty (end of input).
+  absl::Status FillFront(BlockMode block);
+  // Bytes in memory at the front, before any metadata or unread bucket.
+  uint64_t FrontMemoryBytes() const;
+  absl::Status ReadBytes(Brigade& out, BlockMode block, size_t readbytes, bool keep);
+  absl::Status GetLine(Brigade& out, BlockMode block, size_t max);
+  absl::Status EatCrlf(BlockMode block);
+  absl::Status Exhaustive(Brigade& out, BlockMode block);
+  // Moves a metadata bucket at the front, or an EOS at end of input, to `out`. True iff it did.
+  bool TakeEnd(Brigade& out);
+
+  Brigade pending_;
+};
+
+// COLLECT: a network-level output filter that keeps everything it is passed (set aside) in a
+// brigade the caller owns — the end of a chain in tests and in the brigade-filter tool.
+class CollectFilter : public OutputFilter {
+ public:
+  // REQUIRES: `into` outlives the filter.
+  explicit CollectFilter(Brigade* into)
+      : OutputFilter("COLLECT", FilterKind::kNetwork), into_(into) {}
+  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+    bb.Setaside();
+    into_->Concat(bb);
+    return Flow::kDone;
+  }
+  FilterTraits traits() const override { return {.needs_bytes = false}; }
+
+ private:
+  Brigade* into_;
+};
+
+}  // namespace brigade::filters
+
+#endif  // FILTERS_CORE_INPUT_H_

@@ -1,0 +1,46 @@
+#include "filters/exchange.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+
+namespace brigade::filters {
+
+void HeaderMap::Add(absl::string_view name, absl::string_view value) {
+  fields_.emplace_back(std::string(name), std::string(value));
+}
+
+void HeaderMap::Set(absl::string_view name, absl::string_view value) {
+  Remove(name);
+  Add(name, value);
+}
+
+size_t HeaderMap::Remove(absl::string_view name) {
+  size_t before = fields_.size();
+  fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
+                               [&](const Field& f) { return absl::EqualsIgnoreCase(f.first, name); }),
+                fields_.end());
+  return before - fields_.size();
+}
+
+std::optional<absl::string_view> HeaderMap::Get(absl::string_view name) const {
+  for (const Field& f : fields_) {
+    if (absl::EqualsIgnoreCase(f.first, name)) return absl::string_view(f.second);
+  }
+  return std::nullopt;
+}
+
+std::vector<absl::string_view> HeaderMap::GetAll(absl::string_view name) const {
+  std::vector<absl::string_view> out;
+  for (const Field& f : fields_) {
+    if (absl::EqualsIgnoreCase(f.first, name)) out.push_back(f.second);
+  }
+  return out;
+}
+
+std::string HeaderMap::GetCombined(absl::string_view name) const {
+  return absl::StrJoin(GetAll(name), ", ");
+}
+
+}  // namespace brigade::filters

@@ -1,0 +1,195 @@
+// Hooks: ordered lists of handlers for one phase, run by one of three run types, after Apache's
+// hook machinery as mod_perl 2 exposes it (../shared/seeds/).
+//
+// Run types:
+//   VOID       run every handler, whatever they return; the result is OK.
+//   RUN_ALL    run until a handler returns something other than OK or DECLINED, and return
+//              that; OK when every handler ran.
+//   RUN_FIRST  run until a handler returns something other than DECLINED, and return that;
+//              DECLINED when every handler declined.
+// Ordering: handlers registered with REALLY_FIRST run before FIRST, then MIDDLE, LAST and
+// REALLY_LAST; equal positions keep registration order.
+// Stacked handlers (HandlerStack): per request, handlers pushed at run time go to the end of
+// the phase's list (FIFO, not LIFO: the Eagle book's point), a handler pushed twice runs twice,
+// and one pushed onto the phase that is running runs in the same pass.
+//
+// Thread-safety: register at start-up; Run may then be called from many threads at once, each
+// with its own HandlerStack.
+
+#ifndef HANDLERS_HOOKS_H_
+#define HANDLERS_HOOKS_H_
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace brigade::handlers {
+
+// What a handler returns: OK, DECLINED, DONE, or an HTTP status (an error or a redirect).
+class Outcome {
+ public:
+  enum class Code { kOk, kDeclined, kDone, kHttpStatus };
+
+  static Outcome Ok() { return Outcome(Code::kOk, 0); }
+  static Outcome Declined() { return Outcome(Code::kDeclined, 0); }
+  // The request is fully handled: skip to the log phase.
+  static Outcome Done() { return Outcome(Code::kDone, 0); }
+  // REQUIRES: 100 <= http_status <= 599.
+  static Outcome Status(int http_status) { return Outcome(Code::kHttpStatus, http_status); }
+
+  Code code() const { return code_; }
+  bool is_ok() const { return code_ == Code::kOk; }
+  bool is_declined() const { return code_ == Code::kDeclined; }
+  bool is_done() const { return code_ == Code::kDone; }
+  bool is_http_status() const { return code_ == Code::kHttpStatus; }
+  // REQUIRES: is_http_status().
+  int http_status() const { return http_status_; }
+  // "OK", "DECLINED", "DONE" or the status number.
+  std::string DebugString() const;
+
+  friend bool operator==(const Outcome& a, const Outcome& b) {
+    return a.code_ == b.code_ && a.http_status_ == b.http_status_;
+  }
+
+ private:
+  Outcome(Code code, int http_status) : code_(code), http_status_(http_status) {}
+  Code code_;
+  int http_status_;
+};
+
+enum class RunType { kVoid, kRunAll, kRunFirst };
+absl::string_view RunTypeName(RunType type);
+
+// APR's hook positions, with its values so that mixed orders compare the same way.
+enum class Order : int {
+  kReallyFirst = -10,
+  kFirst = 0,
+  kMiddle = 10,
+  kLast = 20,
+  kReallyLast = 30,
+};
+
+template <typename Arg>
+struct HandlerEntry {
+  std::function<Outcome(Arg&)> fn;
+  std::string name;
+};
+
+// The per-request (or per-connection) part of a phase's handler list: handlers pushed at run
+// time, or a whole list set to replace the registered one.
+template <typename Arg>
+class HandlerStack {
+ public:
+  using Entry = HandlerEntry<Arg>;
+  // Appends `entry`; it runs after every handler already in the list, in the current pass if
+  // the phase is running.
+  void Push(Entry entry) { pushed_.push_back(std::move(entry)); }
+  // Replaces the phase's whole list (registered handlers and pushed ones) with `entries`.
+  void Set(std::vector<Entry> entries) {
+    replaced_ = std::move(entries);
+    pushed_.clear();
+  }
+  bool replaced() const { return replaced_.has_value(); }
+
+ private:
+  template <typename>
+  friend class Hook;
+  std::optional<std::vector<Entry>> replaced_;
+  std::vector<Entry> pushed_;
+};
+
+template <typename Arg>
+class Hook {
+ public:
+  using Entry = HandlerEntry<Arg>;
+  using Handler = std::function<Outcome(Arg&)>;
+
+  explicit Hook(RunType type) : type_(type) {}
+
+  RunType run_type() const { return type_; }
+
+  // Adds `handler` at `order`, after every registered handler of the same order.
+  void Register(Handler handler, Order order = Order::kMiddle, std::string name = "") {
+    auto pos = std::upper_bound(
+        registered_.begin(), registered_.end(), order,
+        [](Order o, const Registered& r) { return static_cast<int>(o) < static_cast<int>(r.order); });
+    registered_.insert(pos, Registered{order, Entry{std::move(handler), std::move(name)}});
+  }
+  size_t size() const { return registered_.size(); }
+
+  // The list a run with `stack` would use, in order.
+  std::vector<std::string> Names(const HandlerStack<Arg>* stack = nullptr) const {
+    std::vector<std::string> names;
+    ForEachBase(stack, [&](const Entry& e) { names.push_back(e.name); });
+    if (stack != nullptr) {
+      for (const Entry& e : stack->pushed_) names.push_back(e.name);
+    }
+    return names;
+  }
+
+  // Runs the handlers by the run type. `stack` may be null (no per-request handlers); handlers
+  // may push onto it while running.
+  Outcome Run(Arg& arg, HandlerStack<Arg>* stack = nullptr) const {
+    std::optional<Outcome> stop;
+    auto step = [&](const Entry& e) {
+      Outcome r = e.fn(arg);
+      if (Stops(r)) stop = r;
+      return !stop.has_value();
+    };
+    if (stack != nullptr && stack->replaced_) {
+      // Indexes and copies: a running handler may push or Set, reallocating the lists.
+      for (size_t i = 0; stack->replaced_ && i < stack->replaced_->size(); ++i) {
+        Entry e = (*stack->replaced_)[i];
+        if (!step(e)) return *stop;
+      }
+    } else {
+      for (const Registered& r : registered_) {
+        if (!step(r.entry)) return *stop;
+      }
+    }
+    if (stack != nullptr) {
+      for (size_t i = 0; i < stack->pushed_.size(); ++i) {
+        Entry e = stack->pushed_[i];
+        if (!step(e)) return *stop;
+      }
+    }
+    return type_ == RunType::kRunFirst ? Outcome::Declined() : Outcome::Ok();
+  }
+
+ private:
+  struct Registered {
+    Order order;
+    Entry entry;
+  };
+  bool Stops(const Outcome& r) const {
+    switch (type_) {
+      case RunType::kVoid:
+        return false;
+      case RunType::kRunAll:
+        return !r.is_ok() && !r.is_declined();
+      case RunType::kRunFirst:
+        return !r.is_declined();
+    }
+    return false;
+  }
+  template <typename F>
+  void ForEachBase(const HandlerStack<Arg>* stack, F f) const {
+    if (stack != nullptr && stack->replaced_) {
+      for (const Entry& e : *stack->replaced_) f(e);
+    } else {
+      for (const Registered& r : registered_) f(r.entry);
+    }
+  }
+
+  RunType type_;
+  std::vector<Registered> registered_;  // sorted by order, stable
+};
+
+}  // namespace brigade::handlers
+
+#endif  // HANDLERS_HOOKS_H_

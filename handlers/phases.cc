@@ -1,0 +1,139 @@
+#include "handlers/phases.h"
+
+#include "handlers/request.h"
+
+namespace brigade::handlers {
+namespace {
+
+constexpr Phase kRequestPhases[] = {
+    Phase::kPostReadRequest, Phase::kTranslate, Phase::kHeaderParser, Phase::kAccess,
+    Phase::kAuthen,          Phase::kAuthz,     Phase::kType,         Phase::kFixups,
+    Phase::kResponse,
+};
+
+size_t Index(Phase phase, Phase first) {
+  return static_cast<size_t>(phase) - static_cast<size_t>(first);
+}
+
+}  // namespace
+
+absl::string_view PhaseName(Phase phase) {
+  switch (phase) {
+    case Phase::kOpenLogs: return "open_logs";
+    case Phase::kPostConfig: return "post_config";
+    case Phase::kChildInit: return "child_init";
+    case Phase::kPreConnection: return "pre_connection";
+    case Phase::kProcessConnection: return "process_connection";
+    case Phase::kPostReadRequest: return "post_read_request";
+    case Phase::kTranslate: return "translate";
+    case Phase::kHeaderParser: return "header_parser";
+    case Phase::kAccess: return "access";
+    case Phase::kAuthen: return "authen";
+    case Phase::kAuthz: return "authz";
+    case Phase::kType: return "type";
+    case Phase::kFixups: return "fixups";
+    case Phase::kResponse: return "response";
+    case Phase::kLog: return "log";
+    case Phase::kCleanup: return "cleanup";
+  }
+  return "?";
+}
+
+RunType RunTypeOf(Phase phase) {
+  switch (phase) {
+    case Phase::kChildInit:
+      return RunType::kVoid;
+    case Phase::kProcessConnection:
+    case Phase::kTranslate:
+    case Phase::kAuthen:
+    case Phase::kAuthz:
+    case Phase::kType:
+    case Phase::kResponse:
+      return RunType::kRunFirst;
+    default:
+      return RunType::kRunAll;
+  }
+}
+
+bool IsRequestPhase(Phase phase) { return phase >= Phase::kPostReadRequest; }
+
+Hooks::Hooks()
+    : server_{ServerHook(RunTypeOf(Phase::kOpenLogs)), ServerHook(RunTypeOf(Phase::kPostConfig)),
+              ServerHook(RunTypeOf(Phase::kChildInit))},
+      connection_{ConnectionHook(RunTypeOf(Phase::kPreConnection)),
+                  ConnectionHook(RunTypeOf(Phase::kProcessConnection))},
+      request_{RequestHook(RunTypeOf(Phase::kPostReadRequest)),
+               RequestHook(RunTypeOf(Phase::kTranslate)),
+               RequestHook(RunTypeOf(Phase::kHeaderParser)),
+               RequestHook(RunTypeOf(Phase::kAccess)),
+               RequestHook(RunTypeOf(Phase::kAuthen)),
+               RequestHook(RunTypeOf(Phase::kAuthz)),
+               RequestHook(RunTypeOf(Phase::kType)),
+               RequestHook(RunTypeOf(Phase::kFixups)),
+               RequestHook(RunTypeOf(Phase::kResponse)),
+               RequestHook(RunTypeOf(Phase::kLog)),
+               RequestHook(RunTypeOf(Phase::kCleanup))} {}
+
+ServerHook& Hooks::server(Phase phase) { return server_[Index(phase, Phase::kOpenLogs)]; }
+const ServerHook& Hooks::server(Phase phase) const {
+  return server_[Index(phase, Phase::kOpenLogs)];
+}
+ConnectionHook& Hooks::connection(Phase phase) {
+  return connection_[Index(phase, Phase::kPreConnection)];
+}
+const ConnectionHook& Hooks::connection(Phase phase) const {
+  return connection_[Index(phase, Phase::kPreConnection)];
+}
+RequestHook& Hooks::request(Phase phase) {
+  return request_[Index(phase, Phase::kPostReadRequest)];
+}
+const RequestHook& Hooks::request(Phase phase) const {
+  return request_[Index(phase, Phase::kPostReadRequest)];
+}
+
+Outcome RunServerStartup(const Hooks& hooks, ServerRecord& server) {
+  for (Phase p : {Phase::kOpenLogs, Phase::kPostConfig}) {
+    Outcome r = hooks.server(p).Run(server);
+    if (!r.is_ok() && !r.is_declined()) return r;
+  }
+  return hooks.server(Phase::kChildInit).Run(server);
+}
+
+Outcome RunConnection(const Hooks& hooks, Connection& connection) {
+  Outcome pre = hooks.connection(Phase::kPreConnection)
+                    .Run(connection, &connection.stack(Phase::kPreConnection));
+  if (!pre.is_ok() && !pre.is_declined()) return pre;
+  return hooks.connection(Phase::kProcessConnection)
+      .Run(connection, &connection.stack(Phase::kProcessConnection));
+}
+
+Outcome RunRequestCycle(const Hooks& hooks, Request& r) {
+  Outcome decided = Outcome::Ok();
+  for (Phase p : kRequestPhases) {
+    Outcome o = hooks.request(p).Run(r, &r.stack(p));
+    if (p == Phase::kResponse && o.is_declined()) o = Outcome::Status(404);
+    if (o.is_done() || o.is_http_status()) {
+      decided = o;
+      break;
+    }
+  }
+  // Exactly one response: an HTTP status becomes the response when nothing was sent yet;
+  // otherwise the response under way is ended — with EOS (an OK handler that sent nothing
+  // still yields one, empty, response) or, after an error, aborted.
+  absl::Status s;
+  if (decided.is_http_status() && !r.response_started()) {
+    s = r.SendErrorResponse(decided.http_status());
+  } else {
+    bool failed = decided.is_http_status() && decided.http_status() >= 400;
+    s = r.FinishResponse(failed, failed ? decided.http_status() : 0);
+  }
+  if (!s.ok()) {
+    r.aborted = true;
+    r.keep_alive = false;
+  }
+  hooks.request(Phase::kLog).Run(r, &r.stack(Phase::kLog));
+  hooks.request(Phase::kCleanup).Run(r, &r.stack(Phase::kCleanup));
+  return decided;
+}
+
+}  // namespace brigade::handlers

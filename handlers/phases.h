@@ -1,0 +1,101 @@
+// The phases of the server, connection and request cycles, their run types, the hooks a
+// server registers handlers on, and the request cycle runner.
+//
+//   server:      open_logs, post_config (RUN_ALL), child_init (VOID)
+//   connection:  pre_connection (RUN_ALL), process_connection (RUN_FIRST)
+//   request:     post_read_request (RUN_ALL), translate (RUN_FIRST), header_parser,
+//                access (RUN_ALL), authen, authz, type (RUN_FIRST), fixups (RUN_ALL),
+//                response (RUN_FIRST), log (RUN_ALL), cleanup (RUN_ALL)
+//
+// RunRequestCycle runs the request phases in that order. DONE, or an HTTP error status, from
+// any phase skips straight to log and cleanup, which always run; the cycle produces exactly one
+// response on every path (an error response when nothing was sent yet; when a response was
+// already under way the error is passed as an ERROR bucket and the request marked aborted, so
+// the connection closes instead of sending a second response).
+//
+// Thread-safety: register handlers before serving; afterwards Hooks is read-only and shared by
+// all worker threads.
+
+#ifndef HANDLERS_PHASES_H_
+#define HANDLERS_PHASES_H_
+
+#include <array>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "handlers/hooks.h"
+
+namespace brigade::handlers {
+
+class Connection;
+class Request;
+
+enum class Phase : int {
+  kOpenLogs,
+  kPostConfig,
+  kChildInit,
+  kPreConnection,
+  kProcessConnection,
+  kPostReadRequest,
+  kTranslate,
+  kHeaderParser,
+  kAccess,
+  kAuthen,
+  kAuthz,
+  kType,
+  kFixups,
+  kResponse,
+  kLog,
+  kCleanup,
+};
+inline constexpr int kPhaseCount = static_cast<int>(Phase::kCleanup) + 1;
+
+absl::string_view PhaseName(Phase phase);  // "post_read_request", ...
+RunType RunTypeOf(Phase phase);
+bool IsRequestPhase(Phase phase);
+
+// What server-scope handlers see.
+struct ServerRecord {
+  std::string name = "brigaded";
+  absl::flat_hash_map<std::string, std::string> notes;
+};
+
+using ServerHook = Hook<ServerRecord>;
+using ConnectionHook = Hook<Connection>;
+using RequestHook = Hook<Request>;
+
+// Every phase's hook, each with its run type from the table above.
+class Hooks {
+ public:
+  Hooks();
+
+  // REQUIRES: the phase has that scope (server / connection / request).
+  ServerHook& server(Phase phase);
+  ConnectionHook& connection(Phase phase);
+  RequestHook& request(Phase phase);
+  const RequestHook& request(Phase phase) const;
+  const ConnectionHook& connection(Phase phase) const;
+  const ServerHook& server(Phase phase) const;
+
+ private:
+  std::array<ServerHook, 3> server_;
+  std::array<ConnectionHook, 2> connection_;
+  std::array<RequestHook, 11> request_;
+};
+
+// Runs open_logs and post_config (stopping at the first failure), then child_init.
+Outcome RunServerStartup(const Hooks& hooks, ServerRecord& server);
+
+// Runs pre_connection, then process_connection unless pre_connection failed. The result is
+// process_connection's (DECLINED when no protocol handler took the connection).
+Outcome RunConnection(const Hooks& hooks, Connection& connection);
+
+// Runs the request cycle described above and returns the outcome that decided the response:
+// OK (or DONE) when a handler produced it, or the HTTP status of the error response.
+// A response phase where every handler declines is 404 ("no handler").
+Outcome RunRequestCycle(const Hooks& hooks, Request& request);
+
+}  // namespace brigade::handlers
+
+#endif  // HANDLERS_PHASES_H_

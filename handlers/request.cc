@@ -1,0 +1,189 @@
+#include "handlers/request.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace brigade::handlers {
+namespace {
+
+// Request phases are stored from post_read_request on.
+size_t RequestIndex(Phase phase) {
+  return static_cast<size_t>(phase) - static_cast<size_t>(Phase::kPostReadRequest);
+}
+
+std::string HtmlEscape(absl::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// The inverse of HttpStatusFor, for ERROR buckets coming up the input chain.
+absl::Status StatusForHttp(int code, absl::string_view message) {
+  switch (code) {
+    case 400:
+      return absl::InvalidArgumentError(message);
+    case 408:
+      return absl::DeadlineExceededError(message);
+    case 413:
+      return absl::ResourceExhaustedError(message);
+    case 501:
+      return absl::UnimplementedError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+}  // namespace
+
+HandlerStack<Connection>& Connection::stack(Phase phase) {
+  return stacks_[static_cast<size_t>(phase) - static_cast<size_t>(Phase::kPreConnection)];
+}
+
+Request::Request(Connection* connection)
+    : connection_(connection),
+      output_(this, &connection->output()),
+      input_(this, &connection->input()) {}
+
+HandlerStack<Request>& Request::stack(Phase phase) { return stacks_[RequestIndex(phase)]; }
+
+void Request::PushHandler(Phase phase, std::function<Outcome(Request&)> handler,
+                          std::string name) {
+  stack(phase).Push({std::move(handler), std::move(name)});
+}
+
+absl::StatusOr<size_t> Request::ReadBody(Brigade& out, size_t max) {
+  if (body_done_ || max == 0) return 0;
+  Brigade got(allocator());
+  absl::Status s =
+      input_.Read(got, filters::ReadMode::kReadBytes, BlockMode::kBlock, max);
+  if (!s.ok()) return s;
+  size_t n = 0;
+  while (!got.empty()) {
+    Bucket* b = got.front();
+    if (b->is_eos()) {
+      body_done_ = true;
+      got.Delete(b);
+      continue;
+    }
+    if (b->is_error()) return StatusForHttp(b->error_status(), b->error_message());
+    if (!b->is_metadata()) n += b->length();
+    out.Append(got.Remove(b));
+  }
+  return n;
+}
+
+absl::StatusOr<filters::Flow> Request::Pass(Brigade& bb) {
+  if (response_finished_ && !bb.empty()) {
+    return absl::FailedPreconditionError("response data passed after the response's EOS");
+  }
+  if (!bb.empty()) response_started_ = true;
+  bool eos = bb.ends_with_eos();
+  absl::StatusOr<filters::Flow> flow = output_.Pass(bb);
+  if (eos) response_finished_ = true;
+  return flow;
+}
+
+absl::Status Request::SendErrorResponse(int code, absl::string_view detail) {
+  if (response_started_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot send a ", code, " response: a response is already under way"));
+  }
+  status = code;
+  response_headers.Clear();
+  response_headers.Set("Content-Type", "text/html; charset=utf-8");
+  absl::string_view reason = ReasonPhrase(code);
+  Brigade bb(allocator());
+  std::string body = absl::StrFormat("<!DOCTYPE html>\n<title>%d %s</title>\n<h1>%d %s</h1>\n",
+                                     code, reason, code, reason);
+  if (!detail.empty()) absl::StrAppend(&body, "<p>", HtmlEscape(detail), "</p>\n");
+  response_headers.Set("Content-Length", absl::StrCat(body.size()));
+  if (!is_head()) {
+    if (absl::Status s = bb.WriteOwned(std::move(body)); !s.ok()) return s;
+  }
+  bb.Append(Bucket::Eos(allocator()));
+  absl::StatusOr<filters::Flow> flow = Pass(bb);
+  return flow.status();
+}
+
+absl::Status Request::FinishResponse(bool failed, int code) {
+  if (response_finished_) return absl::OkStatus();
+  Brigade bb(allocator());
+  if (failed) {
+    aborted = true;
+    keep_alive = false;
+    bb.Append(Bucket::Error(allocator(), code, "response failed after it started"));
+  } else {
+    bb.Append(Bucket::Eos(allocator()));
+  }
+  return Pass(bb).status();
+}
+
+absl::string_view ReasonPhrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "";
+  }
+}
+
+int HttpStatusFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kDataLoss:
+      return 400;
+    case absl::StatusCode::kResourceExhausted:
+      return 413;
+    case absl::StatusCode::kUnimplemented:
+      return 501;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 408;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    default:
+      return 500;
+  }
+}
+
+}  // namespace brigade::handlers
