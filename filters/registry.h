@@ -70,10 +70,10 @@ struct OptionDoc {
 
 struct FilterInfo {
   std::string name;
-  Direction direction;
-  FilterKind kind;
-  std::string description;
-  std::vector<OptionDoc> options;
+  Direction direction = Direction::kOutput;  // set by Register{Output,Input}
+  FilterKind kind = FilterKind::kResource;
+  std::string description = "";
+  std::vector<OptionDoc> options = {};
 };
 
 class FilterRegistry {

@@ -38,7 +38,7 @@ class Emitter {
   // Copies `text` into the output.
   absl::Status Emit(absl::string_view text) { return out_.WriteCopy(text); }
   // Adopts `text` without copying.
-  absl::Status Emit(std::string&& text) { return out_.WriteOwned(std::move(text)); }
+  absl::Status EmitOwned(std::string text) { return out_.WriteOwned(std::move(text)); }
 
  private:
   Brigade& out_;

@@ -1,0 +1,112 @@
+#include "filters/registry.h"
+
+#include <string>
+
+#include "filters/core_input.h"
+#include "gtest/gtest.h"
+#include "tests/filters/test_filters.h"
+
+namespace brigade::filters {
+namespace {
+
+// A filter with one option, "tag", and one integer option, "count" (1-5).
+class TagFilter : public OutputFilter {
+ public:
+  TagFilter(std::string tag, int count)
+      : OutputFilter("TAG", FilterKind::kResource), tag_(std::move(tag)), count_(count) {}
+  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+    if (bb.ends_with_eos()) {
+      Bucket* eos = bb.back();
+      for (int i = 0; i < count_; ++i) bb.InsertBefore(eos, Bucket::Immortal(bb.allocator(), tag_));
+    }
+    return PassNext(bb);
+  }
+
+ private:
+  std::string tag_;
+  int count_;
+};
+
+FilterRegistry MakeRegistry() {
+  FilterRegistry r;
+  absl::Status s = r.RegisterOutput(
+      {.name = "TAG", .kind = FilterKind::kResource, .description = "appends a tag",
+       .options = {{"tag", "text to append"}, {"count", "1-5"}}},
+      [](FilterOptions& o) -> absl::StatusOr<std::unique_ptr<OutputFilter>> {
+        absl::StatusOr<int64_t> count = o.GetInt("count", 1, 1, 5);
+        if (!count.ok()) return count.status();
+        return std::make_unique<TagFilter>(o.GetString("tag", "#"), static_cast<int>(*count));
+      });
+  EXPECT_TRUE(s.ok()) << s;
+  return r;
+}
+
+TEST(RegistryTest, AddsByNameWithOptions) {
+  FilterRegistry registry = MakeRegistry();
+  Exchange ex;
+  AllocatorHandle alloc = BucketAllocator::Create();
+  Brigade collected(alloc.get());
+  OutputChain chain(&ex);
+  chain.Add(std::make_unique<CollectFilter>(&collected));
+  absl::StatusOr<FilterSpec> spec = ParseFilterSpec("TAG:tag=<end>,count=2");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  absl::StatusOr<OutputFilter*> f = registry.AddOutput(chain, spec->name, spec->options);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ((*f)->name(), "TAG");
+  Brigade bb(alloc.get());
+  bb.Append(Bucket::Immortal(alloc.get(), "x"));
+  bb.Append(Bucket::Eos(alloc.get()));
+  ASSERT_TRUE(chain.Pass(bb).ok());
+  absl::StatusOr<std::string> out = collected.FlattenToString(100);
+  EXPECT_EQ(*out, "x<end><end>");
+}
+
+TEST(RegistryTest, UnknownNameIsNotFound) {
+  FilterRegistry registry = MakeRegistry();
+  Exchange ex;
+  OutputChain chain(&ex);
+  EXPECT_EQ(registry.AddOutput(chain, "NOPE").status().code(), absl::StatusCode::kNotFound);
+  InputChain in(&ex);
+  EXPECT_EQ(registry.AddInput(in, "TAG").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(RegistryTest, BadOrUnknownOptionsAreInvalidArgumentNamingThem) {
+  FilterRegistry registry = MakeRegistry();
+  absl::StatusOr<std::unique_ptr<OutputFilter>> f =
+      registry.MakeOutput("TAG", FilterOptions(std::map<std::string, std::string>{{"count", "9"}}));
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(f.status().message(), "TAG: option count=9: expected an integer from 1 to 5");
+  f = registry.MakeOutput("TAG", FilterOptions(std::map<std::string, std::string>{{"colour", "red"}}));
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(f.status().message(), "TAG: unknown option colour");
+}
+
+TEST(RegistryTest, DuplicateRegistrationIsAlreadyExists) {
+  FilterRegistry registry = MakeRegistry();
+  absl::Status s = registry.RegisterOutput(
+      {.name = "TAG", .kind = FilterKind::kResource},
+      [](FilterOptions&) -> absl::StatusOr<std::unique_ptr<OutputFilter>> { return nullptr; });
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST(RegistryTest, ListAndFindDescribeFilters) {
+  FilterRegistry registry = MakeRegistry();
+  ASSERT_EQ(registry.List().size(), 1u);
+  const FilterInfo* info = registry.Find("TAG", Direction::kOutput);
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(info->options.size(), 2u);
+  EXPECT_EQ(registry.Find("TAG", Direction::kInput), nullptr);
+}
+
+TEST(FilterSpecTest, ParsesNameAndOptions) {
+  absl::StatusOr<FilterSpec> s = ParseFilterSpec("DEFLATE");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->name, "DEFLATE");
+  EXPECT_TRUE(s->options.empty());
+  for (const char* bad : {"", ":level=1", "DEFLATE:level", "DEFLATE:=3", "DEFLATE:a=1,,b=2"}) {
+    EXPECT_EQ(ParseFilterSpec(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace brigade::filters

@@ -1,0 +1,170 @@
+#include "handlers/hooks.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace brigade::handlers {
+namespace {
+
+struct Ctx {
+  std::vector<std::string> ran;
+  HandlerStack<Ctx> stack;
+};
+
+// A handler that records its name and returns `result`.
+std::function<Outcome(Ctx&)> Rec(std::string name, Outcome result) {
+  return [name, result](Ctx& c) {
+    c.ran.push_back(name);
+    return result;
+  };
+}
+
+using Runs = std::vector<std::string>;
+
+TEST(HooksTest, VoidRunsEveryHandlerWhateverTheyReturn) {
+  Hook<Ctx> hook(RunType::kVoid);
+  hook.Register(Rec("a", Outcome::Status(500)));
+  hook.Register(Rec("b", Outcome::Done()));
+  hook.Register(Rec("c", Outcome::Declined()));
+  Ctx c;
+  EXPECT_EQ(hook.Run(c), Outcome::Ok());
+  EXPECT_EQ(c.ran, (Runs{"a", "b", "c"}));
+}
+
+TEST(HooksTest, RunAllStopsAtFirstResultOtherThanOkOrDeclined) {
+  Hook<Ctx> hook(RunType::kRunAll);
+  hook.Register(Rec("ok", Outcome::Ok()));
+  hook.Register(Rec("declined", Outcome::Declined()));
+  hook.Register(Rec("forbidden", Outcome::Status(403)));
+  hook.Register(Rec("never", Outcome::Ok()));
+  Ctx c;
+  EXPECT_EQ(hook.Run(c), Outcome::Status(403));
+  EXPECT_EQ(c.ran, (Runs{"ok", "declined", "forbidden"}));
+}
+
+TEST(HooksTest, RunAllReturnsOkWhenAllRan) {
+  Hook<Ctx> hook(RunType::kRunAll);
+  hook.Register(Rec("a", Outcome::Declined()));
+  hook.Register(Rec("b", Outcome::Ok()));
+  Ctx c;
+  EXPECT_EQ(hook.Run(c), Outcome::Ok());
+  EXPECT_EQ(c.ran, (Runs{"a", "b"}));
+}
+
+TEST(HooksTest, RunAllStopsAtDone) {
+  Hook<Ctx> hook(RunType::kRunAll);
+  hook.Register(Rec("done", Outcome::Done()));
+  hook.Register(Rec("never", Outcome::Ok()));
+  Ctx c;
+  EXPECT_EQ(hook.Run(c), Outcome::Done());
+  EXPECT_EQ(c.ran, (Runs{"done"}));
+}
+
+TEST(HooksTest, RunFirstStopsAtFirstResultOtherThanDeclined) {
+  Hook<Ctx> hook(RunType::kRunFirst);
+  hook.Register(Rec("d1", Outcome::Declined()));
+  hook.Register(Rec("ok", Outcome::Ok()));
+  hook.Register(Rec("never", Outcome::Ok()));
+  Ctx c;
+  EXPECT_EQ(hook.Run(c), Outcome::Ok());
+  EXPECT_EQ(c.ran, (Runs{"d1", "ok"}));
+}
+
+TEST(HooksTest, RunFirstReturnsDeclinedWhenAllDecline) {
+  Hook<Ctx> hook(RunType::kRunFirst);
+  hook.Register(Rec("a", Outcome::Declined()));
+  hook.Register(Rec("b", Outcome::Declined()));
+  Ctx c;
+  EXPECT_EQ(hook.Run(c), Outcome::Declined());
+  EXPECT_EQ(c.ran, (Runs{"a", "b"}));
+  Hook<Ctx> empty(RunType::kRunFirst);
+  EXPECT_EQ(empty.Run(c), Outcome::Declined());
+}
+
+TEST(HooksTest, RunFirstStopsAtAnErrorStatus) {
+  Hook<Ctx> hook(RunType::kRunFirst);
+  hook.Register(Rec("auth", Outcome::Status(401)));
+  hook.Register(Rec("never", Outcome::Ok()));
+  Ctx c;
+  EXPECT_EQ(hook.Run(c), Outcome::Status(401));
+  EXPECT_EQ(c.ran, (Runs{"auth"}));
+}
+
+TEST(HooksTest, OrderConstantsSortAndEqualOrdersKeepRegistrationOrder) {
+  Hook<Ctx> hook(RunType::kVoid);
+  hook.Register(Rec("last1", Outcome::Ok()), Order::kLast);
+  hook.Register(Rec("middle1", Outcome::Ok()));
+  hook.Register(Rec("really_last", Outcome::Ok()), Order::kReallyLast);
+  hook.Register(Rec("first", Outcome::Ok()), Order::kFirst);
+  hook.Register(Rec("middle2", Outcome::Ok()), Order::kMiddle);
+  hook.Register(Rec("really_first", Outcome::Ok()), Order::kReallyFirst);
+  hook.Register(Rec("last2", Outcome::Ok()), Order::kLast);
+  Ctx c;
+  hook.Run(c);
+  EXPECT_EQ(c.ran, (Runs{"really_first", "first", "middle1", "middle2", "last1", "last2",
+                         "really_last"}));
+}
+
+TEST(HooksTest, PushedHandlersRunAfterRegisteredOnesFifoAndTwiceWhenPushedTwice) {
+  Hook<Ctx> hook(RunType::kVoid);
+  hook.Register(Rec("registered", Outcome::Ok()));
+  Ctx c;
+  c.stack.Push({Rec("p1", Outcome::Ok()), "p1"});
+  c.stack.Push({Rec("p2", Outcome::Ok()), "p2"});
+  c.stack.Push({Rec("p1", Outcome::Ok()), "p1"});
+  hook.Run(c, &c.stack);
+  EXPECT_EQ(c.ran, (Runs{"registered", "p1", "p2", "p1"}));
+}
+
+TEST(HooksTest, HandlerPushedOntoRunningPhaseRunsInTheSamePass) {
+  Hook<Ctx> hook(RunType::kRunAll);
+  hook.Register(
+      [](Ctx& c) {
+        c.ran.push_back("pusher");
+        c.stack.Push({Rec("pushed-now", Outcome::Ok()), "pushed-now"});
+        return Outcome::Ok();
+      },
+      Order::kMiddle, "pusher");
+  Ctx c;
+  EXPECT_EQ(hook.Run(c, &c.stack), Outcome::Ok());
+  EXPECT_EQ(c.ran, (Runs{"pusher", "pushed-now"}));
+}
+
+TEST(HooksTest, PushedHandlerCanItselfPushAndResultsStillFollowRunType) {
+  Hook<Ctx> hook(RunType::kRunFirst);
+  Ctx c;
+  c.stack.Push({[](Ctx& ctx) {
+                  ctx.ran.push_back("a");
+                  ctx.stack.Push({Rec("b", Outcome::Status(418)), "b"});
+                  return Outcome::Declined();
+                },
+                "a"});
+  EXPECT_EQ(hook.Run(c, &c.stack), Outcome::Status(418));
+  EXPECT_EQ(c.ran, (Runs{"a", "b"}));
+}
+
+TEST(HooksTest, SetReplacesTheListAndGetShowsIt) {
+  Hook<Ctx> hook(RunType::kVoid);
+  hook.Register(Rec("registered", Outcome::Ok()), Order::kMiddle, "registered");
+  Ctx c;
+  c.stack.Push({Rec("pushed", Outcome::Ok()), "pushed"});
+  EXPECT_EQ(hook.Names(&c.stack), (Runs{"registered", "pushed"}));
+  c.stack.Set({{Rec("x", Outcome::Ok()), "x"}, {Rec("y", Outcome::Ok()), "y"}});
+  EXPECT_EQ(hook.Names(&c.stack), (Runs{"x", "y"}));
+  hook.Run(c, &c.stack);
+  EXPECT_EQ(c.ran, (Runs{"x", "y"}));
+  EXPECT_EQ(hook.Names(), (Runs{"registered"}));  // the registered list is untouched
+}
+
+TEST(OutcomeTest, DebugStrings) {
+  EXPECT_EQ(Outcome::Ok().DebugString(), "OK");
+  EXPECT_EQ(Outcome::Declined().DebugString(), "DECLINED");
+  EXPECT_EQ(Outcome::Done().DebugString(), "DONE");
+  EXPECT_EQ(Outcome::Status(404).DebugString(), "404");
+  EXPECT_EQ(RunTypeName(RunType::kRunFirst), "RUN_FIRST");
+}
+
+}  // namespace
+}  // namespace brigade::handlers

@@ -1,0 +1,309 @@
+#include "handlers/phases.h"
+
+#include <string>
+#include <vector>
+
+#include "filters/core_input.h"
+#include "gtest/gtest.h"
+#include "handlers/request.h"
+
+namespace brigade::handlers {
+namespace {
+
+using Runs = std::vector<std::string>;
+
+class PhasesTest : public ::testing::Test {
+ protected:
+  PhasesTest() { connection_.output().Add(std::make_unique<filters::CollectFilter>(&wire_)); }
+
+  // Registers a handler on every request phase that records the phase and returns OK
+  // (DECLINED for RUN_FIRST phases, so that the cycle continues).
+  void TraceAllPhases() {
+    for (int i = static_cast<int>(Phase::kPostReadRequest); i < kPhaseCount; ++i) {
+      Phase p = static_cast<Phase>(i);
+      hooks_.request(p).Register(
+          [this, p](Request&) {
+            ran_.push_back(std::string(PhaseName(p)));
+            return RunTypeOf(p) == RunType::kRunFirst ? Outcome::Declined() : Outcome::Ok();
+          },
+          Order::kFirst);
+    }
+  }
+  // Registers a response handler writing `body`.
+  void RespondWith(std::string body) {
+    hooks_.request(Phase::kResponse).Register([body](Request& r) {
+      Brigade bb(r.allocator());
+      if (!bb.Write(body).ok()) return Outcome::Status(500);
+      bb.Setaside();
+      bb.Append(Bucket::Eos(r.allocator()));
+      return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
+    });
+  }
+  // The bytes and metadata that reached the connection: "body<EOS>".
+  std::string Wire() {
+    std::string out;
+    for (Bucket& b : wire_) {
+      if (b.is_metadata()) {
+        out += "<" + std::string(b.kind_name()) + ">";
+      } else {
+        out += std::string(*b.Read());
+      }
+    }
+    return out;
+  }
+  int EosCount() {
+    int n = 0;
+    for (Bucket& b : wire_) n += b.is_eos();
+    return n;
+  }
+
+  Hooks hooks_;
+  Connection connection_;
+  Brigade wire_{connection_.allocator()};
+  Runs ran_;
+};
+
+TEST_F(PhasesTest, RunTypesFollowTheDesignTable) {
+  EXPECT_EQ(RunTypeOf(Phase::kOpenLogs), RunType::kRunAll);
+  EXPECT_EQ(RunTypeOf(Phase::kPostConfig), RunType::kRunAll);
+  EXPECT_EQ(RunTypeOf(Phase::kChildInit), RunType::kVoid);
+  EXPECT_EQ(RunTypeOf(Phase::kPreConnection), RunType::kRunAll);
+  EXPECT_EQ(RunTypeOf(Phase::kProcessConnection), RunType::kRunFirst);
+  EXPECT_EQ(RunTypeOf(Phase::kPostReadRequest), RunType::kRunAll);
+  EXPECT_EQ(RunTypeOf(Phase::kTranslate), RunType::kRunFirst);
+  EXPECT_EQ(RunTypeOf(Phase::kHeaderParser), RunType::kRunAll);
+  EXPECT_EQ(RunTypeOf(Phase::kAccess), RunType::kRunAll);
+  EXPECT_EQ(RunTypeOf(Phase::kAuthen), RunType::kRunFirst);
+  EXPECT_EQ(RunTypeOf(Phase::kAuthz), RunType::kRunFirst);
+  EXPECT_EQ(RunTypeOf(Phase::kType), RunType::kRunFirst);
+  EXPECT_EQ(RunTypeOf(Phase::kFixups), RunType::kRunAll);
+  EXPECT_EQ(RunTypeOf(Phase::kResponse), RunType::kRunFirst);
+  EXPECT_EQ(RunTypeOf(Phase::kLog), RunType::kRunAll);
+  EXPECT_EQ(RunTypeOf(Phase::kCleanup), RunType::kRunAll);
+  for (int i = 0; i < kPhaseCount; ++i) {
+    Phase p = static_cast<Phase>(i);
+    if (p <= Phase::kChildInit) {
+      EXPECT_EQ(hooks_.server(p).run_type(), RunTypeOf(p));
+    } else if (p <= Phase::kProcessConnection) {
+      EXPECT_EQ(hooks_.connection(p).run_type(), RunTypeOf(p));
+    } else {
+      EXPECT_EQ(hooks_.request(p).run_type(), RunTypeOf(p));
+    }
+  }
+}
+
+TEST_F(PhasesTest, RequestPhasesRunInOrderAndProduceOneResponse) {
+  TraceAllPhases();
+  RespondWith("hello");
+  Request r(&connection_);
+  Outcome o = RunRequestCycle(hooks_, r);
+  EXPECT_EQ(o, Outcome::Ok());
+  EXPECT_EQ(ran_, (Runs{"post_read_request", "translate", "header_parser", "access", "authen",
+                        "authz", "type", "fixups", "response", "log", "cleanup"}));
+  EXPECT_EQ(Wire(), "hello<EOS>");
+  EXPECT_FALSE(r.aborted);
+}
+
+TEST_F(PhasesTest, DoneSkipsToLogAndCleanup) {
+  TraceAllPhases();
+  hooks_.request(Phase::kAccess).Register([](Request& r) {
+    Brigade bb(r.allocator());
+    bb.Append(Bucket::Eos(r.allocator()));
+    return r.Pass(bb).ok() ? Outcome::Done() : Outcome::Status(500);
+  });
+  RespondWith("never");
+  Request r(&connection_);
+  EXPECT_EQ(RunRequestCycle(hooks_, r), Outcome::Done());
+  EXPECT_EQ(ran_, (Runs{"post_read_request", "translate", "header_parser", "access", "log",
+                        "cleanup"}));
+  EXPECT_EQ(EosCount(), 1);
+}
+
+TEST_F(PhasesTest, ErrorStatusSkipsToLogAndCleanupWithOneErrorResponse) {
+  TraceAllPhases();
+  hooks_.request(Phase::kAuthz).Register([](Request&) { return Outcome::Status(403); });
+  RespondWith("never");
+  Request r(&connection_);
+  EXPECT_EQ(RunRequestCycle(hooks_, r), Outcome::Status(403));
+  EXPECT_EQ(ran_, (Runs{"post_read_request", "translate", "header_parser", "access", "authen",
+                        "authz", "log", "cleanup"}));
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(Wire().find("<h1>403 Forbidden</h1>"), std::string::npos) << Wire();
+  EXPECT_EQ(EosCount(), 1);
+  EXPECT_EQ(r.response_headers.Get("Content-Type"), "text/html; charset=utf-8");
+}
+
+TEST_F(PhasesTest, ResponseWithNoHandlerIs404) {
+  Request r(&connection_);
+  EXPECT_EQ(RunRequestCycle(hooks_, r), Outcome::Status(404));
+  EXPECT_NE(Wire().find("404 Not Found"), std::string::npos);
+  EXPECT_EQ(EosCount(), 1);
+}
+
+TEST_F(PhasesTest, OkHandlerThatSentNothingStillYieldsOneEmptyResponse) {
+  hooks_.request(Phase::kResponse).Register([](Request&) { return Outcome::Ok(); });
+  Request r(&connection_);
+  EXPECT_EQ(RunRequestCycle(hooks_, r), Outcome::Ok());
+  EXPECT_EQ(Wire(), "<EOS>");
+}
+
+TEST_F(PhasesTest, HandlerThatForgetsEosGetsItOnce) {
+  hooks_.request(Phase::kResponse).Register([](Request& r) {
+    Brigade bb(r.allocator());
+    if (!bb.Write("partial").ok() || !r.Pass(bb).ok()) return Outcome::Status(500);
+    return Outcome::Ok();
+  });
+  Request r(&connection_);
+  RunRequestCycle(hooks_, r);
+  EXPECT_EQ(Wire(), "partial<EOS>");
+}
+
+TEST_F(PhasesTest, ErrorAfterResponseStartedAbortsInsteadOfSendingASecondResponse) {
+  TraceAllPhases();
+  hooks_.request(Phase::kResponse).Register([](Request& r) {
+    Brigade bb(r.allocator());
+    if (!bb.Write("half a bo").ok() || !r.Pass(bb).ok()) return Outcome::Status(500);
+    return Outcome::Status(500);  // fails mid-body
+  });
+  Request r(&connection_);
+  EXPECT_EQ(RunRequestCycle(hooks_, r), Outcome::Status(500));
+  EXPECT_EQ(Wire(), "half a bo<ERROR>");
+  EXPECT_EQ(EosCount(), 0);  // no EOS: a chunked body must not look complete
+  EXPECT_TRUE(r.aborted);
+  EXPECT_FALSE(r.keep_alive);
+  EXPECT_EQ(ran_.back(), "cleanup");
+}
+
+TEST_F(PhasesTest, CleanupsPushedAtRunTimeRunFifoAfterLog) {
+  Runs order;
+  hooks_.request(Phase::kResponse).Register([&order](Request& r) {
+    r.PushHandler(Phase::kCleanup, [&order](Request&) {
+      order.push_back("first pushed");
+      return Outcome::Ok();
+    });
+    r.PushHandler(Phase::kCleanup, [&order](Request&) {
+      order.push_back("second pushed");
+      return Outcome::Ok();
+    });
+    return Outcome::Ok();
+  });
+  hooks_.request(Phase::kLog).Register([&order](Request&) {
+    order.push_back("log");
+    return Outcome::Ok();
+  });
+  Request r(&connection_);
+  RunRequestCycle(hooks_, r);
+  EXPECT_EQ(order, (Runs{"log", "first pushed", "second pushed"}));
+}
+
+TEST_F(PhasesTest, ResponseHandlerPushedByTranslateRuns) {
+  hooks_.request(Phase::kTranslate).Register([](Request& r) {
+    r.PushHandler(Phase::kResponse, [](Request& req) {
+      Brigade bb(req.allocator());
+      bb.Append(Bucket::Immortal(req.allocator(), "pushed handler"));
+      bb.Append(Bucket::Eos(req.allocator()));
+      return req.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
+    });
+    return Outcome::Declined();
+  });
+  Request r(&connection_);
+  EXPECT_EQ(RunRequestCycle(hooks_, r), Outcome::Ok());
+  EXPECT_EQ(Wire(), "pushed handler<EOS>");
+}
+
+TEST_F(PhasesTest, HeadErrorResponseHasLengthButNoBody) {
+  Request r(&connection_);
+  r.method = "HEAD";
+  EXPECT_EQ(RunRequestCycle(hooks_, r), Outcome::Status(404));
+  EXPECT_EQ(Wire(), "<EOS>");
+  EXPECT_TRUE(r.response_headers.Has("Content-Length"));
+}
+
+TEST_F(PhasesTest, ReadBodyPullsThroughRequestAndConnectionInputChains) {
+  Brigade src(connection_.allocator());
+  src.Append(Bucket::Immortal(connection_.allocator(), "request body"));
+  connection_.input().Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
+  hooks_.request(Phase::kResponse).Register([](Request& r) {
+    Brigade body(r.allocator());
+    while (true) {
+      absl::StatusOr<size_t> n = r.ReadBody(body, 5);
+      if (!n.ok()) return Outcome::Status(HttpStatusFor(n.status()));
+      if (*n == 0) break;
+    }
+    body.Append(Bucket::Eos(r.allocator()));
+    return r.Pass(body).ok() ? Outcome::Ok() : Outcome::Status(500);
+  });
+  Request r(&connection_);
+  EXPECT_EQ(RunRequestCycle(hooks_, r), Outcome::Ok());
+  EXPECT_EQ(Wire(), "request body<EOS>");
+  EXPECT_TRUE(r.body_done());
+}
+
+TEST_F(PhasesTest, ServerStartupRunsOpenLogsPostConfigThenChildInit) {
+  Runs order;
+  hooks_.server(Phase::kChildInit).Register([&](ServerRecord&) {
+    order.push_back("child_init");
+    return Outcome::Status(500);  // VOID: ignored
+  });
+  hooks_.server(Phase::kPostConfig).Register([&](ServerRecord&) {
+    order.push_back("post_config");
+    return Outcome::Ok();
+  });
+  hooks_.server(Phase::kOpenLogs).Register([&](ServerRecord&) {
+    order.push_back("open_logs");
+    return Outcome::Ok();
+  });
+  ServerRecord server;
+  EXPECT_EQ(RunServerStartup(hooks_, server), Outcome::Ok());
+  EXPECT_EQ(order, (Runs{"open_logs", "post_config", "child_init"}));
+}
+
+TEST_F(PhasesTest, ServerStartupStopsAtAFailingPostConfig) {
+  bool child_init = false;
+  hooks_.server(Phase::kPostConfig).Register([](ServerRecord&) { return Outcome::Status(500); });
+  hooks_.server(Phase::kChildInit).Register([&](ServerRecord&) {
+    child_init = true;
+    return Outcome::Ok();
+  });
+  ServerRecord server;
+  EXPECT_EQ(RunServerStartup(hooks_, server), Outcome::Status(500));
+  EXPECT_FALSE(child_init);
+}
+
+TEST_F(PhasesTest, ProcessConnectionRunsFirstProtocolThatAccepts) {
+  Runs order;
+  hooks_.connection(Phase::kPreConnection).Register([&](Connection&) {
+    order.push_back("pre");
+    return Outcome::Ok();
+  });
+  hooks_.connection(Phase::kProcessConnection).Register([&](Connection&) {
+    order.push_back("echo declines");
+    return Outcome::Declined();
+  });
+  hooks_.connection(Phase::kProcessConnection).Register([&](Connection&) {
+    order.push_back("http takes it");
+    return Outcome::Ok();
+  });
+  hooks_.connection(Phase::kProcessConnection).Register([&](Connection&) {
+    order.push_back("never");
+    return Outcome::Ok();
+  });
+  EXPECT_EQ(RunConnection(hooks_, connection_), Outcome::Ok());
+  EXPECT_EQ(order, (Runs{"pre", "echo declines", "http takes it"}));
+}
+
+TEST_F(PhasesTest, FailingPreConnectionSkipsProcessConnection) {
+  bool processed = false;
+  hooks_.connection(Phase::kPreConnection).Register([](Connection&) {
+    return Outcome::Status(403);
+  });
+  hooks_.connection(Phase::kProcessConnection).Register([&](Connection&) {
+    processed = true;
+    return Outcome::Ok();
+  });
+  EXPECT_EQ(RunConnection(hooks_, connection_), Outcome::Status(403));
+  EXPECT_FALSE(processed);
+}
+
+}  // namespace
+}  // namespace brigade::handlers
