@@ -50,7 +50,18 @@ T* ChainCore<T>::Insert(std::unique_ptr<T> filter) {
   auto pos = std::find_if(filters_.begin(), filters_.end(), [&](const std::unique_ptr<T>& f) {
     return static_cast<int>(f->kind()) > static_cast<int>(filter->kind());
   });
-  return filters_.insert(pos, std::move(filter))->get();
+  T* inserted = filters_.insert(pos, std::move(filter))->get();
+  Reindex();
+  return inserted;
+}
+
+template <typename T>
+void ChainCore<T>::Reindex() {
+  order_.clear();
+  for (const std::unique_ptr<T>& f : filters_) {
+    f->index_ = order_.size();
+    order_.push_back(f.get());
+  }
 }
 
 template <typename T>
@@ -60,23 +71,21 @@ void ChainCore<T>::Remove(T* filter) {
     return;
   }
   filters_.remove_if([&](const std::unique_ptr<T>& f) { return f.get() == filter; });
+  Reindex();
 }
 
 template <typename T>
 T* ChainCore<T>::First() const {
-  for (const std::unique_ptr<T>& f : filters_) {
-    if (!f->removed_) return f.get();
+  for (T* f : order_) {
+    if (!f->removed_) return f;
   }
   return nullptr;
 }
 
 template <typename T>
 T* ChainCore<T>::After(const T* filter) const {
-  auto it = std::find_if(filters_.begin(), filters_.end(),
-                         [&](const std::unique_ptr<T>& f) { return f.get() == filter; });
-  if (it == filters_.end()) return nullptr;
-  for (++it; it != filters_.end(); ++it) {
-    if (!(*it)->removed_) return it->get();
+  for (size_t i = filter->index_ + 1; i < order_.size(); ++i) {
+    if (!order_[i]->removed_) return order_[i];
   }
   return nullptr;
 }

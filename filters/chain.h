@@ -60,7 +60,11 @@ class ChainCore {
   Exchange* exchange() const { return exchange_; }
 
  private:
-  std::list<std::unique_ptr<T>> filters_;
+  // Renumbers order_ and every filter's index_ after an insertion or erasure.
+  void Reindex();
+
+  std::list<std::unique_ptr<T>> filters_;  // owns the filters, in chain order
+  std::vector<T*> order_;                  // the same filters, indexable
   Exchange* exchange_;
 };
 

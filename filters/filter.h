@@ -117,6 +117,7 @@ class FilterBase {
   bool removed_ = false;  // RemoveSelf() during a call: erased when the call returns
   bool saw_eos_ = false;  // output: EOS passed through; input: EOS returned
   int depth_ = 0;         // calls into this filter on the stack
+  size_t index_ = 0;      // position in the chain's order, for O(1) next-filter lookup
 };
 
 class OutputFilter : public FilterBase {
