@@ -1,0 +1,117 @@
+// The gzip codec (RFC 1952) behind DEFLATE and INFLATE, kept apart from filter glue so that it
+// can be tested and benchmarked against raw zlib directly.
+//
+// GzipEncoder wraps zlib's deflate with its gzip wrapper (header, CRC-32 and ISIZE trailer).
+// GzipDecoder parses the gzip header itself, strictly (reserved flags, FEXTRA, FNAME, FCOMMENT,
+// FHCRC checked), inflates the raw DEFLATE data with zlib, then checks the trailer's CRC-32
+// and size, and rejects anything after the member. Limits on total output and on the
+// output/input ratio are checked after every output block, so a decompression bomb stops
+// within one block of the limit.
+//
+// Thread-safety: none; one codec per stream.
+
+#ifndef FILTERS_GZIP_CODEC_H_
+#define FILTERS_GZIP_CODEC_H_
+
+#include <zlib.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace brigade::filters {
+
+struct GzipEncoderOptions {
+  int level = 6;         // 1-9
+  int window_bits = 15;  // 9-15: log2 of the history window
+  int mem_level = 8;     // 1-9
+};
+
+class GzipEncoder {
+ public:
+  // Errors: options out of range → InvalidArgument; zlib failure → Internal.
+  static absl::StatusOr<std::unique_ptr<GzipEncoder>> Create(const GzipEncoderOptions& options);
+  ~GzipEncoder();
+  GzipEncoder(const GzipEncoder&) = delete;
+  GzipEncoder& operator=(const GzipEncoder&) = delete;
+
+  enum class Mode { kNone, kSync, kFinish };
+  struct Step {
+    size_t consumed = 0;  // input bytes taken
+    size_t produced = 0;  // output bytes written
+    bool done = false;    // kFinish completed: the trailer is written
+  };
+  // Compresses from `in` into `out` (at most out_size bytes). With kSync/kFinish, call again
+  // with the remaining input (possibly none) until the step writes less than out_size bytes
+  // (kSync) or reports done (kFinish).
+  absl::StatusOr<Step> Deflate(absl::string_view in, char* out, size_t out_size, Mode mode);
+
+  uint64_t total_in() const { return stream_.total_in; }
+  uint64_t total_out() const { return stream_.total_out; }
+
+ private:
+  GzipEncoder() = default;
+  z_stream stream_{};
+  bool initialized_ = false;
+};
+
+struct GzipDecoderOptions {
+  uint64_t max_output = 0;  // 0 = unlimited; over it → ResourceExhausted
+  uint64_t max_ratio = 0;   // 0 = unlimited; output/input over it → ResourceExhausted
+  // The ratio is enforced once the output passes this many bytes, so that small, highly
+  // compressible bodies (a run of spaces) are not refused.
+  uint64_t ratio_floor = 64 * 1024;
+  size_t max_header = 64 * 1024;  // FEXTRA + FNAME + FCOMMENT bytes, bounded
+};
+
+class GzipDecoder {
+ public:
+  static absl::StatusOr<std::unique_ptr<GzipDecoder>> Create(const GzipDecoderOptions& options);
+  ~GzipDecoder();
+  GzipDecoder(const GzipDecoder&) = delete;
+  GzipDecoder& operator=(const GzipDecoder&) = delete;
+
+  struct Step {
+    size_t consumed = 0;
+    size_t produced = 0;
+  };
+  // Decodes from `in` into `out`. Returns how much of each was used; a partial header or
+  // trailer is kept inside the decoder. When `out` fills up, call again (with the unconsumed
+  // input, or none) to drain what zlib still holds.
+  // Errors: malformed header, data, trailer or trailing bytes → InvalidArgument (or DataLoss
+  // for a CRC/size mismatch) with the input offset; limits → ResourceExhausted.
+  absl::StatusOr<Step> Decode(absl::string_view in, char* out, size_t out_size);
+  // OK iff a whole member, trailer included, was decoded; otherwise InvalidArgument
+  // ("truncated ...") saying where it stopped.
+  absl::Status Finish() const;
+  bool done() const { return state_ == State::kDone; }
+  uint64_t total_in() const { return offset_; }
+  uint64_t total_out() const { return total_out_; }
+
+ private:
+  enum class State { kHeader, kData, kTrailer, kDone };
+  explicit GzipDecoder(const GzipDecoderOptions& options) : options_(options) {}
+  // Tries to parse header_ as a complete header; returns its length, 0 if more is needed.
+  absl::StatusOr<size_t> ParseHeader() const;
+  absl::Status CheckLimits() const;
+  absl::Status Error(absl::string_view what) const;
+
+  GzipDecoderOptions options_;
+  z_stream stream_{};
+  bool initialized_ = false;
+  State state_ = State::kHeader;
+  std::string header_;   // header bytes gathered so far
+  std::string trailer_;  // trailer bytes gathered so far
+  uint32_t crc_ = 0;
+  uint64_t total_out_ = 0;
+  uint64_t offset_ = 0;  // compressed input bytes consumed
+};
+
+}  // namespace brigade::filters
+
+#endif  // FILTERS_GZIP_CODEC_H_
