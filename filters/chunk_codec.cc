@@ -51,11 +51,13 @@ absl::StatusOr<uint64_t> ParseChunkSizeLine(absl::string_view line) {
   size_t i = 0;
   uint64_t size = 0;
   while (i < s.size() && HexValue(s[i]) >= 0) {
-    size = size * 16 + static_cast<uint64_t>(HexValue(s[i]));
-    if (size > kMaxChunkSize) {
+    uint64_t digit = static_cast<uint64_t>(HexValue(s[i]));
+    // Checked before multiplying, so the test itself cannot wrap around.
+    if (size > (kMaxChunkSize - digit) / 16) {
       return absl::InvalidArgumentError(
           absl::StrCat("chunk size overflows (more than 2^60) at column ", i));
     }
+    size = size * 16 + digit;
     ++i;
   }
   if (i == 0) {

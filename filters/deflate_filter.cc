@@ -176,12 +176,13 @@ void DeflateFilter::EmitBlock() {
 
 absl::Status DeflateFilter::Deflate(absl::string_view data, GzipEncoder::Mode mode) {
   while (true) {
-    if (!block_ || block_->free_space() == 0) {
+    // A pooled block may be larger than block_size; only block_size bytes of it are used.
+    if (!block_ || block_->fill() >= BlockLimit()) {
       EmitBlock();
       block_ = out_->allocator()->AllocateBlock(options_.block_size);
       block_start_ = 0;
     }
-    size_t room = block_->free_space();
+    size_t room = BlockLimit() - block_->fill();
     absl::StatusOr<GzipEncoder::Step> step =
         encoder_->Deflate(data, block_->data() + block_->fill(), room, mode);
     if (!step.ok()) return step.status();

@@ -27,6 +27,7 @@
 #ifndef FILTERS_DEFLATE_FILTER_H_
 #define FILTERS_DEFLATE_FILTER_H_
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,7 @@ class DeflateFilter : public OutputFilter {
   absl::Status Deflate(absl::string_view data, GzipEncoder::Mode mode);
   // Moves the compressed bytes not yet in a bucket into out_.
   void EmitBlock();
+  size_t BlockLimit() const { return std::min(block_->capacity(), options_.block_size); }
   absl::StatusOr<Flow> PassOut();
 
   DeflateOptions options_;
