@@ -1,7 +1,6 @@
 #include "filters/chunk_filter.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 
 namespace brigade::filters {
 
@@ -32,14 +31,31 @@ absl::Status ChunkFilter::EmitChunk(Brigade& bb, Bucket* end, Brigade& out) {
     b = bb.Next(b);
   }
   if (size == 0) return absl::OkStatus();
-  char line[24];
-  int n = absl::SNPrintF(line, sizeof(line), "%x\r\n", size);
-  if (absl::Status s = out.WriteCopy(absl::string_view(line, static_cast<size_t>(n))); !s.ok()) {
-    return s;
-  }
+  out.Append(SizeLine(out.allocator(), size));
   while (bb.front() != end) out.Append(bb.Remove(bb.front()));
   out.Append(Bucket::Immortal(out.allocator(), "\r\n"));
   return absl::OkStatus();
+}
+
+BucketPtr ChunkFilter::SizeLine(BucketAllocator* allocator, uint64_t size) {
+  // Size lines are at most 18 bytes; many of them share one block, each bucket viewing its own.
+  constexpr size_t kMaxLine = 18;
+  if (!lines_ || lines_->free_space() < kMaxLine) lines_ = allocator->AllocateBlock();
+  char digits[16];
+  int n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[size & 0xf];
+    size >>= 4;
+  } while (size != 0);
+  char line[kMaxLine];
+  for (int i = 0; i < n; ++i) line[i] = digits[n - 1 - i];
+  line[n] = '\r';
+  line[n + 1] = '\n';
+  size_t length = static_cast<size_t>(n) + 2;
+  size_t offset = lines_->fill();
+  CountedCopy(lines_->data() + offset, line, length, nullptr);
+  lines_->Commit(length);
+  return Bucket::Heap(allocator, lines_, offset, length);
 }
 
 void ChunkFilter::EmitLastChunk(Brigade& out) {

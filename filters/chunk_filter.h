@@ -30,8 +30,11 @@ class ChunkFilter : public OutputFilter {
   // Moves the data run [first, end) of `bb` into `out` as one chunk.
   absl::Status EmitChunk(Brigade& bb, Bucket* end, Brigade& out);
   void EmitLastChunk(Brigade& out);
+  // A bucket holding "<hex size>\r\n".
+  BucketPtr SizeLine(BucketAllocator* allocator, uint64_t size);
 
   bool started_ = false;
+  Ref<HeapBlock> lines_;  // size lines are packed here
   bool failed_ = false;  // an ERROR went by: no last chunk
 };
 

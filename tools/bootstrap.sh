@@ -15,6 +15,8 @@ packages=(
   python3            # interop tests use python3's zlib and http.client
   curl
   gzip
+  clang              # libFuzzer targets (.bazelrc --config=fuzz)
+  libclang-rt-14-dev # the libFuzzer and sanitizer runtimes for clang 14
 )
 
 missing=()
