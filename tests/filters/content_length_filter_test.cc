@@ -1,5 +1,6 @@
 #include "filters/content_length_filter.h"
 
+#include "filters/testing/split_invariance.h"
 #include "gtest/gtest.h"
 #include "tests/filters/filter_test_util.h"
 
@@ -41,6 +42,12 @@ TEST(ContentLengthFilterTest, LeavesAnExistingLengthAlone) {
   ex.response_headers.Set("Content-Length", "999");
   ASSERT_TRUE(RunFilter(std::make_unique<ContentLengthFilter>(), ex, {"abc"}).ok());
   EXPECT_EQ(ex.response_headers.Get("Content-Length"), "999");
+}
+
+TEST(ContentLengthFilterTest, IsSplitInvariant) {
+  absl::Status s = testing::CheckSplitInvariance(
+      [] { return std::make_unique<ContentLengthFilter>(); }, "some body bytes");
+  EXPECT_TRUE(s.ok()) << s;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "filters/chain.h"
 #include "filters/core_input.h"
+#include "filters/testing/split_invariance.h"
 #include "gtest/gtest.h"
 #include "tests/filters/filter_test_util.h"
 
@@ -183,6 +184,21 @@ TEST(InflateFilterTest, OutputFilterRejectsTruncatedStreamAtEos) {
       std::make_unique<InflateOutputFilter>(InflateOptions()), ex, {gz.substr(0, gz.size() - 4)});
   EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(out.status().message().find("INFLATE: truncated"), std::string::npos) << out.status();
+}
+
+}  // namespace
+}  // namespace brigade::filters
+
+namespace brigade::filters {
+namespace {
+
+TEST(InflateFilterTest, OutputFilterIsSplitInvariant) {
+  std::string gz = ZlibGzip(Text(400), 9);
+  testing::SplitOptions options;
+  options.random_trials = 100;
+  absl::Status s = testing::CheckSplitInvariance(
+      [] { return std::make_unique<InflateOutputFilter>(InflateOptions()); }, gz, options);
+  EXPECT_TRUE(s.ok()) << s;
 }
 
 }  // namespace
