@@ -234,9 +234,13 @@ absl::StatusOr<absl::string_view> Bucket::ReadSource(BlockMode mode) {
   ssize_t n = 0;
   while (!src->at_eof()) {
     pollfd p{src->fd(), POLLIN, 0};
-    int ready = poll(&p, 1, mode == BlockMode::kBlock ? -1 : 0);
+    int ready = poll(&p, 1, mode == BlockMode::kBlock ? src->timeout_ms() : 0);
     if (ready < 0 && errno == EINTR) continue;
     if (ready < 0) return ErrnoStatus(errno, absl::StrCat("poll on ", src->name()));
+    if (ready == 0 && mode == BlockMode::kBlock) {
+      return absl::DeadlineExceededError(absl::StrCat("read from ", src->name(), " timed out after ",
+                                                      src->timeout_ms(), " ms"));
+    }
     if (ready == 0) {
       return absl::UnavailableError(absl::StrCat("read from ", src->name(), " would block"));
     }

@@ -141,7 +141,8 @@ class Bucket : private BucketLink {
   //   socket/pipe: reads what is available (at most one block); this bucket becomes a heap
   //         bucket of those bytes and a new source bucket for the rest is linked after it. At
   //         end of input the bucket becomes an empty immortal bucket and the view is empty.
-  // Errors: NONBLOCK and no data ready → Unavailable; a closed source → FailedPrecondition;
+  // Errors: NONBLOCK and no data ready → Unavailable; BLOCK and nothing within the source's
+  //   timeout_ms → DeadlineExceeded; a closed source → FailedPrecondition;
   //   a file shorter than the bucket → DataLoss; I/O errors → the errno's code. A file or
   //   source bucket that must leave a remainder but is not in a brigade → FailedPrecondition.
   // The view stays valid while this bucket lives.

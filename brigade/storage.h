@@ -185,6 +185,9 @@ class Source final : public Storage {
   bool closed() const { return fd_ < 0; }
   bool at_eof() const { return eof_; }
   void MarkEof() { eof_ = true; }
+  // How long a BLOCK read waits for data before failing with DeadlineExceeded; -1 = forever.
+  int timeout_ms() const { return timeout_ms_; }
+  void set_timeout_ms(int ms) { timeout_ms_ = ms; }
   // Closes the descriptor (if owned) and makes every later read fail. Idempotent.
   void Close();
   absl::string_view name() const { return kind_ == Kind::kSocket ? "socket" : "pipe"; }
@@ -196,6 +199,7 @@ class Source final : public Storage {
   int fd_;  // -1 once closed
   bool owned_;
   bool eof_ = false;
+  int timeout_ms_ = -1;
 };
 
 // Payload of an ERROR bucket.

@@ -156,11 +156,13 @@ absl::StatusOr<Flow> OutputChain::PassAfter(const OutputFilter* filter, Brigade&
 }
 
 absl::StatusOr<Flow> OutputChain::Call(OutputFilter* filter, Brigade& bb) {
-  if (filter->saw_eos_ && !bb.empty()) {
-    return absl::InternalError(absl::StrCat("brigade passed to '", filter->name(),
-                                            "' after EOS: ", bb.DebugString()));
+  if (!connection_level_) {
+    if (filter->saw_eos_ && !bb.empty()) {
+      return absl::InternalError(absl::StrCat("brigade passed to '", filter->name(),
+                                              "' after EOS: ", bb.DebugString()));
+    }
+    if (bb.ends_with_eos()) filter->saw_eos_ = true;
   }
-  if (bb.ends_with_eos()) filter->saw_eos_ = true;
   if (absl::Status s = core_.Enter(filter); !s.ok()) {
     core_.Leave(filter);
     return s;

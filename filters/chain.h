@@ -88,6 +88,10 @@ class OutputChain {
   std::vector<std::string> Names() const;
   PipelineReport Report() const;
 
+  // A connection's chain carries one response after another: there EOS ends a response, not
+  // the chain, so the check for data after EOS is left to the request chains above it.
+  void set_connection_level(bool on) { connection_level_ = on; }
+
  private:
   friend class OutputFilter;
   absl::StatusOr<Flow> Call(OutputFilter* filter, Brigade& bb);
@@ -96,6 +100,7 @@ class OutputChain {
 
   ChainCore<OutputFilter> core_;
   OutputChain* below_;
+  bool connection_level_ = false;
 };
 
 class InputChain {

@@ -40,7 +40,9 @@ namespace brigade::handlers {
 class Connection {
  public:
   explicit Connection(BucketAllocator* allocator = BucketAllocator::ForThisThread())
-      : allocator_(allocator) {}
+      : allocator_(allocator) {
+    output_.set_connection_level(true);
+  }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -50,6 +52,9 @@ class Connection {
 
   std::string peer;   // "127.0.0.1:53412"
   std::string local;  // "127.0.0.1:8080"
+  // The client socket, for protocol handlers that bypass the filters (mod_perl's
+  // $c->client_socket); -1 when there is none.
+  int socket = -1;
   absl::flat_hash_map<std::string, std::string> notes;
   // Handlers pushed for this connection's connection phases.
   HandlerStack<Connection>& stack(Phase phase);

@@ -227,6 +227,19 @@ TEST_F(BucketTest, SocketpairReadsAreSocketKind) {
   close(sv[1]);
 }
 
+TEST_F(BucketTest, BlockingReadTimesOutWithDeadlineExceeded) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  Ref<Source> src = Source::Adopt(Source::Kind::kPipe, fds[0], true);
+  src->set_timeout_ms(50);
+  Brigade bb(a());
+  bb.Append(Bucket::FromSource(a(), src));
+  absl::StatusOr<absl::string_view> v = bb.front()->Read(BlockMode::kBlock);
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kDeadlineExceeded) << v.status();
+  EXPECT_TRUE(bb.front()->is_source());  // nothing consumed, nothing lost
+  close(fds[1]);
+}
+
 TEST_F(BucketTest, ReadingClosedSourceIsFailedPrecondition) {
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);

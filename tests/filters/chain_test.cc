@@ -156,6 +156,21 @@ TEST_F(ChainTest, DataAfterEosIsAnInternalErrorNamingTheFilter) {
   EXPECT_EQ(Rendered(), "x<EOS>");
 }
 
+TEST_F(ChainTest, ConnectionChainCarriesOneResponseAfterAnother) {
+  Exchange conn_exchange;
+  OutputChain connection(&conn_exchange);
+  connection.set_connection_level(true);
+  connection.Add(std::make_unique<CollectFilter>(&collected_));
+  for (const char* body : {"first", "second"}) {
+    Exchange ex;
+    OutputChain request(&ex, &connection);
+    request.Add(std::make_unique<UpperFilter>());
+    Brigade bb = Data({body}, true);
+    ASSERT_TRUE(request.Pass(bb).ok()) << body;
+  }
+  EXPECT_EQ(Rendered(), "FIRST<EOS>SECOND<EOS>");
+}
+
 // Returns OK without passing or keeping its input.
 class DropFilter : public OutputFilter {
  public:

@@ -1,0 +1,210 @@
+#include "handlers/static_handler.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace brigade::handlers {
+namespace {
+
+std::string HttpDate(time_t t) {
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[64];
+  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+bool ParseHttpDate(absl::string_view s, time_t* out) {
+  struct tm tm = {};
+  std::string text(s);
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return false;
+  *out = timegm(&tm);
+  return true;
+}
+
+std::string ETagFor(const struct stat& st) {
+  return absl::StrCat("\"", absl::Hex(st.st_size), "-",
+                      absl::Hex(static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
+                                static_cast<uint64_t>(st.st_mtim.tv_nsec)),
+                      "\"");
+}
+
+bool EtagMatches(absl::string_view header, absl::string_view etag) {
+  for (absl::string_view candidate : absl::StrSplit(header, ',')) {
+    candidate = absl::StripAsciiWhitespace(candidate);
+    absl::ConsumePrefix(&candidate, "W/");  // weak comparison (RFC 9110 13.1.2)
+    if (candidate == "*" || candidate == etag) return true;
+  }
+  return false;
+}
+
+Outcome SendFile(Request& r, const std::string& path, const struct stat& st) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Outcome::Status(errno == EACCES ? 403 : 404);
+  Ref<File> file = File::Adopt(fd, /*take_ownership=*/true);
+  std::string etag = ETagFor(st);
+  r.response_headers.Set("Content-Type", MimeTypeFor(path));
+  r.response_headers.Set("Last-Modified", HttpDate(st.st_mtim.tv_sec));
+  r.response_headers.Set("ETag", etag);
+  r.response_headers.Set("Accept-Ranges", "none");
+  bool not_modified = false;
+  if (std::optional<absl::string_view> inm = r.request_headers.Get("If-None-Match")) {
+    not_modified = EtagMatches(r.request_headers.GetCombined("If-None-Match"), etag);
+  } else if (std::optional<absl::string_view> ims = r.request_headers.Get("If-Modified-Since")) {
+    time_t since;
+    not_modified = ParseHttpDate(*ims, &since) && st.st_mtim.tv_sec <= since;
+  }
+  Brigade bb(r.allocator());
+  if (not_modified) {
+    r.status = 304;
+  } else {
+    r.status = 200;
+    r.response_headers.Set("Content-Length", absl::StrCat(st.st_size));
+    if (st.st_size > 0 && !r.is_head()) {
+      bb.Append(Bucket::FileRange(r.allocator(), std::move(file), 0,
+                                  static_cast<uint64_t>(st.st_size)));
+    }
+  }
+  bb.Append(Bucket::Eos(r.allocator()));
+  absl::StatusOr<filters::Flow> flow = r.Pass(bb);
+  if (!flow.ok()) return Outcome::Status(HttpStatusFor(flow.status()));
+  return Outcome::Ok();
+}
+
+}  // namespace
+
+std::string MimeTypeFor(absl::string_view path) {
+  static const std::pair<const char*, const char*> kTypes[] = {
+      {".html", "text/html; charset=utf-8"},  {".htm", "text/html; charset=utf-8"},
+      {".txt", "text/plain; charset=utf-8"},  {".css", "text/css; charset=utf-8"},
+      {".js", "application/javascript"},      {".mjs", "application/javascript"},
+      {".json", "application/json"},          {".xml", "application/xml"},
+      {".svg", "image/svg+xml"},              {".png", "image/png"},
+      {".jpg", "image/jpeg"},                 {".jpeg", "image/jpeg"},
+      {".gif", "image/gif"},                  {".webp", "image/webp"},
+      {".ico", "image/x-icon"},               {".pdf", "application/pdf"},
+      {".gz", "application/gzip"},            {".zip", "application/zip"},
+      {".wasm", "application/wasm"},          {".md", "text/markdown; charset=utf-8"},
+      {".csv", "text/csv; charset=utf-8"},    {".woff2", "font/woff2"},
+      {".mp4", "video/mp4"},                  {".mp3", "audio/mpeg"},
+  };
+  size_t slash = path.rfind('/');
+  size_t dot = path.rfind('.');
+  if (dot == absl::string_view::npos || (slash != absl::string_view::npos && dot < slash)) {
+    return "application/octet-stream";
+  }
+  std::string ext = absl::AsciiStrToLower(path.substr(dot));
+  for (const auto& [e, type] : kTypes) {
+    if (ext == e) return type;
+  }
+  return "application/octet-stream";
+}
+
+Outcome ServeStatic(Request& r) {
+  if (r.method != "GET" && r.method != "HEAD") {
+    r.response_headers.Set("Allow", "GET, HEAD");
+    return Outcome::Status(405);
+  }
+  if (r.filename.empty()) return Outcome::Status(404);
+  struct stat st;
+  if (stat(r.filename.c_str(), &st) != 0) return Outcome::Status(errno == EACCES ? 403 : 404);
+  if (S_ISDIR(st.st_mode)) {
+    if (!absl::EndsWith(r.uri, "/")) {
+      r.response_headers.Set("Location", r.uri + "/");
+      return Outcome::Status(301);
+    }
+    std::string index = r.filename + "/index.html";
+    if (stat(index.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return Outcome::Status(403);
+    return SendFile(r, index, st);
+  }
+  if (!S_ISREG(st.st_mode)) return Outcome::Status(403);
+  return SendFile(r, r.filename, st);
+}
+
+Outcome EchoBody(Request& r) {
+  r.status = 200;
+  r.response_headers.Set("Content-Type",
+                         r.request_headers.Get("Content-Type").value_or("application/octet-stream"));
+  while (true) {
+    Brigade bb(r.allocator());
+    absl::StatusOr<size_t> n = r.ReadBody(bb, 64 * 1024);
+    if (!n.ok()) return Outcome::Status(HttpStatusFor(n.status()));
+    if (*n == 0) break;
+    absl::StatusOr<filters::Flow> flow = r.Pass(bb);
+    if (!flow.ok()) return Outcome::Status(HttpStatusFor(flow.status()));
+  }
+  Brigade end(r.allocator());
+  end.Append(Bucket::Eos(r.allocator()));
+  absl::StatusOr<filters::Flow> flow = r.Pass(end);
+  return flow.ok() ? Outcome::Ok() : Outcome::Status(HttpStatusFor(flow.status()));
+}
+
+absl::Status EchoLines(Connection& c, size_t max_line) {
+  while (true) {
+    Brigade line(c.allocator());
+    absl::Status s = c.input().Read(line, filters::ReadMode::kGetLine, BlockMode::kBlock, max_line);
+    if (absl::IsOutOfRange(s)) return absl::OkStatus();  // EOS was delivered before
+    if (!s.ok()) return s;
+    bool eos = line.ends_with_eos();
+    std::optional<uint64_t> n = line.Length();
+    absl::StatusOr<std::string> text = line.FlattenToString(max_line);
+    if (!text.ok()) return text.status();
+    if (eos && *text == "") return absl::OkStatus();
+    if (*text == "\r\n" || *text == "\n") return absl::OkStatus();
+    if (eos) line.Delete(line.back());
+    line.Append(Bucket::Flush(c.allocator()));
+    absl::StatusOr<filters::Flow> flow = c.output().Pass(line);
+    if (!flow.ok()) return flow.status();
+    if (eos || n.value_or(0) == 0) return absl::OkStatus();
+  }
+}
+
+absl::Status EchoLinesOnSocket(int fd, int timeout_ms, size_t max_line) {
+  std::string buffer;
+  char chunk[4096];
+  while (true) {
+    size_t lf = buffer.find('\n');
+    if (lf != std::string::npos) {
+      std::string line = buffer.substr(0, lf + 1);
+      buffer.erase(0, lf + 1);
+      if (line == "\r\n" || line == "\n") return absl::OkStatus();
+      size_t done = 0;
+      while (done < line.size()) {
+        ssize_t w = write(fd, line.data() + done, line.size() - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && errno == EAGAIN) {
+          pollfd p{fd, POLLOUT, 0};
+          if (poll(&p, 1, timeout_ms) <= 0) return absl::DeadlineExceededError("echo: write timed out");
+          continue;
+        }
+        if (w < 0) return internal::ErrnoStatus(errno, "echo: write");
+        done += static_cast<size_t>(w);
+      }
+      continue;
+    }
+    if (buffer.size() > max_line) return absl::ResourceExhaustedError("echo: line too long");
+    pollfd p{fd, POLLIN, 0};
+    int ready = poll(&p, 1, timeout_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) return absl::DeadlineExceededError("echo: read timed out");
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0) return internal::ErrnoStatus(errno, "echo: read");
+    if (n == 0) return absl::OkStatus();
+    buffer.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace brigade::handlers

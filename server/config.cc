@@ -1,0 +1,270 @@
+#include "server/config.h"
+
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace brigade::server {
+namespace {
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+class Parser {
+ public:
+  Parser(const std::string& filename, const filters::FilterRegistry& registry)
+      : filename_(filename), registry_(registry) {}
+
+  absl::StatusOr<ServerConfig> Parse(absl::string_view text) {
+    int line_no = 0;
+    for (absl::string_view raw : absl::StrSplit(text, '\n')) {
+      ++line_no;
+      line_ = line_no;
+      absl::string_view line = absl::StripAsciiWhitespace(raw);
+      if (line.empty() || line[0] == '#') continue;
+      std::vector<std::string> words = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+      if (absl::Status s = Directive(words); !s.ok()) return s;
+    }
+    if (location_ != nullptr) {
+      return Error(absl::StrCat("<Location ", location_->prefix, "> opened at line ",
+                                location_line_, " is never closed"));
+    }
+    if (config_.listens.empty()) return Error("no Listen directive");
+    return config_;
+  }
+
+ private:
+  absl::Status Error(absl::string_view what) const {
+    return absl::InvalidArgumentError(absl::StrCat(filename_, ":", line_, ": ", what));
+  }
+
+  absl::StatusOr<int64_t> Number(const std::vector<std::string>& w, int64_t min, int64_t max) {
+    if (w.size() != 2) return Error(absl::StrCat(w[0], " takes one number"));
+    int64_t v;
+    if (!absl::SimpleAtoi(w[1], &v) || v < min || v > max) {
+      return Error(absl::StrCat(w[0], " ", w[1], ": expected a number from ", min, " to ", max));
+    }
+    return v;
+  }
+
+  absl::Status FilterList(const std::vector<std::string>& w, filters::Direction direction,
+                          std::vector<std::string>& out) {
+    if (w.size() != 2) return Error(absl::StrCat(w[0], " takes one list: A;B"));
+    for (absl::string_view spec : absl::StrSplit(w[1], ';', absl::SkipEmpty())) {
+      absl::StatusOr<filters::FilterSpec> parsed = filters::ParseFilterSpec(spec);
+      if (!parsed.ok()) return Error(parsed.status().message());
+      if (registry_.Find(parsed->name, direction) == nullptr) {
+        return Error(absl::StrCat("no ", direction == filters::Direction::kOutput ? "output" : "input",
+                                  " filter named ", parsed->name));
+      }
+      absl::Status made =
+          direction == filters::Direction::kOutput
+              ? registry_.MakeOutput(parsed->name, parsed->options).status()
+              : registry_.MakeInput(parsed->name, parsed->options).status();
+      if (!made.ok()) return Error(made.message());
+      out.push_back(std::string(spec));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Directive(const std::vector<std::string>& w) {
+    const std::string& d = w[0];
+    auto number = [&](auto& field, int64_t min, int64_t max) -> absl::Status {
+      absl::StatusOr<int64_t> v = Number(w, min, max);
+      if (!v.ok()) return v.status();
+      field = static_cast<std::remove_reference_t<decltype(field)>>(*v);
+      return absl::OkStatus();
+    };
+    if (absl::EqualsIgnoreCase(d, "<Location") || absl::StartsWith(d, "<Location")) {
+      return OpenLocation(w);
+    }
+    if (absl::EqualsIgnoreCase(d, "</Location>")) {
+      if (location_ == nullptr) return Error("</Location> without <Location>");
+      location_ = nullptr;
+      return absl::OkStatus();
+    }
+    if (location_ != nullptr) return LocationDirective(w);
+    if (d == "Listen") return Listen(w);
+    if (d == "Workers") return number(config_.workers, 1, 256);
+    if (d == "DocumentRoot") return Root(w, config_.document_root);
+    if (d == "AccessLog") {
+      if (w.size() != 2) return Error("AccessLog takes one file name (or -)");
+      config_.access_log = w[1];
+      return absl::OkStatus();
+    }
+    if (d == "Timeout") return number(config_.timeout_s, 1, 3600);
+    if (d == "KeepAliveTimeout") return number(config_.keepalive_timeout_s, 0, 3600);
+    if (d == "MaxKeepAliveRequests") return number(config_.max_keepalive_requests, 0, 1000000);
+    if (d == "LimitRequestLine") return number(config_.limit_request_line, 64, 1 << 20);
+    if (d == "LimitRequestFields") return number(config_.limit_request_fields, 1, 10000);
+    if (d == "LimitRequestFieldSize") return number(config_.limit_request_field_size, 64, 1 << 20);
+    if (d == "LimitRequestBody") return number(config_.limit_request_body, 0, int64_t{1} << 50);
+    if (d == "DeflateCompressionLevel") return number(config_.deflate_level, 1, 9);
+    if (d == "DeflateInflateLimitRequestBody") {
+      return number(config_.inflate_limit, 0, int64_t{1} << 50);
+    }
+    if (d == "DeflateInflateRatioLimit") return number(config_.inflate_ratio, 1, 1 << 20);
+    if (d == "SetHandler" || d == "SetOutputFilter" || d == "SetInputFilter" ||
+        d == "AddOutputFilterByType") {
+      return Error(absl::StrCat(d, " belongs inside <Location>"));
+    }
+    return Error(absl::StrCat("unknown directive ", d));
+  }
+
+  absl::Status Listen(const std::vector<std::string>& w) {
+    if (w.size() < 2 || w.size() > 3) return Error("Listen takes ADDR:PORT [PROTOCOL]");
+    ListenSpec spec;
+    size_t colon = w[1].rfind(':');
+    if (colon == std::string::npos) return Error(absl::StrCat("Listen ", w[1], ": expected ADDR:PORT"));
+    spec.address = w[1].substr(0, colon);
+    if (!absl::SimpleAtoi(w[1].substr(colon + 1), &spec.port) || spec.port < 0 ||
+        spec.port > 65535) {
+      return Error(absl::StrCat("Listen ", w[1], ": bad port"));
+    }
+    in_addr parsed;
+    if (inet_pton(AF_INET, spec.address.c_str(), &parsed) != 1) {
+      return Error(absl::StrCat("Listen ", w[1], ": expected an IPv4 address"));
+    }
+    if (w.size() == 3) {
+      spec.protocol = w[2];
+      if (spec.protocol != "http" && spec.protocol != "echo" && spec.protocol != "echo-socket") {
+        return Error(absl::StrCat("Listen: unknown protocol ", w[2],
+                                  " (http, echo or echo-socket)"));
+      }
+    }
+    config_.listens.push_back(spec);
+    return absl::OkStatus();
+  }
+
+  absl::Status Root(const std::vector<std::string>& w, std::string& out) {
+    if (w.size() != 2) return Error("DocumentRoot takes one directory");
+    if (!IsDirectory(w[1])) return Error(absl::StrCat("DocumentRoot ", w[1], " is not a directory"));
+    out = w[1];
+    return absl::OkStatus();
+  }
+
+  absl::Status OpenLocation(const std::vector<std::string>& w) {
+    if (location_ != nullptr) return Error("<Location> sections do not nest");
+    std::string prefix;
+    if (w.size() == 2 && absl::EndsWith(w[1], ">")) prefix = w[1].substr(0, w[1].size() - 1);
+    if (w[0] != "<Location" || prefix.empty() || prefix[0] != '/') {
+      return Error("expected <Location /PREFIX>");
+    }
+    LocationConfig location;
+    location.prefix = prefix;
+    config_.locations.push_back(std::move(location));
+    location_ = &config_.locations.back();
+    location_line_ = line_;
+    return absl::OkStatus();
+  }
+
+  absl::Status LocationDirective(const std::vector<std::string>& w) {
+    const std::string& d = w[0];
+    if (d == "SetHandler") {
+      if (w.size() != 2 || (w[1] != "static" && w[1] != "echo" && w[1] != "status")) {
+        return Error("SetHandler takes static, echo or status");
+      }
+      location_->handler = w[1];
+      return absl::OkStatus();
+    }
+    if (d == "SetOutputFilter") {
+      return FilterList(w, filters::Direction::kOutput, location_->output_filters);
+    }
+    if (d == "SetInputFilter") {
+      return FilterList(w, filters::Direction::kInput, location_->input_filters);
+    }
+    if (d == "AddOutputFilterByType") {
+      if (w.size() < 3) return Error("AddOutputFilterByType takes FILTER TYPE...");
+      if (registry_.Find(w[1], filters::Direction::kOutput) == nullptr) {
+        return Error(absl::StrCat("no output filter named ", w[1]));
+      }
+      std::vector<std::string> types;
+      for (size_t i = 2; i < w.size(); ++i) {
+        if (w[i].find('/') == std::string::npos) {
+          return Error(absl::StrCat("AddOutputFilterByType: '", w[i], "' is not a media type"));
+        }
+        types.push_back(absl::AsciiStrToLower(w[i]));
+      }
+      location_->filters_by_type.emplace_back(w[1], std::move(types));
+      return absl::OkStatus();
+    }
+    if (d == "DocumentRoot") return Root(w, location_->document_root);
+    return Error(absl::StrCat(d, " is not allowed inside <Location>"));
+  }
+
+  std::string filename_;
+  const filters::FilterRegistry& registry_;
+  ServerConfig config_;
+  LocationConfig* location_ = nullptr;
+  int line_ = 0;
+  int location_line_ = 0;
+};
+
+}  // namespace
+
+const LocationConfig& ServerConfig::Match(absl::string_view path) const {
+  static const LocationConfig* const kDefault = new LocationConfig();
+  const LocationConfig* best = kDefault;
+  size_t best_len = 0;
+  for (const LocationConfig& l : locations) {
+    if (absl::StartsWith(path, l.prefix) && l.prefix.size() >= best_len) {
+      best = &l;
+      best_len = l.prefix.size();
+    }
+  }
+  return *best;
+}
+
+absl::StatusOr<ServerConfig> ParseConfig(absl::string_view text, const std::string& filename,
+                                         const filters::FilterRegistry& registry) {
+  return Parser(filename, registry).Parse(text);
+}
+
+absl::StatusOr<ServerConfig> LoadConfig(const std::string& path,
+                                        const filters::FilterRegistry& registry) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the configuration file"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path, registry);
+}
+
+ServerConfig DemoConfig(const std::string& demo_root) {
+  ServerConfig c;
+  c.listens = {{"127.0.0.1", 8080, "http"}, {"127.0.0.1", 8081, "echo"}};
+  c.document_root = demo_root;
+  c.access_log = "-";
+  LocationConfig root;
+  root.prefix = "/";
+  root.filters_by_type.emplace_back(
+      "DEFLATE", std::vector<std::string>{"text/html", "text/plain", "text/css",
+                                          "application/javascript", "application/json",
+                                          "image/svg+xml"});
+  LocationConfig reverse;
+  reverse.prefix = "/reverse/";
+  reverse.output_filters = {"REVERSE"};
+  reverse.filters_by_type = root.filters_by_type;
+  LocationConfig echo;
+  echo.prefix = "/echo";
+  echo.handler = "echo";
+  echo.input_filters = {"INFLATE"};
+  echo.filters_by_type = root.filters_by_type;
+  LocationConfig status;
+  status.prefix = "/server-status";
+  status.handler = "status";
+  c.locations = {root, reverse, echo, status};
+  return c;
+}
+
+}  // namespace brigade::server

@@ -1,0 +1,84 @@
+// The brigaded configuration: an Apache-style file, one directive per line, '#' comments.
+//
+//   Listen ADDR:PORT [http|echo|echo-socket]     (repeatable)
+//   Workers N
+//   DocumentRoot DIR
+//   AccessLog FILE|-
+//   Timeout SEC  KeepAliveTimeout SEC  MaxKeepAliveRequests N
+//   LimitRequestLine BYTES  LimitRequestFields N  LimitRequestFieldSize BYTES
+//   LimitRequestBody BYTES
+//   DeflateCompressionLevel N  DeflateInflateLimitRequestBody BYTES  DeflateInflateRatioLimit N
+//   <Location PREFIX>
+//     SetHandler static|echo|status
+//     SetOutputFilter A;B        AddOutputFilterByType FILTER TYPE...
+//     SetInputFilter A;B         DocumentRoot DIR
+//   </Location>
+//
+// Every error names the file, the line and what was wrong. The longest matching Location wins.
+//
+// Thread-safety: immutable once loaded; shared by every worker.
+
+#ifndef SERVER_CONFIG_H_
+#define SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "filters/registry.h"
+
+namespace brigade::server {
+
+struct ListenSpec {
+  std::string address;  // IPv4 dotted quad
+  int port = 0;         // 0: any free port (tests)
+  std::string protocol = "http";
+};
+
+struct LocationConfig {
+  std::string prefix = "/";
+  std::string handler = "static";
+  std::vector<std::string> output_filters;  // filter specs, in order
+  std::vector<std::string> input_filters;
+  std::vector<std::pair<std::string, std::vector<std::string>>> filters_by_type;
+  std::string document_root;  // empty: the server's
+};
+
+struct ServerConfig {
+  std::vector<ListenSpec> listens;
+  int workers = 2;
+  std::string document_root;
+  std::string access_log;  // empty: none; "-": stdout
+  int timeout_s = 60;
+  int keepalive_timeout_s = 5;
+  int max_keepalive_requests = 100;
+  size_t limit_request_line = 8190;
+  size_t limit_request_fields = 100;
+  size_t limit_request_field_size = 8190;
+  uint64_t limit_request_body = uint64_t{1} << 30;
+  int deflate_level = 6;
+  uint64_t inflate_limit = 0;  // 0: LimitRequestBody
+  int inflate_ratio = 200;
+  std::vector<LocationConfig> locations;
+
+  // The Location with the longest prefix matching `path`, or a default one.
+  const LocationConfig& Match(absl::string_view path) const;
+};
+
+// Parses `text`, naming `filename` in errors ("conf/x.conf:12: ..."). Filter names are checked
+// against `registry`; directories must exist.
+absl::StatusOr<ServerConfig> ParseConfig(absl::string_view text, const std::string& filename,
+                                         const filters::FilterRegistry& registry);
+absl::StatusOr<ServerConfig> LoadConfig(const std::string& path,
+                                        const filters::FilterRegistry& registry);
+
+// The built-in demo: HTTP on 127.0.0.1:8080 serving `demo_root` (gzip on text types,
+// /reverse/ through REVERSE, /echo, /server-status) and the echo protocol on 127.0.0.1:8081.
+ServerConfig DemoConfig(const std::string& demo_root);
+
+}  // namespace brigade::server
+
+#endif  // SERVER_CONFIG_H_

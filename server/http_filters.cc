@@ -1,0 +1,246 @@
+#include "server/http_filters.h"
+
+#include <poll.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "handlers/request.h"
+
+namespace brigade::server {
+
+std::string HttpDate(time_t t) {
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[64];
+  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+// --- HTTP_IN ---
+
+absl::Status HttpInFilter::Read(Brigade& out, filters::ReadMode mode, BlockMode block,
+                                size_t readbytes) {
+  if (mode == filters::ReadMode::kInit) return absl::OkStatus();
+  if (remaining_.has_value() && *remaining_ == 0) {
+    finished_ = true;
+    out.Append(Bucket::Eos(out.allocator()));
+    return absl::OkStatus();
+  }
+  if (send_continue_ && !continue_sent_) {
+    continue_sent_ = true;
+    if (absl::Status s = send_continue_(); !s.ok()) return s;
+  }
+  if (!remaining_.has_value()) {  // chunked: DECHUNK above decides where the body ends
+    absl::Status s = ReadNext(out, mode, block, readbytes);
+    if (s.ok() && out.ends_with_eos()) finished_ = true;
+    return s;
+  }
+  size_t want = static_cast<size_t>(std::min<uint64_t>(*remaining_, readbytes));
+  Brigade got(out.allocator());
+  absl::Status s = ReadNext(got, filters::ReadMode::kReadBytes, block, want);
+  if (!s.ok()) return s;
+  if (got.ends_with_eos()) {
+    return absl::InvalidArgumentError(absl::StrCat("request body ended after ", read_, " of ",
+                                                   read_ + *remaining_, " bytes"));
+  }
+  uint64_t n = got.Length().value_or(0);
+  *remaining_ -= n;
+  read_ += n;
+  out.Concat(got);
+  return absl::OkStatus();
+}
+
+// --- HTTP_HEADER ---
+
+std::string HttpHeaderFilter::Head() {
+  filters::Exchange& ex = exchange();
+  filters::HeaderMap& h = ex.response_headers;
+  bool no_body = ex.status < 200 || ex.status == 204 || ex.status == 304;
+  if (no_body) {
+    h.Remove("Content-Length");
+    h.Remove("Transfer-Encoding");
+  } else if (!h.Has("Content-Length") && !h.Has("Transfer-Encoding") && !ex.is_head()) {
+    framing_->keep_alive = false;  // close-delimited: the end of the body is the close
+  }
+  h.Set("Date", HttpDate(time(nullptr)));
+  if (!h.Has("Server")) h.Set("Server", server_name_);
+  if (!framing_->keep_alive) {
+    h.Set("Connection", "close");
+  } else if (ex.protocol == "HTTP/1.0") {
+    h.Set("Connection", "keep-alive");
+  }
+  absl::string_view reason = handlers::ReasonPhrase(ex.status);
+  std::string head = absl::StrCat("HTTP/1.1 ", ex.status, " ", reason.empty() ? "Unknown" : reason,
+                                  "\r\n");
+  for (const filters::HeaderMap::Field& f : h) absl::StrAppend(&head, f.first, ": ", f.second, "\r\n");
+  head += "\r\n";
+  drop_body_ = no_body || ex.is_head();
+  return head;
+}
+
+void HttpHeaderFilter::DropData(Brigade& bb) {
+  for (Bucket* b = bb.front(); b != nullptr;) {
+    Bucket* next = bb.Next(b);
+    if (!b->is_metadata()) bb.Delete(b);
+    b = next;
+  }
+}
+
+absl::StatusOr<filters::Flow> HttpHeaderFilter::Filter(Brigade& bb) {
+  if (bb.empty()) return PassNext(bb);
+  if (!framing_->header_sent) {
+    framing_->header_sent = true;
+    std::string head = Head();
+    framing_->header_bytes = head.size();
+    Brigade out(bb.allocator());
+    if (absl::Status s = out.WriteOwned(std::move(head)); !s.ok()) return s;
+    if (drop_body_) DropData(bb);
+    bb.PrependBrigade(out);
+    // With a body to send there is nothing more to do here; without one, stay to drop it.
+    if (!drop_body_) RemoveSelf();
+    return PassNext(bb);
+  }
+  DropData(bb);
+  return PassNext(bb);
+}
+
+// --- CORE_OUT ---
+
+absl::Status CoreOutputFilter::WaitWritable() {
+  pollfd p{fd_, POLLOUT, 0};
+  while (true) {
+    int ready = poll(&p, 1, timeout_ms_);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return internal::ErrnoStatus(errno, "poll for writing");
+    if (ready == 0) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("client did not read for ", timeout_ms_ / 1000, " s"));
+    }
+    return absl::OkStatus();
+  }
+}
+
+absl::Status CoreOutputFilter::WriteMemory(struct iovec* iov, size_t count, uint64_t bytes) {
+  uint64_t done = 0;
+  while (done < bytes) {
+    ssize_t n = writev(fd_, iov, static_cast<int>(count));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (absl::Status s = WaitWritable(); !s.ok()) return s;
+      continue;
+    }
+    if (n < 0) return internal::ErrnoStatus(errno, "writev");
+    done += static_cast<uint64_t>(n);
+    written_ += static_cast<uint64_t>(n);
+    // Resume a partial write: drop what went out from the front of the iovecs.
+    size_t left = static_cast<size_t>(n);
+    while (count > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --count;
+    }
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CoreOutputFilter::SendFile(Bucket* b) {
+  off_t offset = static_cast<off_t>(b->file_offset());
+  uint64_t left = b->length();
+  while (left > 0) {
+    ssize_t n = sendfile(fd_, b->file()->fd(), &offset, std::min<uint64_t>(left, 1 << 30));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (absl::Status s = WaitWritable(); !s.ok()) return s;
+      continue;
+    }
+    if (n < 0) return internal::ErrnoStatus(errno, "sendfile");
+    if (n == 0) return absl::DataLossError("file ended before its bucket did (sendfile)");
+    left -= static_cast<uint64_t>(n);
+    written_ += static_cast<uint64_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CoreOutputFilter::WriteAll() {
+  while (!pending_->empty()) {
+    Bucket* b = pending_->front();
+    if (b->is_metadata() || (b->is_memory() && b->length() == 0)) {
+      pending_->Delete(b);
+      continue;
+    }
+    if (b->is_file()) {
+      if (absl::Status s = SendFile(b); !s.ok()) return s;
+      pending_->Delete(b);
+      continue;
+    }
+    if (b->is_source()) {
+      absl::StatusOr<absl::string_view> v = b->Read();
+      if (!v.ok()) return v.status();
+      continue;
+    }
+    iovec iov[64];
+    Brigade::IovecExport e = pending_->ToIovec(iov, 64);
+    if (absl::Status s = WriteMemory(iov, e.count, e.bytes); !s.ok()) return s;
+    absl::StatusOr<Brigade> rest = pending_->SplitAtOffset(e.bytes);
+    if (!rest.ok()) return rest.status();
+    *pending_ = std::move(*rest);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<filters::Flow> CoreOutputFilter::Filter(Brigade& bb) {
+  if (!pending_) pending_ = std::make_unique<Brigade>(bb.allocator());
+  bool write_now = false;
+  for (const Bucket& b : bb) {
+    if (b.is_metadata() || b.is_file() || b.is_source()) write_now = true;
+    if (b.is_error()) return absl::AbortedError("response aborted: " + b.error_message());
+  }
+  bb.Setaside();
+  pending_->Concat(bb);
+  if (!write_now && pending_->Length().value_or(0) < kHoldBytes) return filters::Flow::kDone;
+  if (absl::Status s = WriteAll(); !s.ok()) return s;
+  return filters::Flow::kDone;
+}
+
+absl::Status CoreOutputFilter::Flush() {
+  if (!pending_) return absl::OkStatus();
+  return WriteAll();
+}
+
+// --- TYPE_GATE ---
+
+absl::StatusOr<filters::Flow> TypeGateFilter::Filter(Brigade& bb) {
+  if (bb.empty()) return PassNext(bb);
+  absl::string_view content_type = exchange().response_headers.Get("Content-Type").value_or("");
+  std::string type = absl::AsciiStrToLower(
+      absl::StripAsciiWhitespace(content_type.substr(0, content_type.find(';'))));
+  bool match = false;
+  for (const std::string& t : types_) {
+    if (t == type || (absl::EndsWith(t, "/*") && absl::StartsWith(type, t.substr(0, t.size() - 1)))) {
+      match = true;
+    }
+  }
+  if (match) {
+    absl::StatusOr<filters::FilterSpec> spec = filters::ParseFilterSpec(filter_ + options_);
+    if (!spec.ok()) return spec.status();
+    absl::StatusOr<filters::OutputFilter*> added =
+        registry_->AddOutput(*chain_, spec->name, spec->options);
+    if (!added.ok()) return added.status();
+  }
+  RemoveSelf();
+  return PassNext(bb);
+}
+
+}  // namespace brigade::server

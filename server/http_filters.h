@@ -1,0 +1,133 @@
+// The HTTP/1.1 protocol and network filters brigaded puts around every request:
+//
+//   input:  ... → HTTP_IN [protocol] → CORE_IN [network]
+//   output: ... → CONTENT_LENGTH → CHUNK → HTTP_HEADER [transcode, last] → CORE_OUT [network]
+//
+// HTTP_IN delimits a request body (Content-Length bytes, or what DECHUNK above it decodes) and
+// sends "100 Continue" the first time the body is read, if the client asked. HTTP_HEADER
+// writes the status line and header fields before the first body byte, once every filter
+// above has had its say about them, and drops the body of HEAD, 204 and 304 responses. CORE_OUT
+// writes to the socket with writev (contiguous views merged, at most 64 iovecs a call) and
+// sendfile for file buckets, resuming partial writes; it holds small writes until 16 KiB, a
+// FLUSH, EOS or a file bucket arrives, and blocks (with the connection's timeout) when the
+// socket is full, so a slow reader stops the producer instead of growing a buffer.
+// TYPE_GATE adds a filter for AddOutputFilterByType once the response's type is known.
+//
+// Thread-safety: none; one set per connection/request on the worker's thread.
+
+#ifndef SERVER_HTTP_FILTERS_H_
+#define SERVER_HTTP_FILTERS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "filters/filter.h"
+#include "filters/registry.h"
+
+namespace brigade::server {
+
+class HttpInFilter : public filters::InputFilter {
+ public:
+  // `length`: the Content-Length, or nullopt for a chunked body (decoded above this filter).
+  // `send_continue`: called once, before the first read from the client, when not null.
+  HttpInFilter(std::optional<uint64_t> length, std::function<absl::Status()> send_continue)
+      : InputFilter("HTTP_IN", filters::FilterKind::kProtocol),
+        remaining_(length),
+        send_continue_(std::move(send_continue)) {}
+  absl::Status Read(Brigade& out, filters::ReadMode mode, BlockMode block,
+                    size_t readbytes) override;
+  // True once the body was read to its end.
+  bool finished() const { return finished_; }
+  bool continue_sent() const { return continue_sent_; }
+
+ private:
+  std::optional<uint64_t> remaining_;
+  std::function<absl::Status()> send_continue_;
+  bool continue_sent_ = false;
+  bool finished_ = false;
+  uint64_t read_ = 0;
+};
+
+// What HTTP_HEADER needs to know of the connection, and tells back.
+struct ResponseFraming {
+  bool keep_alive = true;     // in: the request allows it; out: the response allows it too
+  uint64_t header_bytes = 0;  // out: bytes of status line and fields
+  bool header_sent = false;   // out
+};
+
+class HttpHeaderFilter : public filters::OutputFilter {
+ public:
+  // REQUIRES: `framing` outlives the filter.
+  HttpHeaderFilter(ResponseFraming* framing, std::string server_name)
+      : OutputFilter("HTTP_HEADER", filters::FilterKind::kTranscode),
+        framing_(framing),
+        server_name_(std::move(server_name)) {}
+  absl::StatusOr<filters::Flow> Filter(Brigade& bb) override;
+  filters::FilterTraits traits() const override { return {.needs_bytes = false}; }
+
+ private:
+  // Finalizes the header fields and returns the serialized head; decides drop_body_.
+  std::string Head();
+  static void DropData(Brigade& bb);
+  bool drop_body_ = false;  // HEAD, 1xx, 204, 304: the head goes out, the body does not
+  ResponseFraming* framing_;
+  std::string server_name_;
+};
+
+class CoreOutputFilter : public filters::OutputFilter {
+ public:
+  CoreOutputFilter(int fd, int timeout_ms)
+      : OutputFilter("CORE_OUT", filters::FilterKind::kNetwork), fd_(fd), timeout_ms_(timeout_ms) {}
+  absl::StatusOr<filters::Flow> Filter(Brigade& bb) override;
+  filters::FilterTraits traits() const override {
+    return {.needs_bytes = false, .max_buffered_bytes = kHoldBytes};
+  }
+  uint64_t bytes_written() const { return written_; }
+  // Held small writes. REQUIRES: called between requests only.
+  absl::Status Flush();
+
+  static constexpr uint64_t kHoldBytes = 16 * 1024;
+
+ private:
+  absl::Status WriteAll();
+  absl::Status WaitWritable();
+  absl::Status WriteMemory(struct iovec* iov, size_t count, uint64_t bytes);
+  absl::Status SendFile(Bucket* b);
+
+  int fd_;
+  int timeout_ms_;
+  std::unique_ptr<Brigade> pending_;
+  uint64_t written_ = 0;
+};
+
+// Adds `filter` (with `options`) below itself when the response's media type is one of
+// `types`, then leaves the chain.
+class TypeGateFilter : public filters::OutputFilter {
+ public:
+  TypeGateFilter(const filters::FilterRegistry* registry, filters::OutputChain* chain,
+                 std::string filter, std::string options, std::vector<std::string> types)
+      : OutputFilter("TYPE_GATE", filters::FilterKind::kResource),
+        registry_(registry),
+        chain_(chain),
+        filter_(std::move(filter)),
+        options_(std::move(options)),
+        types_(std::move(types)) {}
+  absl::StatusOr<filters::Flow> Filter(Brigade& bb) override;
+  filters::FilterTraits traits() const override { return {.needs_bytes = false}; }
+
+ private:
+  const filters::FilterRegistry* registry_;
+  filters::OutputChain* chain_;
+  std::string filter_;
+  std::string options_;
+  std::vector<std::string> types_;
+};
+
+// "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 5.6.7).
+std::string HttpDate(time_t t);
+
+}  // namespace brigade::server
+
+#endif  // SERVER_HTTP_FILTERS_H_

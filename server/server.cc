@@ -1,0 +1,622 @@
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "brigade/brigade.h"
+#include "filters/builtin_filters.h"
+#include "filters/chunk_filter.h"
+#include "filters/content_length_filter.h"
+#include "filters/core_input.h"
+#include "filters/dechunk_filter.h"
+#include "handlers/request.h"
+#include "handlers/static_handler.h"
+#include "server/http_filters.h"
+#include "server/http_parser.h"
+#include "server/uri.h"
+
+namespace brigade::server {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string AddressOf(const sockaddr_in& a) {
+  char ip[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip));
+  return absl::StrCat(ip, ":", ntohs(a.sin_port));
+}
+
+std::string LogTime() {
+  time_t t = time(nullptr);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  char buf[64];
+  strftime(buf, sizeof(buf), "%d/%b/%Y:%H:%M:%S %z", &tm);
+  return buf;
+}
+
+// Quotes a request field for the access log: escapes '"', '\' and control bytes (Apache does).
+std::string LogQuote(absl::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += absl::StrFormat("\\x%02x", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// One client connection on a worker.
+struct Conn {
+  int fd = -1;
+  std::string peer;
+  std::string local;
+  std::unique_ptr<handlers::Connection> record;
+  Ref<Source> source;
+  CoreOutputFilter* core_out = nullptr;
+  std::unique_ptr<RequestHeadParser> parser;
+  std::string partial;       // a head line read in part
+  int64_t deadline_ms = 0;   // idle (keep-alive) or head-read deadline
+  int requests = 0;
+  std::string request_line;  // for the log, once known
+};
+
+class Worker {
+ public:
+  Worker(Server* server, std::vector<int> listen_fds)
+      : server_(server), listen_fds_(std::move(listen_fds)) {}
+  ~Worker() {
+    for (int fd : listen_fds_) close(fd);
+    if (epoll_ >= 0) close(epoll_);
+    if (wake_ >= 0) close(wake_);
+  }
+
+  absl::Status Init() {
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epoll_ < 0 || wake_ < 0) return internal::ErrnoStatus(errno, "epoll/eventfd");
+    Watch(wake_, EPOLLIN, kWakeTag);
+    for (size_t i = 0; i < listen_fds_.size(); ++i) Watch(listen_fds_[i], EPOLLIN, kListenTag + i);
+    return absl::OkStatus();
+  }
+  void Start() { thread_ = std::thread([this] { Loop(); }); }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  void Wake() {
+    uint64_t one = 1;
+    (void)!write(wake_, &one, sizeof(one));
+  }
+
+ private:
+  static constexpr uint64_t kWakeTag = 1;
+  static constexpr uint64_t kListenTag = 2;  // + listen index; connections use their fd + 2^32
+  static constexpr uint64_t kConnBase = uint64_t{1} << 32;
+
+  void Watch(int fd, uint32_t events, uint64_t tag) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = tag;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+  }
+
+  const ServerConfig& config() const { return server_->config(); }
+
+  void Loop() {
+    epoll_event events[64];
+    while (true) {
+      if (server_->stopping()) {
+        if (!stopped_listening_) StopListening();
+        if (conns_.empty()) break;
+        // Idle connections have no response in flight: close them now.
+        std::vector<int> idle;
+        for (auto& [fd, c] : conns_) {
+          if (c->parser == nullptr || !c->parser->started()) idle.push_back(fd);
+        }
+        for (int fd : idle) CloseConn(fd);
+        if (conns_.empty()) break;
+      }
+      int n = epoll_wait(epoll_, events, 64, 200);
+      if (n < 0 && errno != EINTR) break;
+      for (int i = 0; i < n; ++i) {
+        uint64_t tag = events[i].data.u64;
+        if (tag == kWakeTag) {
+          uint64_t v;
+          (void)!read(wake_, &v, sizeof(v));
+        } else if (tag < kConnBase) {
+          Accept(static_cast<size_t>(tag - kListenTag));
+        } else {
+          int fd = static_cast<int>(tag - kConnBase);
+          if (conns_.count(fd)) OnReadable(fd);
+        }
+      }
+      ExpireDeadlines();
+    }
+    for (auto& [fd, c] : conns_) close(fd);
+    conns_.clear();
+  }
+
+  void StopListening() {
+    stopped_listening_ = true;
+    for (int fd : listen_fds_) {
+      epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+      close(fd);
+    }
+    listen_fds_.clear();
+  }
+
+  void ExpireDeadlines() {
+    int64_t now = NowMs();
+    std::vector<int> expired;
+    for (auto& [fd, c] : conns_) {
+      if (c->deadline_ms != 0 && now >= c->deadline_ms) expired.push_back(fd);
+    }
+    for (int fd : expired) {
+      Conn& c = *conns_[fd];
+      if (c.parser != nullptr && c.parser->started()) {
+        SendError(c, {408, "the request head did not arrive in time"}, "-");
+      }
+      CloseConn(fd);
+    }
+  }
+
+  void Accept(size_t index) {
+    if (index >= listen_fds_.size()) return;
+    const ListenSpec& spec = server_->bound_[index];
+    while (true) {
+      sockaddr_in peer{};
+      socklen_t len = sizeof(peer);
+      int fd = accept4(listen_fds_[index], reinterpret_cast<sockaddr*>(&peer), &len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;  // EAGAIN: drained; other errors: try again on the next event
+      int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      sockaddr_in local{};
+      socklen_t llen = sizeof(local);
+      getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
+      server_->stats().connections_total++;
+      if (spec.protocol != "http") {
+        StartEcho(fd, spec.protocol, AddressOf(peer), AddressOf(local));
+        continue;
+      }
+      auto c = std::make_unique<Conn>();
+      c->fd = fd;
+      c->peer = AddressOf(peer);
+      c->local = AddressOf(local);
+      c->record = std::make_unique<handlers::Connection>();
+      c->record->peer = c->peer;
+      c->record->local = c->local;
+      c->record->notes["protocol"] = "http";
+      c->source = Source::Adopt(Source::Kind::kSocket, fd, /*take_ownership=*/false);
+      c->source->set_timeout_ms(config().timeout_s * 1000);
+      Brigade src(c->record->allocator());
+      src.Append(Bucket::FromSource(c->record->allocator(), c->source));
+      c->record->input().Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
+      c->core_out = static_cast<CoreOutputFilter*>(c->record->output().Add(
+          std::make_unique<CoreOutputFilter>(fd, config().timeout_s * 1000)));
+      handlers::Outcome pre = server_->hooks()
+                                  .connection(handlers::Phase::kPreConnection)
+                                  .Run(*c->record, &c->record->stack(handlers::Phase::kPreConnection));
+      if (!pre.is_ok() && !pre.is_declined()) {
+        close(fd);
+        continue;
+      }
+      server_->stats().connections_open++;
+      c->deadline_ms = NowMs() + config().timeout_s * 1000;
+      Watch(fd, EPOLLIN, kConnBase + static_cast<uint64_t>(fd));
+      conns_[fd] = std::move(c);
+    }
+  }
+
+  void CloseConn(int fd) {
+    auto it = conns_.find(fd);
+    if (it == conns_.end()) return;
+    epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr);
+    it->second->source->Close();
+    close(fd);
+    conns_.erase(it);
+    server_->stats().connections_open--;
+  }
+
+  // Reads head lines without blocking and serves every complete request, pipelined ones too.
+  void OnReadable(int fd) {
+    Conn& c = *conns_[fd];
+    while (true) {
+      if (c.parser == nullptr) c.parser = std::make_unique<RequestHeadParser>(HeadLimits{
+          config().limit_request_line, config().limit_request_fields,
+          config().limit_request_field_size});
+      filters::InputChain& in = c.record->input();
+      if (!c.parser->started() && c.partial.empty()) {
+        Brigade none(c.record->allocator());
+        absl::Status s = in.Read(none, filters::ReadMode::kEatCrlf, BlockMode::kNonBlock, 0);
+        if (!s.ok()) return CloseConn(fd);
+      }
+      size_t limit = c.parser->started() ? config().limit_request_field_size
+                                         : config().limit_request_line;
+      Brigade got(c.record->allocator());
+      absl::Status s = in.Read(got, filters::ReadMode::kGetLine, BlockMode::kNonBlock,
+                               limit + 2 - std::min(c.partial.size(), limit + 1));
+      if (absl::IsUnavailable(s)) {
+        if (c.parser->started() || !c.partial.empty()) {
+          if (c.deadline_ms == 0) c.deadline_ms = NowMs() + config().timeout_s * 1000;
+        }
+        return;
+      }
+      if (!s.ok()) return CloseConn(fd);
+      bool eos = got.ends_with_eos();
+      absl::StatusOr<std::string> text = got.FlattenToString(limit + 2);
+      if (!text.ok()) return CloseConn(fd);
+      server_->stats().bytes_in += text->size();
+      if (eos && text->empty()) return CloseConn(fd);  // the client closed
+      c.partial += *text;
+      if (!c.deadline_ms) c.deadline_ms = NowMs() + config().timeout_s * 1000;
+      bool complete = !c.partial.empty() && c.partial.back() == '\n';
+      if (!complete && !eos && c.partial.size() <= limit + 1) continue;
+      if (!c.parser->started()) c.request_line = c.partial.substr(0, c.partial.find_first_of("\r\n"));
+      std::optional<HttpError> err = c.parser->AddLine(c.partial);
+      c.partial.clear();
+      if (err.has_value()) {
+        SendError(c, *err, c.request_line);
+        return CloseConn(fd);
+      }
+      if (eos) return CloseConn(fd);
+      if (!c.parser->done()) continue;
+      c.deadline_ms = 0;
+      bool keep = ServeRequest(c);
+      c.parser.reset();
+      c.request_line.clear();
+      if (!keep) return CloseConn(fd);
+      c.deadline_ms = NowMs() + config().keepalive_timeout_s * 1000;
+    }
+  }
+
+  // The output chain every HTTP request gets below its Location's filters.
+  void AddProtocolFilters(handlers::Request& r, ResponseFraming* framing) {
+    r.output().Add(std::make_unique<filters::ContentLengthFilter>());
+    r.output().Add(std::make_unique<filters::ChunkFilter>());
+    r.output().Add(std::make_unique<HttpHeaderFilter>(framing, "brigaded"));
+  }
+
+  void SendError(Conn& c, const HttpError& err, const std::string& request_line) {
+    handlers::Request r(c.record.get());
+    r.protocol = "HTTP/1.1";
+    ResponseFraming framing{.keep_alive = false};
+    AddProtocolFilters(r, &framing);
+    uint64_t before = c.core_out->bytes_written();
+    (void)r.SendErrorResponse(err.status, err.message);
+    (void)c.core_out->Flush();
+    LogRequest(c, r, request_line, c.core_out->bytes_written() - before - framing.header_bytes);
+  }
+
+  void LogRequest(Conn& c, const handlers::Request& r, const std::string& request_line,
+                  uint64_t body_bytes) {
+    server_->stats().requests++;
+    server_->Log(absl::StrFormat(
+        "%s - - [%s] \"%s\" %d %s \"%s\" \"%s\"\n", c.peer.substr(0, c.peer.rfind(':')), LogTime(),
+        LogQuote(request_line), r.status, body_bytes == 0 ? "-" : absl::StrCat(body_bytes),
+        LogQuote(r.request_headers.Get("Referer").value_or("-")),
+        LogQuote(r.request_headers.Get("User-Agent").value_or("-"))));
+  }
+
+  // Runs one request; returns whether the connection may carry another.
+  bool ServeRequest(Conn& c) {
+    RequestHead& head = c.parser->head();
+    ++c.requests;
+    handlers::Request r(c.record.get());
+    r.method = head.method;
+    r.uri = head.path;
+    r.protocol = head.protocol;
+    r.request_headers = head.headers;
+    const LocationConfig& loc = config().Match(head.path);
+    r.handler = loc.handler;
+    r.notes["document_root"] = loc.document_root.empty() ? config().document_root : loc.document_root;
+    bool may_keep = head.keep_alive && !server_->stopping() &&
+                    (config().max_keepalive_requests == 0 ||
+                     c.requests < config().max_keepalive_requests);
+    ResponseFraming framing{.keep_alive = may_keep};
+    uint64_t before = c.core_out->bytes_written();
+
+    if (head.content_length.has_value() && *head.content_length > config().limit_request_body &&
+        config().limit_request_body != 0) {
+      SendError(c, {413, absl::StrCat("request body of ", *head.content_length,
+                                      " bytes exceeds the limit of ", config().limit_request_body)},
+                c.request_line);
+      return false;
+    }
+
+    // Input: body framing, then the Location's filters.
+    std::function<absl::Status()> send_continue;
+    if (head.expect_continue) {
+      send_continue = [&c] {
+        Brigade bb(c.record->allocator());
+        bb.Append(Bucket::Immortal(c.record->allocator(), "HTTP/1.1 100 Continue\r\n\r\n"));
+        bb.Append(Bucket::Flush(c.record->allocator()));
+        return c.record->output().Pass(bb).status();
+      };
+    }
+    std::optional<uint64_t> length = head.chunked ? std::nullopt
+                                                  : std::optional<uint64_t>(head.content_length.value_or(0));
+    if (head.chunked) {
+      filters::DechunkOptions o;
+      o.max_body = config().limit_request_body;
+      r.input().Add(std::make_unique<filters::DechunkFilter>(o));
+    }
+    auto* http_in = static_cast<HttpInFilter*>(
+        r.input().Add(std::make_unique<HttpInFilter>(length, std::move(send_continue))));
+    for (const std::string& spec : loc.input_filters) AddFilter(r, spec, /*output=*/false);
+
+    // Output: the Location's filters, then the protocol's.
+    for (const std::string& spec : loc.output_filters) AddFilter(r, spec, /*output=*/true);
+    for (const auto& [filter, types] : loc.filters_by_type) {
+      r.output().Add(std::make_unique<TypeGateFilter>(&server_->registry(), &r.output(), filter,
+                                                      DefaultOptions(filter), types));
+    }
+    AddProtocolFilters(r, &framing);
+
+    handlers::RunRequestCycle(server_->hooks(), r);
+    absl::Status flushed = c.core_out->Flush();
+
+    bool keep = framing.keep_alive && r.keep_alive && !r.aborted && flushed.ok();
+    if (keep && !http_in->finished()) keep = DiscardBody(r, *http_in, head);
+    uint64_t body = c.core_out->bytes_written() - before;
+    body = body > framing.header_bytes ? body - framing.header_bytes : 0;
+    server_->stats().bytes_out += c.core_out->bytes_written() - before;
+    LogRequest(c, r, c.request_line, body);
+    return keep;
+  }
+
+  // Reads and drops what the handler left of the body, so the next request can be read.
+  bool DiscardBody(handlers::Request& r, HttpInFilter& http_in, const RequestHead& head) {
+    if (head.expect_continue && !http_in.continue_sent()) return false;  // never asked for it
+    while (true) {
+      Brigade bb(r.allocator());
+      absl::StatusOr<size_t> n = r.ReadBody(bb, 64 * 1024);
+      if (!n.ok()) return false;
+      if (*n == 0) return r.body_done();
+    }
+  }
+
+  std::string DefaultOptions(const std::string& filter) {
+    if (filter == "DEFLATE") return absl::StrCat(":level=", config().deflate_level);
+    return "";
+  }
+
+  void AddFilter(handlers::Request& r, const std::string& text, bool output) {
+    absl::StatusOr<filters::FilterSpec> spec = filters::ParseFilterSpec(text);
+    if (!spec.ok()) return;  // validated when the configuration was loaded
+    if (spec->name == "DEFLATE" && output && text.find("level=") == std::string::npos) {
+      spec->options.Set("level", absl::StrCat(config().deflate_level));
+    }
+    if (spec->name == "INFLATE" && !output) {
+      uint64_t limit = config().inflate_limit != 0 ? config().inflate_limit
+                                                   : config().limit_request_body;
+      if (text.find("limit=") == std::string::npos) spec->options.Set("limit", absl::StrCat(limit));
+      if (text.find("ratio=") == std::string::npos) {
+        spec->options.Set("ratio", absl::StrCat(config().inflate_ratio));
+      }
+    }
+    if (output) {
+      (void)server_->registry().AddOutput(r.output(), spec->name, spec->options);
+    } else {
+      (void)server_->registry().AddInput(r.input(), spec->name, spec->options);
+    }
+  }
+
+  // Echo protocols hold a conversation: each connection gets a thread of its own.
+  void StartEcho(int fd, const std::string& protocol, std::string peer, std::string local) {
+    server_->stats().connections_open++;
+    Server* server = server_;
+    std::thread([server, fd, protocol, peer, local] {
+      int timeout_ms = server->config().timeout_s * 1000;
+      handlers::Connection conn;
+      conn.peer = peer;
+      conn.local = local;
+      conn.notes["protocol"] = protocol;
+      Ref<Source> source = Source::Adopt(Source::Kind::kSocket, fd, false);
+      source->set_timeout_ms(timeout_ms);
+      Brigade src(conn.allocator());
+      src.Append(Bucket::FromSource(conn.allocator(), source));
+      conn.input().Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
+      conn.output().Add(std::make_unique<CoreOutputFilter>(fd, timeout_ms));
+      conn.socket = fd;
+      handlers::RunConnection(server->hooks(), conn);
+      source->Close();
+      close(fd);
+      server->stats().connections_open--;
+    }).detach();
+  }
+
+  Server* server_;
+  std::vector<int> listen_fds_;
+  int epoll_ = -1;
+  int wake_ = -1;
+  std::thread thread_;
+  std::map<int, std::unique_ptr<Conn>> conns_;
+  bool stopped_listening_ = false;
+};
+
+// --- Server ---
+
+Server::Server(ServerConfig config) : config_(std::move(config)) {}
+
+Server::~Server() {
+  for (auto& w : workers_) w->Join();
+  workers_.clear();  // closes what a worker that never ran still owns
+  absl::MutexLock lock(&log_mu_);
+  if (log_ != nullptr && log_ != stdout) fclose(log_);
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
+  std::unique_ptr<Server> s(new Server(std::move(config)));
+  if (absl::Status st = filters::RegisterBuiltinFilters(s->registry_); !st.ok()) return st;
+  s->RegisterHandlers();
+  if (absl::Status st = s->Bind(); !st.ok()) return st;
+  if (absl::Status st = s->OpenLog(); !st.ok()) return st;
+  for (auto& fds : s->listen_fds_) {
+    auto w = std::make_unique<Worker>(s.get(), fds);
+    if (absl::Status st = w->Init(); !st.ok()) return st;
+    s->workers_.push_back(std::move(w));
+  }
+  s->listen_fds_.clear();  // the workers own them now
+  return s;
+}
+
+absl::Status Server::Bind() {
+  bound_ = config_.listens;
+  listen_fds_.resize(static_cast<size_t>(config_.workers));
+  for (size_t i = 0; i < bound_.size(); ++i) {
+    for (int w = 0; w < config_.workers; ++w) {
+      int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) return internal::ErrnoStatus(errno, "socket");
+      int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(static_cast<uint16_t>(bound_[i].port));
+      inet_pton(AF_INET, bound_[i].address.c_str(), &addr.sin_addr);
+      if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 511) != 0) {
+        int err = errno;
+        close(fd);
+        return internal::ErrnoStatus(err, absl::StrCat("Listen ", bound_[i].address, ":",
+                                                       bound_[i].port));
+      }
+      if (bound_[i].port == 0) {  // the first worker's socket picked the port; the rest share it
+        socklen_t len = sizeof(addr);
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+        bound_[i].port = ntohs(addr.sin_port);
+      }
+      listen_fds_[static_cast<size_t>(w)].push_back(fd);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Server::OpenLog() {
+  absl::MutexLock lock(&log_mu_);
+  if (log_ != nullptr && log_ != stdout) fclose(log_);
+  log_ = nullptr;
+  if (config_.access_log.empty()) return absl::OkStatus();
+  if (config_.access_log == "-") {
+    log_ = stdout;
+    return absl::OkStatus();
+  }
+  log_ = fopen(config_.access_log.c_str(), "ae");
+  if (log_ == nullptr) {
+    return internal::ErrnoStatus(errno, absl::StrCat("AccessLog ", config_.access_log));
+  }
+  return absl::OkStatus();
+}
+
+void Server::ReopenLogs() { (void)OpenLog(); }
+
+void Server::Log(const std::string& line) {
+  absl::MutexLock lock(&log_mu_);
+  if (log_ == nullptr) return;
+  fputs(line.c_str(), log_);
+  fflush(log_);
+}
+
+std::vector<std::string> Server::Addresses() const {
+  std::vector<std::string> out;
+  for (const ListenSpec& l : bound_) out.push_back(absl::StrCat(l.address, ":", l.port, " ", l.protocol));
+  return out;
+}
+
+void Server::RegisterHandlers() {
+  using handlers::Outcome;
+  using handlers::Phase;
+  using handlers::Request;
+  hooks_.request(Phase::kTranslate).Register(
+      [](Request& r) {
+        if (r.handler != "static") return Outcome::Declined();
+        absl::StatusOr<std::string> decoded = PercentDecode(r.uri);
+        if (!decoded.ok()) return Outcome::Status(400);
+        absl::StatusOr<std::string> file =
+            MapToFile(r.notes["document_root"], RemoveDotSegments(*decoded));
+        if (absl::IsPermissionDenied(file.status())) return Outcome::Status(403);
+        if (!file.ok()) return Outcome::Status(404);
+        r.filename = *file;
+        return Outcome::Ok();
+      },
+      handlers::Order::kMiddle, "map-to-file");
+  hooks_.request(Phase::kResponse).Register(
+      [](Request& r) { return r.handler == "static" ? handlers::ServeStatic(r) : Outcome::Declined(); },
+      handlers::Order::kMiddle, "static");
+  hooks_.request(Phase::kResponse).Register(
+      [](Request& r) { return r.handler == "echo" ? handlers::EchoBody(r) : Outcome::Declined(); },
+      handlers::Order::kMiddle, "echo");
+  hooks_.request(Phase::kResponse).Register(
+      [this](Request& r) {
+        if (r.handler != "status") return Outcome::Declined();
+        CopyStats copies = GlobalCopyStats();
+        std::string body = absl::StrCat(
+            "brigaded status\n", "connections_open: ", stats_.connections_open.load(), "\n",
+            "connections_total: ", stats_.connections_total.load(), "\n",
+            "requests: ", stats_.requests.load(), "\n", "bytes_in: ", stats_.bytes_in.load(), "\n",
+            "bytes_out: ", stats_.bytes_out.load(), "\n", "bytes_copied: ", copies.bytes_copied,
+            "\n", "bytes_shared: ", copies.bytes_shared, "\n", "bytes_read: ", copies.bytes_read,
+            "\n");
+        r.status = 200;
+        r.response_headers.Set("Content-Type", "text/plain; charset=utf-8");
+        r.response_headers.Set("Cache-Control", "no-store");
+        Brigade bb(r.allocator());
+        if (!bb.WriteOwned(std::move(body)).ok()) return Outcome::Status(500);
+        bb.Append(Bucket::Eos(r.allocator()));
+        return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
+      },
+      handlers::Order::kMiddle, "status");
+  hooks_.connection(Phase::kProcessConnection).Register(
+      [](handlers::Connection& c) {
+        if (c.notes["protocol"] != "echo") return Outcome::Declined();
+        (void)handlers::EchoLines(c);
+        return Outcome::Ok();
+      },
+      handlers::Order::kMiddle, "echo");
+  hooks_.connection(Phase::kProcessConnection).Register(
+      [this](handlers::Connection& c) {
+        if (c.notes["protocol"] != "echo-socket") return Outcome::Declined();
+        (void)handlers::EchoLinesOnSocket(c.socket, config_.timeout_s * 1000);
+        return Outcome::Ok();
+      },
+      handlers::Order::kMiddle, "echo-socket");
+}
+
+absl::Status Server::Run() {
+  for (auto& w : workers_) w->Start();
+  for (auto& w : workers_) w->Join();
+  return absl::OkStatus();
+}
+
+void Server::Stop() {
+  stopping_ = true;
+  for (auto& w : workers_) w->Wake();
+}
+
+}  // namespace brigade::server

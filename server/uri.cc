@@ -1,0 +1,91 @@
+#include "server/uri.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace brigade::server {
+namespace {
+
+int Hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+absl::StatusOr<std::string> RealPath(const std::string& path) {
+  char buf[PATH_MAX];
+  if (realpath(path.c_str(), buf) == nullptr) {
+    if (errno == ENOENT || errno == ENOTDIR) return absl::NotFoundError(path);
+    if (errno == EACCES) return absl::PermissionDeniedError(path);
+    return absl::NotFoundError(absl::StrCat(path, ": ", strerror(errno)));
+  }
+  return std::string(buf);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PercentDecode(absl::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] != '%') {
+      out += path[i];
+      continue;
+    }
+    if (i + 2 >= path.size()) return absl::InvalidArgumentError("truncated percent escape in path");
+    int hi = Hex(path[i + 1]), lo = Hex(path[i + 2]);
+    if (hi < 0 || lo < 0) return absl::InvalidArgumentError("malformed percent escape in path");
+    char c = static_cast<char>(hi * 16 + lo);
+    if (c == '\0') return absl::InvalidArgumentError("encoded NUL in path");
+    if (c == '/') return absl::InvalidArgumentError("encoded slash in path");
+    out += c;
+    i += 2;
+  }
+  return out;
+}
+
+std::string RemoveDotSegments(absl::string_view path) {
+  std::vector<absl::string_view> out;
+  std::vector<absl::string_view> segments = absl::StrSplit(path, '/');
+  bool trailing_slash = false;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    absl::string_view s = segments[i];
+    bool last = i + 1 == segments.size();
+    if (s == ".") {
+      trailing_slash = last;
+    } else if (s == "..") {
+      if (!out.empty()) out.pop_back();
+      trailing_slash = last;
+    } else if (!s.empty()) {
+      out.push_back(s);
+      trailing_slash = false;
+    } else {
+      trailing_slash = last && i > 0;
+    }
+  }
+  std::string result = "/" + absl::StrJoin(out, "/");
+  if (trailing_slash && result.size() > 1) result += "/";
+  return result;
+}
+
+absl::StatusOr<std::string> MapToFile(const std::string& root, absl::string_view decoded_path) {
+  absl::StatusOr<std::string> real_root = RealPath(root);
+  if (!real_root.ok()) return real_root.status();
+  absl::StatusOr<std::string> real = RealPath(absl::StrCat(*real_root, decoded_path));
+  if (!real.ok()) return real.status();
+  if (*real != *real_root && !absl::StartsWith(*real, *real_root + "/")) {
+    return absl::PermissionDeniedError(absl::StrCat(decoded_path, " resolves outside the root"));
+  }
+  return *real;
+}
+
+}  // namespace brigade::server

@@ -1,0 +1,28 @@
+// Request paths to files: percent-decoding, dot-segment removal (RFC 3986 section 5.2.4) and a
+// containment check that resolves symlinks, so that no path escapes its document root.
+
+#ifndef SERVER_URI_H_
+#define SERVER_URI_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace brigade::server {
+
+// Decodes %XX escapes. Errors (InvalidArgument): a malformed escape, an encoded NUL, or an
+// encoded '/' (which would let "..%2f" slip past segment handling).
+absl::StatusOr<std::string> PercentDecode(absl::string_view path);
+
+// RFC 3986 remove_dot_segments on an absolute path; the result starts with '/'.
+std::string RemoveDotSegments(absl::string_view path);
+
+// The file for `decoded_path` (already decoded and normalized) under `root`, with symlinks
+// resolved. Errors: NotFound when it does not exist; PermissionDenied when the real path lies
+// outside the real root.
+absl::StatusOr<std::string> MapToFile(const std::string& root, absl::string_view decoded_path);
+
+}  // namespace brigade::server
+
+#endif  // SERVER_URI_H_
