@@ -106,7 +106,11 @@ absl::Status Request::SendErrorResponse(int code, absl::string_view detail) {
         absl::StrCat("cannot send a ", code, " response: a response is already under way"));
   }
   status = code;
-  response_headers.Clear();
+  // Fields describing another representation go; Allow, Location, Vary and the like stay.
+  for (const char* field : {"Content-Type", "Content-Length", "Content-Encoding",
+                            "Transfer-Encoding", "ETag", "Last-Modified"}) {
+    response_headers.Remove(field);
+  }
   response_headers.Set("Content-Type", "text/html; charset=utf-8");
   absl::string_view reason = ReasonPhrase(code);
   Brigade bb(allocator());

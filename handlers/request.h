@@ -99,8 +99,9 @@ class Request : public filters::Exchange {
   bool response_started() const { return response_started_; }
   bool response_finished() const { return response_finished_; }
 
-  // Sends a complete error response for `status` (a small HTML body naming it, and `detail`
-  // when given). REQUIRES: !response_started().
+  // Sends a complete response for `status` (a small HTML body naming it, and `detail` when
+  // given), keeping fields such as Allow and Location that a handler set for it.
+  // REQUIRES: !response_started().
   absl::Status SendErrorResponse(int status, absl::string_view detail = "");
   // Ends a response that is under way: EOS after a successful one; after a failure, an ERROR
   // bucket and `aborted` (no EOS: a chunked body must not look complete).

@@ -70,6 +70,15 @@ std::string HttpHeaderFilter::Head() {
   } else if (!h.Has("Content-Length") && !h.Has("Transfer-Encoding") && !ex.is_head()) {
     framing_->keep_alive = false;  // close-delimited: the end of the body is the close
   }
+  // After these the connection's state is in doubt (Apache's ap_status_drops_connection).
+  switch (ex.status) {
+    case 400: case 408: case 411: case 413: case 414: case 417: case 431: case 500: case 501:
+    case 503: case 505:
+      framing_->keep_alive = false;
+      break;
+    default:
+      break;
+  }
   h.Set("Date", HttpDate(time(nullptr)));
   if (!h.Has("Server")) h.Set("Server", server_name_);
   if (!framing_->keep_alive) {

@@ -84,6 +84,7 @@ struct Conn {
   std::string partial;       // a head line read in part
   int64_t deadline_ms = 0;   // idle (keep-alive) or head-read deadline
   int requests = 0;
+  bool lingering = false;    // response sent, write side shut: draining what the client sends
   std::string request_line;  // for the log, once known
 };
 
@@ -118,6 +119,7 @@ class Worker {
   static constexpr uint64_t kWakeTag = 1;
   static constexpr uint64_t kListenTag = 2;  // + listen index; connections use their fd + 2^32
   static constexpr uint64_t kConnBase = uint64_t{1} << 32;
+  static constexpr int64_t kLingerMs = 2000;
 
   void Watch(int fd, uint32_t events, uint64_t tag) {
     epoll_event ev{};
@@ -137,7 +139,7 @@ class Worker {
         // Idle connections have no response in flight: close them now.
         std::vector<int> idle;
         for (auto& [fd, c] : conns_) {
-          if (c->parser == nullptr || !c->parser->started()) idle.push_back(fd);
+          if (c->lingering || c->parser == nullptr || !c->parser->started()) idle.push_back(fd);
         }
         for (int fd : idle) CloseConn(fd);
         if (conns_.empty()) break;
@@ -179,7 +181,7 @@ class Worker {
     }
     for (int fd : expired) {
       Conn& c = *conns_[fd];
-      if (c.parser != nullptr && c.parser->started()) {
+      if (!c.lingering && c.parser != nullptr && c.parser->started()) {
         SendError(c, {408, "the request head did not arrive in time"}, "-");
       }
       CloseConn(fd);
@@ -234,6 +236,28 @@ class Worker {
     }
   }
 
+  // Closing at once while the client is still sending would make the kernel reset the
+  // connection and discard the response it has not read yet. Shut the write side instead and
+  // drain what arrives for a short while, as Apache's lingering close does.
+  void Linger(int fd) {
+    Conn& c = *conns_[fd];
+    shutdown(fd, SHUT_WR);
+    c.lingering = true;
+    c.deadline_ms = NowMs() + kLingerMs;
+    Drain(c);
+  }
+
+  void Drain(Conn& c) {
+    char buf[16384];
+    while (true) {
+      ssize_t n = read(c.fd, buf, sizeof(buf));
+      if (n > 0) continue;
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // more may come
+      return CloseConn(c.fd);  // EOF or error: done
+    }
+  }
+
   void CloseConn(int fd) {
     auto it = conns_.find(fd);
     if (it == conns_.end()) return;
@@ -247,6 +271,7 @@ class Worker {
   // Reads head lines without blocking and serves every complete request, pipelined ones too.
   void OnReadable(int fd) {
     Conn& c = *conns_[fd];
+    if (c.lingering) return Drain(c);
     while (true) {
       if (c.parser == nullptr) c.parser = std::make_unique<RequestHeadParser>(HeadLimits{
           config().limit_request_line, config().limit_request_fields,
@@ -283,7 +308,7 @@ class Worker {
       c.partial.clear();
       if (err.has_value()) {
         SendError(c, *err, c.request_line);
-        return CloseConn(fd);
+        return Linger(fd);
       }
       if (eos) return CloseConn(fd);
       if (!c.parser->done()) continue;
@@ -291,7 +316,7 @@ class Worker {
       bool keep = ServeRequest(c);
       c.parser.reset();
       c.request_line.clear();
-      if (!keep) return CloseConn(fd);
+      if (!keep) return Linger(fd);
       c.deadline_ms = NowMs() + config().keepalive_timeout_s * 1000;
     }
   }

@@ -1,0 +1,532 @@
+#!/usr/bin/env python3
+"""Integration tests of brigaded: the real server on loopback, real clients (curl, python's
+http.client, raw sockets)."""
+import gzip
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+import junit_unittest  # noqa: E402
+
+SERVER = os.path.join(os.getcwd(), "server", "brigaded")
+TEXT = "".join("line %05d: the quick brown fox jumps over the lazy dog\n" % i
+               for i in range(2000)).encode()
+
+
+class Brigaded:
+    """A brigaded process serving `root` with extra config lines, on free ports."""
+
+    def __init__(self, root, extra="", workers=2, timeout=5, log=None):
+        self.dir = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        self.log = log or os.path.join(self.dir, "access.log")
+        self.conf = os.path.join(self.dir, "brigaded.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""
+Listen 127.0.0.1:0 http
+Listen 127.0.0.1:0 echo
+Listen 127.0.0.1:0 echo-socket
+Workers {workers}
+DocumentRoot {root}
+AccessLog {self.log}
+Timeout {timeout}
+KeepAliveTimeout 5
+LimitRequestLine 1024
+LimitRequestFields 20
+LimitRequestFieldSize 512
+LimitRequestBody 100000
+<Location />
+  AddOutputFilterByType DEFLATE text/plain text/html
+</Location>
+<Location /echo>
+  SetHandler echo
+  SetInputFilter INFLATE
+</Location>
+<Location /reverse/>
+  SetOutputFilter REVERSE
+</Location>
+<Location /server-status>
+  SetHandler status
+</Location>
+{extra}
+""")
+        self.proc = subprocess.Popen([SERVER, "--config", self.conf], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        self.ports = {}
+        while len(self.ports) < 3:
+            line = self.proc.stdout.readline().decode()
+            if not line:
+                raise RuntimeError("brigaded exited: " + self.proc.stderr.read().decode())
+            m = re.search(r"listening on (?:http://)?127\.0\.0\.1:(\d+) \((\S+)\)", line)
+            if m:
+                self.ports[m.group(2)] = int(m.group(1))
+        self.port = self.ports["http"]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+
+def raw(port, data, timeout=5, shutdown=False):
+    """Sends `data` on a new connection; returns everything until the server closes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(data)
+    if shutdown:
+        s.shutdown(socket.SHUT_WR)
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except socket.timeout:
+        pass
+    s.close()
+    return out
+
+
+def status_of(response):
+    m = re.match(rb"HTTP/1\.1 (\d{3}) ", response)
+    return int(m.group(1)) if m else None
+
+
+def curl(*args, data=None):
+    return subprocess.run(["curl", "-s", "-S", "--max-time", "20"] + list(args), input=data,
+                          capture_output=True, timeout=30)
+
+
+class ServerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        r = cls.root
+        with open(os.path.join(r, "text.txt"), "wb") as f:
+            f.write(TEXT)
+        with open(os.path.join(r, "index.html"), "wb") as f:
+            f.write(b"<html><body>" + b"index page " * 50 + b"</body></html>\n")
+        with open(os.path.join(r, "image.png"), "wb") as f:
+            f.write(bytes(range(256)) * 40)
+        os.makedirs(os.path.join(r, "dir"))
+        with open(os.path.join(r, "dir", "index.html"), "wb") as f:
+            f.write(b"<p>dir index</p>\n")
+        os.makedirs(os.path.join(r, "empty"))
+        os.makedirs(os.path.join(r, "reverse"))
+        with open(os.path.join(r, "reverse", "r.txt"), "wb") as f:
+            f.write(b"zyxwvutsrqponmlkjihgfedcba\n9876543210\n")
+        with open(os.path.join(r, "random.txt"), "wb") as f:
+            f.write(os.urandom(48 << 20))
+        cls.outside = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        with open(os.path.join(cls.outside, "secret.txt"), "w") as f:
+            f.write("secret")
+        os.symlink(os.path.join(cls.outside, "secret.txt"), os.path.join(r, "escape.txt"))
+        os.symlink(cls.outside, os.path.join(r, "escapedir"))
+        cls.server = Brigaded(r)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def get(self, path, headers=None, method="GET", body=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r, data
+
+    # --- static files ---
+
+    def test_get_static_file_with_length_date_server_and_type(self):
+        r, body = self.get("/text.txt")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(body, TEXT)
+        self.assertEqual(int(r.getheader("Content-Length")), len(TEXT))
+        self.assertEqual(r.getheader("Content-Type"), "text/plain; charset=utf-8")
+        self.assertTrue(r.getheader("Date"))
+        self.assertEqual(r.getheader("Server"), "brigaded")
+        self.assertTrue(r.getheader("ETag"))
+        self.assertTrue(r.getheader("Last-Modified"))
+
+    def test_gzip_with_curl_compressed(self):
+        r = curl("--compressed", "-D", "-", self.server.url("/text.txt"))
+        head, _, body = r.stdout.partition(b"\r\n\r\n")
+        self.assertIn(b"Content-Encoding: gzip", head)
+        self.assertIn(b"Vary: Accept-Encoding", head)
+        self.assertEqual(body, TEXT)
+
+    def test_gzip_only_for_listed_types_and_when_accepted(self):
+        r, body = self.get("/image.png", {"Accept-Encoding": "gzip"})
+        self.assertIsNone(r.getheader("Content-Encoding"))
+        r, body = self.get("/text.txt", {"Accept-Encoding": "gzip;q=0"})
+        self.assertIsNone(r.getheader("Content-Encoding"))
+        self.assertEqual(r.getheader("Vary"), "Accept-Encoding")
+        r, body = self.get("/text.txt", {"Accept-Encoding": "gzip"})
+        self.assertEqual(r.getheader("Content-Encoding"), "gzip")
+        self.assertEqual(gzip.decompress(body), TEXT)
+
+    def test_head_has_headers_and_length_but_no_body(self):
+        r, body = self.get("/text.txt", method="HEAD")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(int(r.getheader("Content-Length")), len(TEXT))
+        self.assertEqual(body, b"")
+        resp = raw(self.server.port, b"HEAD /text.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertTrue(resp.endswith(b"\r\n\r\n"), resp[-50:])
+
+    def test_conditional_get_answers_304(self):
+        r, _ = self.get("/text.txt")
+        etag, modified = r.getheader("ETag"), r.getheader("Last-Modified")
+        r, body = self.get("/text.txt", {"If-None-Match": etag})
+        self.assertEqual(r.status, 304)
+        self.assertEqual(body, b"")
+        r, body = self.get("/text.txt", {"If-Modified-Since": modified})
+        self.assertEqual(r.status, 304)
+        r, body = self.get("/text.txt", {"If-None-Match": '"other"'})
+        self.assertEqual(r.status, 200)
+
+    def test_directories_redirect_serve_index_or_forbid(self):
+        r, _ = self.get("/dir")
+        self.assertEqual(r.status, 301)
+        self.assertEqual(r.getheader("Location"), "/dir/")
+        r, body = self.get("/dir/")
+        self.assertEqual(body, b"<p>dir index</p>\n")
+        r, _ = self.get("/empty/")
+        self.assertEqual(r.status, 403)
+
+    def test_missing_file_is_404_and_wrong_method_405(self):
+        r, body = self.get("/nope.txt")
+        self.assertEqual(r.status, 404)
+        self.assertIn(b"404 Not Found", body)
+        r, _ = self.get("/text.txt", method="DELETE")
+        self.assertEqual(r.status, 405)
+        self.assertEqual(r.getheader("Allow"), "GET, HEAD")
+
+    def test_path_traversal_never_escapes_the_root(self):
+        for path in [b"/../../../etc/passwd", b"/%2e%2e/%2e%2e/etc/passwd", b"/dir/../../etc/passwd",
+                     b"/./../etc/passwd", b"/escape.txt", b"/escapedir/secret.txt",
+                     b"/%2e%2e%2f%2e%2e%2fetc/passwd", b"/..%5c..%5cetc/passwd"]:
+            resp = raw(self.server.port, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            self.assertIn(status_of(resp), (400, 403, 404), path)
+            self.assertNotIn(b"root:", resp)
+            self.assertNotIn(b"secret", resp.split(b"\r\n\r\n", 1)[-1])
+
+    def test_dot_segments_inside_the_root_resolve(self):
+        r, body = self.get("/dir/../text.txt")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(body, TEXT)
+        r, body = self.get("/%74ext.txt")
+        self.assertEqual(body, TEXT)
+
+    def test_reverse_location(self):
+        r, body = self.get("/reverse/r.txt")
+        self.assertEqual(body, b"abcdefghijklmnopqrstuvwxyz\n0123456789\n")
+
+    # --- request bodies ---
+
+    def test_echo_returns_the_body_chunked(self):
+        r = curl("-D", "-", "--data-binary", "@-", self.server.url("/echo"), data=TEXT[:50000])
+        head, _, body = r.stdout.partition(b"\r\n\r\n")
+        self.assertIn(b"Transfer-Encoding: chunked", head)
+        self.assertEqual(body, TEXT[:50000])  # curl decoded the chunking
+
+    def test_chunked_upload_and_expect_continue(self):
+        r = curl("-H", "Transfer-Encoding: chunked", "--data-binary", "@-", self.server.url("/echo"),
+                 data=TEXT[:30000])
+        self.assertEqual(r.stdout, TEXT[:30000])
+        r = curl("-H", "Expect: 100-continue", "--data-binary", "@-", self.server.url("/echo"),
+                 data=TEXT[:20000])
+        self.assertEqual(r.stdout, TEXT[:20000])
+        resp = raw(self.server.port, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                   b"Expect: 100-continue\r\nConnection: close\r\n\r\nhello")
+        self.assertTrue(resp.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK"), resp[:80])
+
+    def test_gzip_request_body_is_inflated(self):
+        r = curl("-H", "Content-Encoding: gzip", "--data-binary", "@-", self.server.url("/echo"),
+                 data=gzip.compress(TEXT[:40000]))
+        self.assertEqual(r.stdout, TEXT[:40000])
+
+    def test_body_over_limit_is_413_before_reading_or_continue(self):
+        resp = raw(self.server.port, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n"
+                   b"Expect: 100-continue\r\n\r\n")
+        self.assertEqual(status_of(resp), 413)
+        self.assertNotIn(b"100 Continue", resp)
+        self.assertIn(b"Connection: close", resp)
+
+    def test_chunked_body_over_limit_is_never_echoed_whole(self):
+        # The echo handler streams, so the limit is crossed after its response began: the
+        # response is then cut short (no last chunk) and the connection closed, or, when the
+        # limit is hit first, it is a 413.
+        chunk = b"%x\r\n%s\r\n" % (60000, b"x" * 60000)
+        resp = raw(self.server.port, b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   + chunk + chunk + b"0\r\n\r\n")
+        self.assertIn(status_of(resp), (200, 413), resp[:100])
+        self.assertFalse(resp.endswith(b"\r\n0\r\n\r\n"), "a complete body over the limit")
+        self.assertLess(len(resp), 100000 + 4096)
+        small = b"%x\r\n%s\r\n" % (200000, b"y" * 200000)
+        resp = raw(self.server.port, b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   + small + b"0\r\n\r\n")
+        self.assertFalse(resp.endswith(b"\r\n0\r\n\r\n"))
+
+    def test_gzip_bomb_request_is_refused(self):
+        bomb = gzip.compress(b"\0" * (10 << 20))
+        resp = raw(self.server.port, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
+                   b"Content-Length: %d\r\n\r\n" % len(bomb) + bomb)
+        self.assertIn(status_of(resp), (413, 200))
+        self.assertLess(len(resp), 200000 + 4096)  # never the whole inflated body
+
+    # --- connections ---
+
+    def test_keep_alive_reuses_the_connection(self):
+        c = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+        for _ in range(5):
+            c.request("GET", "/dir/")
+            r = c.getresponse()
+            self.assertEqual(r.read(), b"<p>dir index</p>\n")
+        sock = c.sock
+        c.request("GET", "/text.txt")
+        c.getresponse().read()
+        self.assertIs(c.sock, sock)
+        c.close()
+
+    def test_pipelined_responses_come_in_order(self):
+        resp = raw(self.server.port,
+                   b"GET /dir/ HTTP/1.1\r\nHost: x\r\n\r\n"
+                   b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                   b"HEAD /text.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+                   b"GET /reverse/r.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        statuses = [int(s) for s in re.findall(rb"HTTP/1\.1 (\d{3}) ", resp)]
+        self.assertEqual(statuses, [200, 404, 200, 200])
+        self.assertTrue(resp.endswith(b"0123456789\n"))
+
+    def test_http10_closes_unless_keep_alive_is_asked(self):
+        r = curl("--http1.0", "-D", "-", self.server.url("/dir/"))
+        self.assertIn(b"Connection: close", r.stdout)
+        resp = raw(self.server.port, b"GET /dir/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", timeout=1)
+        self.assertIn(b"Connection: keep-alive", resp)
+        # A body of unknown length is close-delimited for HTTP/1.0, never chunked.
+        resp = raw(self.server.port, b"POST /echo HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello")
+        self.assertNotIn(b"chunked", resp)
+        self.assertTrue(resp.endswith(b"\r\n\r\nhello"), resp)
+
+    def test_absolute_form_target(self):
+        resp = raw(self.server.port, b"GET http://example.test/dir/ HTTP/1.1\r\nConnection: close\r\n\r\n")
+        self.assertEqual(status_of(resp), 200)
+
+    def test_malformed_and_hostile_requests(self):
+        long_line = b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+        cases = [
+            (b"GARBAGE\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+            (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+            (b"GET / HTTP/1.2\r\nHost: x\r\n\r\n", 505),
+            (b"GET / HTTP/1\r\nHost: x\r\n\r\n", 400),
+            (b"GET / http/1.1\r\nHost: x\r\n\r\n", 400),
+            (b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\nHost: x\n\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x01b\r\n\r\n", 400),
+            (long_line, 414),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 600 + b"\r\n\r\n", 431),
+            (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(30)) + b"\r\n", 431),
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400),
+            (b"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400),
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n", 417),
+            (b"CONNECT example.test:443 HTTP/1.1\r\nHost: example.test\r\n\r\n", 501),
+            (b"G(T / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            (b"GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            (b"GET /a%00b HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            (b"GET /a%zzb HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            (b"GET /a%2fb HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            (b"GET /a#frag HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            (b"GET relative HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;=\r\nhello\r\n", 400),
+            (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope", 400),
+            (b"PUT /text.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405),
+        ]
+        self.assertGreaterEqual(len(cases), 30)
+        for request, expected in cases:
+            resp = raw(self.server.port, request, shutdown=True)
+            self.assertEqual(status_of(resp), expected, request[:80])
+            if expected >= 400 and expected != 405:
+                head = resp.split(b"\r\n\r\n", 1)[0]
+                self.assertIn(b"Connection: close", head, request[:80])
+            self.assertEqual(len(re.findall(rb"HTTP/1\.1 \d{3} ", resp)), 1, request[:80])
+
+    def test_slow_request_head_times_out_with_408(self):
+        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=20)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finished
+        resp = s.recv(4096)
+        self.assertEqual(status_of(resp), 408)
+        s.close()
+
+    def test_slow_reader_costs_bounded_memory(self):
+        # 48 MiB of incompressible "text" through DEFLATE: far more than the socket buffers hold,
+        # so a server that did not wait for the reader would have to keep it in memory.
+        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
+        s.sendall(b"GET /random.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n")
+        before = self.server.rss_kb()
+        got = s.recv(1000)
+        time.sleep(1.5)  # the server fills the socket and must then wait, not buffer
+        during = self.server.rss_kb()
+        self.assertLess(during - before, 16 * 1024, "server grew by %d KiB" % (during - before))
+        data = got
+        while True:
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            data += d
+        body = data.split(b"\r\n\r\n", 1)[1]
+        # chunked + gzip: decode both
+        decoded = b""
+        pos = 0
+        while True:
+            end = body.index(b"\r\n", pos)
+            size = int(body[pos:end], 16)
+            if size == 0:
+                break
+            decoded += body[end + 2:end + 2 + size]
+            pos = end + 2 + size + 2
+        with open(os.path.join(self.root, "random.txt"), "rb") as f:
+            self.assertEqual(gzip.decompress(decoded), f.read())
+
+    # --- echo protocols ---
+
+    def echo_session(self, port):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        out = b""
+        for line in [b"hello\r\n", b"second line\n"]:
+            s.sendall(line)
+            while not out.endswith(line):
+                out += s.recv(100)
+        s.sendall(b"\r\n")
+        self.assertEqual(s.recv(100), b"")  # the empty line ends the session
+        s.close()
+        return out
+
+    def test_echo_protocol_brigade_based(self):
+        self.assertEqual(self.echo_session(self.server.ports["echo"]), b"hello\r\nsecond line\n")
+
+    def test_echo_protocol_socket_based(self):
+        self.assertEqual(self.echo_session(self.server.ports["echo-socket"]), b"hello\r\nsecond line\n")
+
+    # --- operations ---
+
+    def test_server_status_counts(self):
+        r, body = self.get("/server-status")
+        text = body.decode()
+        for key in ["connections_open", "requests", "bytes_in", "bytes_out", "bytes_copied", "bytes_shared"]:
+            self.assertRegex(text, key + r": \d+")
+
+    def test_access_log_is_combined_format(self):
+        self.get("/dir/", {"User-Agent": "integration-test", "Referer": "http://ref.test/"})
+        time.sleep(0.2)
+        with open(self.server.log) as f:
+            lines = f.read().splitlines()
+        pattern = re.compile(r'^127\.0\.0\.1 - - \[[^\]]+\] "GET /dir/ HTTP/1\.1" 200 \d+ '
+                             r'"http://ref\.test/" "integration-test"$')
+        self.assertTrue(any(pattern.match(l) for l in lines), lines[-3:])
+
+
+class LifecycleTest(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        with open(os.path.join(self.root, "big.bin"), "wb") as f:
+            f.write(os.urandom(1 << 20) * 24)
+
+    def test_sigterm_finishes_the_response_in_flight_then_exits_0(self):
+        srv = Brigaded(self.root)
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = s.recv(4096)
+        srv.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        while True:
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            data += d
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertEqual(len(body), 24 << 20)
+        self.assertEqual(srv.proc.wait(timeout=10), 0)
+
+    def test_sigterm_on_an_idle_server_stops_accepting_and_exits_0(self):
+        srv = Brigaded(self.root)
+        self.assertEqual(status_of(raw(srv.port, b"HEAD /big.bin HTTP/1.0\r\n\r\n")), 200)
+        self.assertEqual(srv.stop(), 0)
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", srv.port), timeout=2)
+
+    def test_sighup_reopens_the_access_log(self):
+        srv = Brigaded(self.root)
+        raw(srv.port, b"GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: x\r\nConnection: close\r\n\r\n")
+        os.rename(srv.log, srv.log + ".1")
+        srv.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        raw(srv.port, b"HEAD /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        time.sleep(0.2)
+        with open(srv.log) as f:
+            self.assertIn('"HEAD /big.bin HTTP/1.1" 200', f.read())
+        self.assertEqual(srv.stop(), 0)
+
+    def test_check_config_reports_file_line_and_reason(self):
+        d = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        good = os.path.join(d, "good.conf")
+        with open(good, "w") as f:
+            f.write("Listen 127.0.0.1:0\nDocumentRoot %s\n" % self.root)
+        r = subprocess.run([SERVER, "--check-config", "--config", good], capture_output=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for text, reason in [
+            ("Listen 127.0.0.1:0\nFrobnicate on\n", "unknown directive Frobnicate"),
+            ("Listen 127.0.0.1:99999\n", "bad port"),
+            ("Listen 127.0.0.1:0\n<Location /x>\nSetOutputFilter NOPE\n</Location>\n", "no output filter named NOPE"),
+            ("Listen 127.0.0.1:0\nDeflateCompressionLevel 12\n", "expected a number from 1 to 9"),
+            ("Listen 127.0.0.1:0\n<Location /x>\nSetHandler static\n", "never closed"),
+        ]:
+            bad = os.path.join(d, "bad.conf")
+            with open(bad, "w") as f:
+                f.write(text)
+            r = subprocess.run([SERVER, "--check-config", "--config", bad], capture_output=True)
+            self.assertEqual(r.returncode, 2, text)
+            self.assertRegex(r.stderr.decode(), re.escape(bad) + r":\d+: .*" + re.escape(reason))
+
+
+if __name__ == "__main__":
+    junit_unittest.main("__main__")
