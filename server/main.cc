@@ -30,7 +30,9 @@ bool IsDirectory(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// The demo site: beside the binary in its runfiles (bazel run), or in the source tree.
+// The demo site: beside the binary in its runfiles (bazel run), or in the source tree. Runfiles
+// are symlinks to the sources, and the server refuses files whose real path leaves the document
+// root, so the root is where index.html really lives.
 std::string FindDemoRoot(const char* argv0) {
   std::vector<std::string> candidates = {"server/demo"};
   if (const char* ws = std::getenv("BUILD_WORKSPACE_DIRECTORY")) {
@@ -38,9 +40,10 @@ std::string FindDemoRoot(const char* argv0) {
   }
   candidates.push_back(absl::StrCat(argv0, ".runfiles/brigade/server/demo"));
   for (const std::string& c : candidates) {
-    if (IsDirectory(c)) {
-      char real[PATH_MAX];
-      return realpath(c.c_str(), real) != nullptr ? std::string(real) : c;
+    char real[PATH_MAX];
+    if (IsDirectory(c) && realpath((c + "/index.html").c_str(), real) != nullptr) {
+      std::string index = real;
+      return index.substr(0, index.rfind('/'));
     }
   }
   return "";

@@ -506,6 +506,31 @@ class LifecycleTest(unittest.TestCase):
             self.assertIn('"HEAD /big.bin HTTP/1.1" 200', f.read())
         self.assertEqual(srv.stop(), 0)
 
+    def test_demo_starts_with_no_arguments(self):
+        for port in (8080, 8081):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    self.skipTest("port %d is taken on this machine" % port)
+        proc = subprocess.Popen([SERVER], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            lines = [proc.stdout.readline().decode() for _ in range(2)]
+            self.assertIn("listening on http://127.0.0.1:8080 (http)", lines[0])
+            self.assertIn("listening on 127.0.0.1:8081 (echo)", lines[1])
+            c = http.client.HTTPConnection("127.0.0.1", 8080, timeout=10)
+            for path, needle in [("/", b"brigade"), ("/reverse/poem.txt", b"setyb fo weiv a"),
+                                 ("/server-status", b"requests:")]:
+                c.request("GET", path, headers={"Accept-Encoding": "gzip"})
+                r = c.getresponse()
+                body = r.read()
+                if r.getheader("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                self.assertEqual(r.status, 200, path)
+                self.assertIn(needle, body, path)
+            c.close()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(timeout=10), 0)
+
     def test_check_config_reports_file_line_and_reason(self):
         d = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
         good = os.path.join(d, "good.conf")
