@@ -142,6 +142,8 @@ Outcome EchoBody(Request& r) {
     absl::StatusOr<size_t> n = r.ReadBody(bb, 64 * 1024);
     if (!n.ok()) return Outcome::Status(HttpStatusFor(n.status()));
     if (*n == 0) break;
+    // An echo is a conversation: what arrived goes back now, through every filter.
+    bb.Append(Bucket::Flush(r.allocator()));
     absl::StatusOr<filters::Flow> flow = r.Pass(bb);
     if (!flow.ok()) return Outcome::Status(HttpStatusFor(flow.status()));
   }

@@ -7,7 +7,8 @@
 // index.html or is 403; other methods are 405 with Allow.
 //
 // EchoBody answers with the request body as read through the input chain (so DECHUNK and
-// INFLATE apply), streamed as it arrives.
+// INFLATE apply), streamed as it arrives: each piece is passed with a FLUSH, so the client gets
+// it back before it sends the next.
 //
 // The echo protocols (process_connection handlers, the seeds' PerlProcessConnectionHandler
 // examples) read a line and write it back, flushing after each, until EOF or an empty line:
