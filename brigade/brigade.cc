@@ -19,7 +19,7 @@ Brigade::Brigade(Brigade&& other) noexcept
       copy_threshold_(other.copy_threshold_),
       stats_(other.stats_) {
   sentinel_.next = sentinel_.prev = &sentinel_;
-  TakeAll(other);
+  Concat(other);
 }
 
 Brigade& Brigade::operator=(Brigade&& other) noexcept {
@@ -28,12 +28,10 @@ Brigade& Brigade::operator=(Brigade&& other) noexcept {
     allocator_ = other.allocator_;
     copy_threshold_ = other.copy_threshold_;
     stats_ = other.stats_;
-    TakeAll(other);
+    Concat(other);
   }
   return *this;
 }
-
-void Brigade::TakeAll(Brigade& other) { Concat(other); }
 
 Bucket* Brigade::Next(const Bucket* b) const {
   BucketLink* n = static_cast<const BucketLink*>(b)->next;
@@ -83,27 +81,20 @@ void Brigade::Clear() {
   while (!empty()) Delete(front());
 }
 
-void Brigade::Concat(Brigade& other) {
+void Brigade::SpliceBefore(BucketLink* pos, Brigade& other) {
   if (other.empty() || &other == this) return;
   BucketLink* first = other.sentinel_.next;
   BucketLink* last = other.sentinel_.prev;
-  first->prev = sentinel_.prev;
-  sentinel_.prev->next = first;
-  last->next = &sentinel_;
-  sentinel_.prev = last;
+  first->prev = pos->prev;
+  pos->prev->next = first;
+  last->next = pos;
+  pos->prev = last;
   other.sentinel_.next = other.sentinel_.prev = &other.sentinel_;
 }
 
-void Brigade::PrependBrigade(Brigade& other) {
-  if (other.empty() || &other == this) return;
-  BucketLink* first = other.sentinel_.next;
-  BucketLink* last = other.sentinel_.prev;
-  last->next = sentinel_.next;
-  sentinel_.next->prev = last;
-  first->prev = &sentinel_;
-  sentinel_.next = first;
-  other.sentinel_.next = other.sentinel_.prev = &other.sentinel_;
-}
+void Brigade::Concat(Brigade& other) { SpliceBefore(&sentinel_, other); }
+
+void Brigade::PrependBrigade(Brigade& other) { SpliceBefore(sentinel_.next, other); }
 
 Brigade Brigade::SplitAt(Bucket* b) {
   Brigade tail(allocator_);

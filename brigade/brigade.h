@@ -194,7 +194,8 @@ class Brigade {
   static Bucket* AsBucket(BucketLink* l) { return static_cast<Bucket*>(l); }
   static BucketLink* AsLink(Bucket* b) { return static_cast<BucketLink*>(b); }
   void LinkBefore(BucketLink* pos, Bucket* b);
-  void TakeAll(Brigade& other);
+  // Moves every bucket of `other` in front of `pos` (a link of this brigade), in O(1).
+  void SpliceBefore(BucketLink* pos, Brigade& other);
   absl::Status CheckWritable() const;
   // Appends `data` into the tail heap block's free space as far as it fits; returns the rest.
   absl::string_view PackIntoTail(absl::string_view data);

@@ -139,6 +139,14 @@ absl::Status Request::FinishResponse(bool failed, int code) {
   return Pass(bb).status();
 }
 
+std::string HttpDate(time_t t) {
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[64];
+  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
 absl::string_view ReasonPhrase(int status) {
   switch (status) {
     case 100: return "Continue";

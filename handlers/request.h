@@ -23,6 +23,7 @@
 
 #include <array>
 #include <cstddef>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -124,6 +125,9 @@ class Request : public filters::Exchange {
 
 // "Not Found" for 404, "" for a status without a standard reason phrase.
 absl::string_view ReasonPhrase(int status);
+
+// "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 section 5.6.7).
+std::string HttpDate(time_t t);
 
 // The HTTP status for a failed Status from a filter or handler: InvalidArgument and DataLoss →
 // 400, ResourceExhausted → 413, Unimplemented → 501, DeadlineExceeded → 408, NotFound → 404,

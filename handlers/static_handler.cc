@@ -17,14 +17,6 @@
 namespace brigade::handlers {
 namespace {
 
-std::string HttpDate(time_t t) {
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
-
 bool ParseHttpDate(absl::string_view s, time_t* out) {
   struct tm tm = {};
   std::string text(s);
@@ -60,7 +52,7 @@ Outcome SendFile(Request& r, const std::string& path, const struct stat& st) {
   r.response_headers.Set("ETag", etag);
   r.response_headers.Set("Accept-Ranges", "none");
   bool not_modified = false;
-  if (std::optional<absl::string_view> inm = r.request_headers.Get("If-None-Match")) {
+  if (r.request_headers.Has("If-None-Match")) {
     not_modified = EtagMatches(r.request_headers.GetCombined("If-None-Match"), etag);
   } else if (std::optional<absl::string_view> ims = r.request_headers.Get("If-Modified-Since")) {
     time_t since;
@@ -157,19 +149,14 @@ absl::Status EchoLines(Connection& c, size_t max_line) {
   while (true) {
     Brigade line(c.allocator());
     absl::Status s = c.input().Read(line, filters::ReadMode::kGetLine, BlockMode::kBlock, max_line);
-    if (absl::IsOutOfRange(s)) return absl::OkStatus();  // EOS was delivered before
     if (!s.ok()) return s;
-    bool eos = line.ends_with_eos();
-    std::optional<uint64_t> n = line.Length();
+    if (line.ends_with_eos()) return absl::OkStatus();  // the client closed
     absl::StatusOr<std::string> text = line.FlattenToString(max_line);
     if (!text.ok()) return text.status();
-    if (eos && *text == "") return absl::OkStatus();
-    if (*text == "\r\n" || *text == "\n") return absl::OkStatus();
-    if (eos) line.Delete(line.back());
+    if (*text == "\r\n" || *text == "\n") return absl::OkStatus();  // an empty line ends it
     line.Append(Bucket::Flush(c.allocator()));
     absl::StatusOr<filters::Flow> flow = c.output().Pass(line);
     if (!flow.ok()) return flow.status();
-    if (eos || n.value_or(0) == 0) return absl::OkStatus();
   }
 }
 

@@ -16,14 +16,6 @@
 
 namespace brigade::server {
 
-std::string HttpDate(time_t t) {
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
-}
-
 // --- HTTP_IN ---
 
 absl::Status HttpInFilter::Read(Brigade& out, filters::ReadMode mode, BlockMode block,
@@ -79,7 +71,7 @@ std::string HttpHeaderFilter::Head() {
     default:
       break;
   }
-  h.Set("Date", HttpDate(time(nullptr)));
+  h.Set("Date", handlers::HttpDate(time(nullptr)));
   if (!h.Has("Server")) h.Set("Server", server_name_);
   if (!framing_->keep_alive) {
     h.Set("Connection", "close");

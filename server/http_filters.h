@@ -125,9 +125,6 @@ class TypeGateFilter : public filters::OutputFilter {
   std::vector<std::string> types_;
 };
 
-// "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 5.6.7).
-std::string HttpDate(time_t t);
-
 }  // namespace brigade::server
 
 #endif  // SERVER_HTTP_FILTERS_H_
