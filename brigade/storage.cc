@@ -77,6 +77,9 @@ File::~File() {
   if (owned_) close(fd_);
 }
 
+Source::Source(Kind kind, int fd, bool owned)
+    : kind_(kind), fd_(fd), owned_(owned), nonblocking_((fcntl(fd, F_GETFL) & O_NONBLOCK) != 0) {}
+
 Ref<Source> Source::Adopt(Kind kind, int fd, bool take_ownership) {
   return Ref<Source>::Adopt(new Source(kind, fd, take_ownership));
 }

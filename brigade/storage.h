@@ -187,17 +187,19 @@ class Source final : public Storage {
   void MarkEof() { eof_ = true; }
   // How long a BLOCK read waits for data before failing with DeadlineExceeded; -1 = forever.
   int timeout_ms() const { return timeout_ms_; }
+  bool nonblocking() const { return nonblocking_; }
   void set_timeout_ms(int ms) { timeout_ms_ = ms; }
   // Closes the descriptor (if owned) and makes every later read fail. Idempotent.
   void Close();
   absl::string_view name() const { return kind_ == Kind::kSocket ? "socket" : "pipe"; }
 
  private:
-  Source(Kind kind, int fd, bool owned) : kind_(kind), fd_(fd), owned_(owned) {}
+  Source(Kind kind, int fd, bool owned);
   ~Source() override { Close(); }
   Kind kind_;
   int fd_;  // -1 once closed
   bool owned_;
+  bool nonblocking_;  // O_NONBLOCK was set when adopted: read first, poll only on EAGAIN
   bool eof_ = false;
   int timeout_ms_ = -1;
 };

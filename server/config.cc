@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "server/uri.h"
 
 namespace brigade::server {
 namespace {
@@ -150,7 +151,10 @@ class Parser {
   absl::Status Root(const std::vector<std::string>& w, std::string& out) {
     if (w.size() != 2) return Error("DocumentRoot takes one directory");
     if (!IsDirectory(w[1])) return Error(absl::StrCat("DocumentRoot ", w[1], " is not a directory"));
-    out = w[1];
+    // Resolved once here, so that each request resolves only its own path.
+    absl::StatusOr<std::string> real = RealPath(w[1]);
+    if (!real.ok()) return Error(real.status().message());
+    out = *real;
     return absl::OkStatus();
   }
 

@@ -44,14 +44,14 @@ struct LocationConfig {
   std::vector<std::string> output_filters;  // filter specs, in order
   std::vector<std::string> input_filters;
   std::vector<std::pair<std::string, std::vector<std::string>>> filters_by_type;
-  std::string document_root;  // empty: the server's
+  std::string document_root;  // empty: the server's; stored resolved (RealPath)
 };
 
 struct ServerConfig {
   std::vector<ListenSpec> listens;
   int workers = 2;
-  std::string document_root;
-  std::string access_log;  // empty: none; "-": stdout
+  std::string document_root;  // stored resolved (RealPath)
+  std::string access_log;    // empty: none; "-": stdout
   int timeout_s = 60;
   int keepalive_timeout_s = 5;
   int max_keepalive_requests = 100;

@@ -93,7 +93,8 @@ class CoreOutputFilter : public filters::OutputFilter {
  private:
   absl::Status WriteAll();
   absl::Status WaitWritable();
-  absl::Status WriteMemory(struct iovec* iov, size_t count, uint64_t bytes);
+  // Writes `bytes` from the iovecs; `more`: a file bucket follows (see MSG_MORE).
+  absl::Status WriteMemory(struct iovec* iov, size_t count, uint64_t bytes, bool more);
   absl::Status SendFile(Bucket* b);
 
   int fd_;

@@ -21,6 +21,8 @@ int Hex(char c) {
   return -1;
 }
 
+}  // namespace
+
 absl::StatusOr<std::string> RealPath(const std::string& path) {
   char buf[PATH_MAX];
   if (realpath(path.c_str(), buf) == nullptr) {
@@ -30,8 +32,6 @@ absl::StatusOr<std::string> RealPath(const std::string& path) {
   }
   return std::string(buf);
 }
-
-}  // namespace
 
 absl::StatusOr<std::string> PercentDecode(absl::string_view path) {
   std::string out;
@@ -77,12 +77,10 @@ std::string RemoveDotSegments(absl::string_view path) {
   return result;
 }
 
-absl::StatusOr<std::string> MapToFile(const std::string& root, absl::string_view decoded_path) {
-  absl::StatusOr<std::string> real_root = RealPath(root);
-  if (!real_root.ok()) return real_root.status();
-  absl::StatusOr<std::string> real = RealPath(absl::StrCat(*real_root, decoded_path));
+absl::StatusOr<std::string> MapToFile(const std::string& real_root, absl::string_view decoded_path) {
+  absl::StatusOr<std::string> real = RealPath(absl::StrCat(real_root, decoded_path));
   if (!real.ok()) return real.status();
-  if (*real != *real_root && !absl::StartsWith(*real, *real_root + "/")) {
+  if (*real != real_root && !absl::StartsWith(*real, real_root + "/")) {
     return absl::PermissionDeniedError(absl::StrCat(decoded_path, " resolves outside the root"));
   }
   return *real;

@@ -18,10 +18,14 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view path);
 // RFC 3986 remove_dot_segments on an absolute path; the result starts with '/'.
 std::string RemoveDotSegments(absl::string_view path);
 
-// The file for `decoded_path` (already decoded and normalized) under `root`, with symlinks
-// resolved. Errors: NotFound when it does not exist; PermissionDenied when the real path lies
-// outside the real root.
-absl::StatusOr<std::string> MapToFile(const std::string& root, absl::string_view decoded_path);
+// The file for `decoded_path` (already decoded and normalized) under `real_root`, with
+// symlinks resolved. Errors: NotFound when it does not exist; PermissionDenied when the real
+// path lies outside the root.
+// REQUIRES: `real_root` is a RealPath (the configuration stores roots that way, once).
+absl::StatusOr<std::string> MapToFile(const std::string& real_root, absl::string_view decoded_path);
+
+// realpath(3) as a Status: NotFound, PermissionDenied.
+absl::StatusOr<std::string> RealPath(const std::string& path);
 
 }  // namespace brigade::server
 
