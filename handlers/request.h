@@ -110,6 +110,7 @@ class Request : public filters::Exchange {
 
   std::string handler;    // SetHandler name chosen by the configuration ("static", "echo", ...)
   std::string filename;   // set by translate
+  Ref<File> file;         // the file translate opened for it, when it did
   bool aborted = false;   // the response could not be completed; close the connection
   bool keep_alive = true;
 

@@ -42,10 +42,7 @@ bool EtagMatches(absl::string_view header, absl::string_view etag) {
   return false;
 }
 
-Outcome SendFile(Request& r, const std::string& path, const struct stat& st) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Outcome::Status(errno == EACCES ? 403 : 404);
-  Ref<File> file = File::Adopt(fd, /*take_ownership=*/true);
+Outcome SendFile(Request& r, Ref<File> file, const std::string& path, const struct stat& st) {
   std::string etag = ETagFor(st);
   r.response_headers.Set("Content-Type", MimeTypeFor(path));
   r.response_headers.Set("Last-Modified", HttpDate(st.st_mtim.tv_sec));
@@ -109,20 +106,30 @@ Outcome ServeStatic(Request& r) {
     r.response_headers.Set("Allow", "GET, HEAD");
     return Outcome::Status(405);
   }
-  if (r.filename.empty()) return Outcome::Status(404);
+  Ref<File> file = r.file;
+  if (!file) {
+    if (r.filename.empty()) return Outcome::Status(404);
+    int fd = open(r.filename.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Outcome::Status(errno == EACCES ? 403 : 404);
+    file = File::Adopt(fd, /*take_ownership=*/true);
+  }
   struct stat st;
-  if (stat(r.filename.c_str(), &st) != 0) return Outcome::Status(errno == EACCES ? 403 : 404);
+  if (fstat(file->fd(), &st) != 0) return Outcome::Status(404);
+  std::string path = r.filename;
   if (S_ISDIR(st.st_mode)) {
     if (!absl::EndsWith(r.uri, "/")) {
       r.response_headers.Set("Location", r.uri + "/");
       return Outcome::Status(301);
     }
-    std::string index = r.filename + "/index.html";
-    if (stat(index.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return Outcome::Status(403);
-    return SendFile(r, index, st);
+    // O_NOFOLLOW: an index.html that is a symlink could lead out of the document root.
+    int fd = openat(file->fd(), "index.html", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return Outcome::Status(403);
+    file = File::Adopt(fd, /*take_ownership=*/true);
+    if (fstat(fd, &st) != 0) return Outcome::Status(403);
+    path += "/index.html";
   }
   if (!S_ISREG(st.st_mode)) return Outcome::Status(403);
-  return SendFile(r, r.filename, st);
+  return SendFile(r, std::move(file), path, st);
 }
 
 Outcome EchoBody(Request& r) {

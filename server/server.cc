@@ -493,6 +493,7 @@ Server::Server(ServerConfig config) : config_(std::move(config)) {}
 Server::~Server() {
   for (auto& w : workers_) w->Join();
   workers_.clear();  // closes what a worker that never ran still owns
+  for (const auto& [root, fd] : root_fds_) close(fd);
   absl::MutexLock lock(&log_mu_);
   if (log_ != nullptr && log_ != stdout) fclose(log_);
 }
@@ -501,6 +502,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
   std::unique_ptr<Server> s(new Server(std::move(config)));
   if (absl::Status st = filters::RegisterBuiltinFilters(s->registry_); !st.ok()) return st;
   s->RegisterHandlers();
+  if (absl::Status st = s->OpenRoots(); !st.ok()) return st;
   if (absl::Status st = s->Bind(); !st.ok()) return st;
   if (absl::Status st = s->OpenLog(); !st.ok()) return st;
   for (auto& fds : s->listen_fds_) {
@@ -543,6 +545,18 @@ absl::Status Server::Bind() {
   return absl::OkStatus();
 }
 
+absl::Status Server::OpenRoots() {
+  std::vector<std::string> roots = {config_.document_root};
+  for (const LocationConfig& l : config_.locations) roots.push_back(l.document_root);
+  for (const std::string& root : roots) {
+    if (root.empty() || root_fds_.count(root)) continue;
+    int fd = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return internal::ErrnoStatus(errno, absl::StrCat("DocumentRoot ", root));
+    root_fds_[root] = fd;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Server::OpenLog() {
   absl::MutexLock lock(&log_mu_);
   if (log_ != nullptr && log_ != stdout) fclose(log_);
@@ -579,12 +593,24 @@ void Server::RegisterHandlers() {
   using handlers::Phase;
   using handlers::Request;
   hooks_.request(Phase::kTranslate).Register(
-      [](Request& r) {
+      [this](Request& r) {
         if (r.handler != "static") return Outcome::Declined();
         absl::StatusOr<std::string> decoded = PercentDecode(r.uri);
         if (!decoded.ok()) return Outcome::Status(400);
-        absl::StatusOr<std::string> file =
-            MapToFile(r.notes["document_root"], RemoveDotSegments(*decoded));
+        std::string path = RemoveDotSegments(*decoded);
+        const std::string& root = r.notes["document_root"];
+        r.filename = root + path;
+        auto root_fd = root_fds_.find(root);
+        if (root_fd != root_fds_.end()) {
+          absl::StatusOr<Ref<File>> file = OpenBeneath(root_fd->second, path);
+          if (file.ok()) {
+            r.file = *std::move(file);
+            return Outcome::Ok();
+          }
+          if (absl::IsPermissionDenied(file.status())) return Outcome::Status(403);
+          if (absl::IsNotFound(file.status())) return Outcome::Status(404);
+        }
+        absl::StatusOr<std::string> file = MapToFile(root, path);  // kernels without openat2
         if (absl::IsPermissionDenied(file.status())) return Outcome::Status(403);
         if (!file.ok()) return Outcome::Status(404);
         r.filename = *file;

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -70,6 +71,8 @@ class Server {
   explicit Server(ServerConfig config);
   absl::Status Bind();
   absl::Status OpenLog();
+  // Opens every document root once (O_PATH), for OpenBeneath.
+  absl::Status OpenRoots();
   void RegisterHandlers();
 
   ServerConfig config_;
@@ -77,6 +80,7 @@ class Server {
   handlers::Hooks hooks_;
   ServerStats stats_;
   std::vector<ListenSpec> bound_;                // actual ports
+  std::map<std::string, int> root_fds_;          // document root → directory fd (read-only after Create)
   std::vector<std::vector<int>> listen_fds_;     // [worker][listen]
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<bool> stopping_{false};

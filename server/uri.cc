@@ -1,6 +1,10 @@
 #include "server/uri.h"
 
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include <cerrno>
@@ -84,6 +88,28 @@ absl::StatusOr<std::string> MapToFile(const std::string& real_root, absl::string
     return absl::PermissionDeniedError(absl::StrCat(decoded_path, " resolves outside the root"));
   }
   return *real;
+}
+
+absl::StatusOr<Ref<File>> OpenBeneath(int root_fd, absl::string_view decoded_path) {
+  std::string relative(decoded_path.substr(decoded_path.find_first_not_of('/') ==
+                                                   absl::string_view::npos
+                                               ? decoded_path.size()
+                                               : decoded_path.find_first_not_of('/')));
+  if (relative.empty()) relative = ".";
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  long fd = syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof(how));
+  if (fd >= 0) return File::Adopt(static_cast<int>(fd), /*take_ownership=*/true);
+  switch (errno) {
+    case ENOSYS:
+      return absl::UnimplementedError("openat2 is not available");
+    case ENOENT:
+    case ENOTDIR:
+      return absl::NotFoundError(relative);
+    default:  // EXDEV (would leave the root), ELOOP, EACCES
+      return absl::PermissionDeniedError(absl::StrCat(relative, ": ", strerror(errno)));
+  }
 }
 
 }  // namespace brigade::server

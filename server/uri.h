@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "brigade/storage.h"
 
 namespace brigade::server {
 
@@ -26,6 +27,12 @@ absl::StatusOr<std::string> MapToFile(const std::string& real_root, absl::string
 
 // realpath(3) as a Status: NotFound, PermissionDenied.
 absl::StatusOr<std::string> RealPath(const std::string& path);
+
+// Opens `decoded_path` (decoded and normalized) read-only beneath the directory `root_fd` in one
+// system call (openat2 with RESOLVE_BENEATH): a path or symlink that would leave the root is
+// refused by the kernel. Errors: NotFound; PermissionDenied (outside the root, or unreadable);
+// Unimplemented when the kernel has no openat2 (callers then use MapToFile).
+absl::StatusOr<Ref<File>> OpenBeneath(int root_fd, absl::string_view decoded_path);
 
 }  // namespace brigade::server
 

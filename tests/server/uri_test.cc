@@ -1,0 +1,76 @@
+#include "server/uri.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace brigade::server {
+namespace {
+
+TEST(UriTest, PercentDecodeDecodesAndRefusesDangerousEscapes) {
+  EXPECT_EQ(PercentDecode("/a%20b/%41").value_or("?"), "/a b/A");
+  EXPECT_EQ(PercentDecode("/%2e%2E").value_or("?"), "/..");
+  for (const char* bad : {"/%", "/%2", "/%zz", "/%00", "/%2f", "/%2F"}) {
+    EXPECT_EQ(PercentDecode(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(UriTest, RemoveDotSegmentsFollowsRfc3986) {
+  EXPECT_EQ(RemoveDotSegments("/a/b/c/./../../g"), "/a/g");
+  EXPECT_EQ(RemoveDotSegments("/../../etc/passwd"), "/etc/passwd");
+  EXPECT_EQ(RemoveDotSegments("/a/.."), "/");
+  EXPECT_EQ(RemoveDotSegments("/a/../"), "/");
+  EXPECT_EQ(RemoveDotSegments("/dir/"), "/dir/");
+  EXPECT_EQ(RemoveDotSegments("//a//b"), "/a/b");
+  EXPECT_EQ(RemoveDotSegments("/"), "/");
+}
+
+class RootTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string base = std::string(std::getenv("TEST_TMPDIR")) + "/uri_XXXXXX";
+    root_ = mkdtemp(base.data());
+    outside_ = root_ + "_outside";
+    mkdir((root_ + "/sub").c_str(), 0755);
+    mkdir(outside_.c_str(), 0755);
+    std::ofstream(root_ + "/sub/file.txt") << "inside";
+    std::ofstream(outside_ + "/secret.txt") << "outside";
+    ASSERT_EQ(symlink((outside_ + "/secret.txt").c_str(), (root_ + "/escape").c_str()), 0);
+    ASSERT_EQ(symlink("sub/file.txt", (root_ + "/inside_link").c_str()), 0);
+    real_root_ = *RealPath(root_);
+    root_fd_ = open(real_root_.c_str(), O_PATH | O_DIRECTORY);
+  }
+  void TearDown() override { close(root_fd_); }
+  std::string root_, outside_, real_root_;
+  int root_fd_ = -1;
+};
+
+TEST_F(RootTest, MapToFileStaysInsideTheRoot) {
+  EXPECT_EQ(MapToFile(real_root_, "/sub/file.txt").value_or("?"), real_root_ + "/sub/file.txt");
+  EXPECT_EQ(MapToFile(real_root_, "/inside_link").value_or("?"), real_root_ + "/sub/file.txt");
+  EXPECT_EQ(MapToFile(real_root_, "/escape").status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(MapToFile(real_root_, "/nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(RootTest, OpenBeneathRefusesEveryWayOut) {
+  absl::StatusOr<Ref<File>> f = OpenBeneath(root_fd_, "/sub/file.txt");
+  ASSERT_TRUE(f.ok()) << f.status();
+  char buf[16];
+  EXPECT_EQ(pread((*f)->fd(), buf, sizeof(buf), 0), 6);
+  EXPECT_TRUE(OpenBeneath(root_fd_, "/inside_link").ok());
+  EXPECT_TRUE(OpenBeneath(root_fd_, "/").ok());  // the root directory itself
+  EXPECT_EQ(OpenBeneath(root_fd_, "/escape").status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(OpenBeneath(root_fd_, "/../" + outside_.substr(outside_.rfind('/') + 1) + "/secret.txt")
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(OpenBeneath(root_fd_, "/nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace brigade::server
