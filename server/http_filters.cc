@@ -130,10 +130,26 @@ absl::Status CoreOutputFilter::WaitWritable() {
   }
 }
 
+absl::Status CoreOutputFilter::OnWouldBlock() {
+  if (may_defer_ && Deferrable()) return absl::UnavailableError("deferred to the event loop");
+  return WaitWritable();
+}
+
+bool CoreOutputFilter::Deferrable() const {
+  // The whole response is here (its EOS came) and what it holds in memory is small: the event
+  // loop can finish it while the worker serves others. File buckets cost no memory.
+  if (!pending_->ends_with_eos()) return false;
+  uint64_t memory = 0;
+  for (const Bucket& b : *pending_) {
+    if (b.is_memory()) memory += b.length();
+  }
+  return memory <= kMaxDeferredMemory;
+}
+
 absl::Status CoreOutputFilter::WriteMemory(struct iovec* iov, size_t count, uint64_t bytes,
-                                          bool more) {
-  uint64_t done = 0;
-  while (done < bytes) {
+                                          bool more, uint64_t* done) {
+  *done = 0;
+  while (*done < bytes) {
     // With a file to follow (a head before its body), MSG_MORE lets the kernel put both in the
     // same segment instead of sending the head alone (nginx and Apache cork for this).
     msghdr msg{};
@@ -147,11 +163,11 @@ absl::Status CoreOutputFilter::WriteMemory(struct iovec* iov, size_t count, uint
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (absl::Status s = WaitWritable(); !s.ok()) return s;
+      if (absl::Status s = OnWouldBlock(); !s.ok()) return s;
       continue;
     }
     if (n < 0) return internal::ErrnoStatus(errno, "writev");
-    done += static_cast<uint64_t>(n);
+    *done += static_cast<uint64_t>(n);
     written_ += static_cast<uint64_t>(n);
     // Resume a partial write: drop what went out from the front of the iovecs.
     size_t left = static_cast<size_t>(n);
@@ -169,18 +185,17 @@ absl::Status CoreOutputFilter::WriteMemory(struct iovec* iov, size_t count, uint
 }
 
 absl::Status CoreOutputFilter::SendFile(Bucket* b) {
-  off_t offset = static_cast<off_t>(b->file_offset());
-  uint64_t left = b->length();
-  while (left > 0) {
-    ssize_t n = sendfile(fd_, b->file()->fd(), &offset, std::min<uint64_t>(left, 1 << 30));
+  while (b->length() > 0) {
+    off_t offset = static_cast<off_t>(b->file_offset());
+    ssize_t n = sendfile(fd_, b->file()->fd(), &offset, std::min<uint64_t>(b->length(), 1 << 30));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (absl::Status s = WaitWritable(); !s.ok()) return s;
+      if (absl::Status s = OnWouldBlock(); !s.ok()) return s;
       continue;
     }
     if (n < 0) return internal::ErrnoStatus(errno, "sendfile");
     if (n == 0) return absl::DataLossError("file ended before its bucket did (sendfile)");
-    left -= static_cast<uint64_t>(n);
+    b->ConsumeFront(static_cast<uint64_t>(n));  // the bucket always holds what is left to send
     written_ += static_cast<uint64_t>(n);
   }
   return absl::OkStatus();
@@ -194,7 +209,8 @@ absl::Status CoreOutputFilter::WriteAll() {
       continue;
     }
     if (b->is_file()) {
-      if (absl::Status s = SendFile(b); !s.ok()) return s;
+      absl::Status s = SendFile(b);
+      if (!s.ok()) return Deferred(s);
       pending_->Delete(b);
       continue;
     }
@@ -206,12 +222,18 @@ absl::Status CoreOutputFilter::WriteAll() {
     iovec iov[64];
     Brigade::IovecExport e = pending_->ToIovec(iov, 64);
     bool file_follows = e.stop != nullptr && e.stop->is_file();
-    if (absl::Status s = WriteMemory(iov, e.count, e.bytes, file_follows); !s.ok()) return s;
-    absl::StatusOr<Brigade> rest = pending_->SplitAtOffset(e.bytes);
+    uint64_t done = 0;
+    absl::Status s = WriteMemory(iov, e.count, e.bytes, file_follows, &done);
+    absl::StatusOr<Brigade> rest = pending_->SplitAtOffset(done);
     if (!rest.ok()) return rest.status();
     *pending_ = std::move(*rest);
+    if (!s.ok()) return Deferred(s);
   }
   return absl::OkStatus();
+}
+
+absl::Status CoreOutputFilter::Deferred(const absl::Status& s) {
+  return absl::IsUnavailable(s) ? absl::OkStatus() : s;  // the rest stays pending
 }
 
 absl::StatusOr<filters::Flow> CoreOutputFilter::Filter(Brigade& bb) {
@@ -231,6 +253,10 @@ absl::StatusOr<filters::Flow> CoreOutputFilter::Filter(Brigade& bb) {
 absl::Status CoreOutputFilter::Flush() {
   if (!pending_) return absl::OkStatus();
   return WriteAll();
+}
+
+uint64_t CoreOutputFilter::pending_bytes() const {
+  return pending_ ? pending_->Length().value_or(0) : 0;
 }
 
 // --- TYPE_GATE ---

@@ -9,8 +9,9 @@
 // above has had its say about them, and drops the body of HEAD, 204 and 304 responses. CORE_OUT
 // writes to the socket with writev (contiguous views merged, at most 64 iovecs a call) and
 // sendfile for file buckets, resuming partial writes; it holds small writes until 16 KiB, a
-// FLUSH, EOS or a file bucket arrives, and blocks (with the connection's timeout) when the
-// socket is full, so a slow reader stops the producer instead of growing a buffer.
+// FLUSH, EOS or a file bucket arrives. When the socket is full it either hands a complete,
+// small-in-memory response to the event loop (set_may_defer), or blocks with the connection's
+// timeout, so a slow reader stops the producer instead of growing a buffer.
 // TYPE_GATE adds a filter for AddOutputFilterByType once the response's type is known.
 //
 // Thread-safety: none; one set per connection/request on the worker's thread.
@@ -82,23 +83,37 @@ class CoreOutputFilter : public filters::OutputFilter {
       : OutputFilter("CORE_OUT", filters::FilterKind::kNetwork), fd_(fd), timeout_ms_(timeout_ms) {}
   absl::StatusOr<filters::Flow> Filter(Brigade& bb) override;
   filters::FilterTraits traits() const override {
-    return {.needs_bytes = false, .max_buffered_bytes = kHoldBytes};
+    return {.needs_bytes = false, .max_buffered_bytes = kMaxDeferredMemory};
   }
   uint64_t bytes_written() const { return written_; }
-  // Held small writes. REQUIRES: called between requests only.
+
+  // When the socket is full and the whole response (its EOS included) is here with at most
+  // kMaxDeferredMemory bytes in memory, leave the rest pending for the event loop instead of
+  // waiting: a slow reader of a static file then holds no thread. Off by default.
+  void set_may_defer(bool on) { may_defer_ = on; }
+  // Writes what it can of what is held. With deferral on, OK may leave bytes pending.
   absl::Status Flush();
+  bool has_pending() const { return pending_ && !pending_->empty(); }
+  uint64_t pending_bytes() const;
 
   static constexpr uint64_t kHoldBytes = 16 * 1024;
+  static constexpr uint64_t kMaxDeferredMemory = 256 * 1024;
 
  private:
   absl::Status WriteAll();
   absl::Status WaitWritable();
-  // Writes `bytes` from the iovecs; `more`: a file bucket follows (see MSG_MORE).
-  absl::Status WriteMemory(struct iovec* iov, size_t count, uint64_t bytes, bool more);
+  // On EAGAIN: Unavailable to defer (see set_may_defer), OK once writable, or an error.
+  absl::Status OnWouldBlock();
+  bool Deferrable() const;
+  // Maps a deferral to OK (the rest stays pending); other statuses pass.
+  static absl::Status Deferred(const absl::Status& s);
+  absl::Status WriteMemory(struct iovec* iov, size_t count, uint64_t bytes, bool more,
+                           uint64_t* done);
   absl::Status SendFile(Bucket* b);
 
   int fd_;
   int timeout_ms_;
+  bool may_defer_ = false;
   std::unique_ptr<Brigade> pending_;
   uint64_t written_ = 0;
 };

@@ -85,6 +85,8 @@ struct Conn {
   int64_t deadline_ms = 0;   // idle (keep-alive) or head-read deadline
   int requests = 0;
   bool lingering = false;    // response sent, write side shut: draining what the client sends
+  bool writing = false;      // a finished response still pending in CORE_OUT (EPOLLOUT)
+  bool keep_after_write = false;
   std::string request_line;  // for the log, once known
 };
 
@@ -121,11 +123,14 @@ class Worker {
   static constexpr uint64_t kConnBase = uint64_t{1} << 32;
   static constexpr int64_t kLingerMs = 2000;
 
-  void Watch(int fd, uint32_t events, uint64_t tag) {
+  void Watch(int fd, uint32_t events, uint64_t tag, int op = EPOLL_CTL_ADD) {
     epoll_event ev{};
     ev.events = events;
     ev.data.u64 = tag;
-    epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+    epoll_ctl(epoll_, op, fd, &ev);
+  }
+  void Rearm(int fd, uint32_t events) {
+    Watch(fd, events, kConnBase + static_cast<uint64_t>(fd), EPOLL_CTL_MOD);
   }
 
   const ServerConfig& config() const { return server_->config(); }
@@ -139,6 +144,7 @@ class Worker {
         // Idle connections have no response in flight: close them now.
         std::vector<int> idle;
         for (auto& [fd, c] : conns_) {
+          if (c->writing) continue;  // a response in flight: let it finish
           if (c->lingering || c->parser == nullptr || !c->parser->started()) idle.push_back(fd);
         }
         for (int fd : idle) CloseConn(fd);
@@ -155,7 +161,13 @@ class Worker {
           Accept(static_cast<size_t>(tag - kListenTag));
         } else {
           int fd = static_cast<int>(tag - kConnBase);
-          if (conns_.count(fd)) OnReadable(fd);
+          auto it = conns_.find(fd);
+          if (it == conns_.end()) continue;
+          if (it->second->writing) {
+            OnWritable(fd);
+          } else {
+            OnReadable(fd);
+          }
         }
       }
       ExpireDeadlines();
@@ -181,7 +193,7 @@ class Worker {
     }
     for (int fd : expired) {
       Conn& c = *conns_[fd];
-      if (!c.lingering && c.parser != nullptr && c.parser->started()) {
+      if (!c.lingering && !c.writing && c.parser != nullptr && c.parser->started()) {
         SendError(c, {408, "the request head did not arrive in time"}, "-");
       }
       CloseConn(fd);
@@ -222,6 +234,7 @@ class Worker {
       c->record->input().Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
       c->core_out = static_cast<CoreOutputFilter*>(c->record->output().Add(
           std::make_unique<CoreOutputFilter>(fd, config().timeout_s * 1000)));
+      c->core_out->set_may_defer(true);
       handlers::Outcome pre = server_->hooks()
                                   .connection(handlers::Phase::kPreConnection)
                                   .Run(*c->record, &c->record->stack(handlers::Phase::kPreConnection));
@@ -316,9 +329,33 @@ class Worker {
       bool keep = ServeRequest(c);
       c.parser.reset();
       c.request_line.clear();
+      if (c.core_out->has_pending()) {
+        // The rest of a finished response goes out as the client reads it; the worker serves
+        // other connections meanwhile.
+        c.writing = true;
+        c.keep_after_write = keep;
+        c.deadline_ms = NowMs() + config().timeout_s * 1000;
+        return Rearm(fd, EPOLLOUT);
+      }
       if (!keep) return Linger(fd);
       c.deadline_ms = NowMs() + config().keepalive_timeout_s * 1000;
     }
+  }
+
+  void OnWritable(int fd) {
+    Conn& c = *conns_[fd];
+    uint64_t before = c.core_out->bytes_written();
+    if (!c.core_out->Flush().ok()) return CloseConn(fd);
+    server_->stats().bytes_out += c.core_out->bytes_written() - before;
+    if (c.core_out->has_pending()) {
+      c.deadline_ms = NowMs() + config().timeout_s * 1000;  // it made progress
+      return;
+    }
+    c.writing = false;
+    Rearm(fd, EPOLLIN);
+    if (!c.keep_after_write) return Linger(fd);
+    c.deadline_ms = NowMs() + config().keepalive_timeout_s * 1000;
+    OnReadable(fd);  // a pipelined request may be waiting already
   }
 
   // The output chain every HTTP request gets below its Location's filters.
@@ -409,9 +446,11 @@ class Worker {
 
     bool keep = framing.keep_alive && r.keep_alive && !r.aborted && flushed.ok();
     if (keep && !http_in->finished()) keep = DiscardBody(r, *http_in, head);
-    uint64_t body = c.core_out->bytes_written() - before;
+    // What is still pending goes out from the event loop; the log counts it as sent.
+    uint64_t sent = c.core_out->bytes_written() - before;
+    uint64_t body = sent + c.core_out->pending_bytes();
     body = body > framing.header_bytes ? body - framing.header_bytes : 0;
-    server_->stats().bytes_out += c.core_out->bytes_written() - before;
+    server_->stats().bytes_out += sent;
     LogRequest(c, r, c.request_line, body);
     return keep;
   }

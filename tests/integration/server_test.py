@@ -528,6 +528,30 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(len(body), 24 << 20)
         self.assertEqual(srv.proc.wait(timeout=10), 0)
 
+    def test_slow_reader_of_a_static_file_does_not_hold_the_worker(self):
+        # One worker only: while client A does not read its 24 MiB file, client B must still be
+        # served at once (the rest of A's response waits in the event loop, not in a thread).
+        srv = Brigaded(self.root, workers=1)
+        try:
+            a = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+            a.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            time.sleep(0.3)  # A's response fills the socket buffers
+            start = time.time()
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+            c.request("HEAD", "/big.bin")
+            self.assertEqual(c.getresponse().status, 200)
+            self.assertLess(time.time() - start, 1.0)
+            c.close()
+            data = b""
+            while True:
+                d = a.recv(1 << 20)
+                if not d:
+                    break
+                data += d
+            self.assertEqual(len(data.partition(b"\r\n\r\n")[2]), 24 << 20)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
     def test_sigterm_on_an_idle_server_stops_accepting_and_exits_0(self):
         srv = Brigaded(self.root)
         self.assertEqual(status_of(raw(srv.port, b"HEAD /big.bin HTTP/1.0\r\n\r\n")), 200)
