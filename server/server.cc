@@ -492,27 +492,32 @@ class Worker {
     }
   }
 
-  // Echo protocols hold a conversation: each connection gets a thread of its own.
+  // Echo protocols hold a conversation: each connection gets a thread of its own, which the
+  // server tracks so that Stop can end it and Run can wait for it.
   void StartEcho(int fd, const std::string& protocol, std::string peer, std::string local) {
     server_->stats().connections_open++;
+    server_->EchoStarted(fd);
     Server* server = server_;
     std::thread([server, fd, protocol, peer, local] {
       int timeout_ms = server->config().timeout_s * 1000;
-      handlers::Connection conn;
-      conn.peer = peer;
-      conn.local = local;
-      conn.notes["protocol"] = protocol;
-      Ref<Source> source = Source::Adopt(Source::Kind::kSocket, fd, false);
-      source->set_timeout_ms(timeout_ms);
-      Brigade src(conn.allocator());
-      src.Append(Bucket::FromSource(conn.allocator(), source));
-      conn.input().Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
-      conn.output().Add(std::make_unique<CoreOutputFilter>(fd, timeout_ms));
-      conn.socket = fd;
-      handlers::RunConnection(server->hooks(), conn);
-      source->Close();
+      {
+        handlers::Connection conn;
+        conn.peer = peer;
+        conn.local = local;
+        conn.socket = fd;
+        conn.notes["protocol"] = protocol;
+        Ref<Source> source = Source::Adopt(Source::Kind::kSocket, fd, false);
+        source->set_timeout_ms(timeout_ms);
+        Brigade src(conn.allocator());
+        src.Append(Bucket::FromSource(conn.allocator(), source));
+        conn.input().Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
+        conn.output().Add(std::make_unique<CoreOutputFilter>(fd, timeout_ms));
+        handlers::RunConnection(server->hooks(), conn);
+        source->Close();
+      }
       close(fd);
       server->stats().connections_open--;
+      server->EchoEnded(fd);  // last: the server may be destroyed right after
     }).detach();
   }
 
@@ -701,12 +706,30 @@ void Server::RegisterHandlers() {
 absl::Status Server::Run() {
   for (auto& w : workers_) w->Start();
   for (auto& w : workers_) w->Join();
+  // Echo sessions were shut down by Stop; wait (bounded) for their threads to let go.
+  absl::MutexLock lock(&echo_mu_);
+  echo_mu_.AwaitWithTimeout(absl::Condition(
+                                +[](std::set<int>* fds) { return fds->empty(); }, &echo_fds_),
+                            absl::Seconds(config_.timeout_s));
   return absl::OkStatus();
 }
 
 void Server::Stop() {
   stopping_ = true;
   for (auto& w : workers_) w->Wake();
+  absl::MutexLock lock(&echo_mu_);
+  for (int fd : echo_fds_) shutdown(fd, SHUT_RDWR);  // their reads see the end at once
+}
+
+void Server::EchoStarted(int fd) {
+  absl::MutexLock lock(&echo_mu_);
+  echo_fds_.insert(fd);
+  if (stopping_) shutdown(fd, SHUT_RDWR);
+}
+
+void Server::EchoEnded(int fd) {
+  absl::MutexLock lock(&echo_mu_);
+  echo_fds_.erase(fd);
 }
 
 }  // namespace brigade::server

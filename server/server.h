@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,6 +66,9 @@ class Server {
   ServerStats& stats() { return stats_; }
   bool stopping() const { return stopping_.load(); }
   void Log(const std::string& line);
+  // Echo-protocol threads register their sockets, so that Stop ends them and Run waits.
+  void EchoStarted(int fd);
+  void EchoEnded(int fd);
 
  private:
   friend class Worker;
@@ -84,6 +88,8 @@ class Server {
   std::vector<std::vector<int>> listen_fds_;     // [worker][listen]
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<bool> stopping_{false};
+  absl::Mutex echo_mu_;
+  std::set<int> echo_fds_ ABSL_GUARDED_BY(echo_mu_);
   absl::Mutex log_mu_;
   FILE* log_ ABSL_GUARDED_BY(log_mu_) = nullptr;
 };

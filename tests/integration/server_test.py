@@ -559,6 +559,18 @@ class LifecycleTest(unittest.TestCase):
         with self.assertRaises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", srv.port), timeout=2)
 
+    def test_sigterm_ends_open_echo_sessions_and_exits_0(self):
+        srv = Brigaded(self.root)
+        sessions = [socket.create_connection(("127.0.0.1", srv.ports[p]), timeout=5)
+                    for p in ("echo", "echo-socket")]
+        for s in sessions:
+            s.sendall(b"ping\r\n")
+            self.assertEqual(s.recv(100), b"ping\r\n")
+        self.assertEqual(srv.stop(), 0)
+        for s in sessions:
+            self.assertEqual(s.recv(100), b"")  # the server ended the session
+            s.close()
+
     def test_sighup_reopens_the_access_log(self):
         srv = Brigaded(self.root)
         raw(srv.port, b"GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: x\r\nConnection: close\r\n\r\n")
