@@ -100,8 +100,9 @@ absl::Status CoreInputFilter::GetLine(Brigade& out, BlockMode block, size_t max)
 
 absl::Status CoreInputFilter::EatCrlf(BlockMode block) {
   while (true) {
+    // NONBLOCK with nothing to read says so (Unavailable), as every mode does: the caller can
+    // go back to waiting instead of asking again at once.
     absl::Status s = FillFront(block);
-    if (absl::IsUnavailable(s)) return absl::OkStatus();  // nothing more to eat yet
     if (!s.ok()) return s;
     if (pending_.empty() || pending_.front()->is_metadata()) return absl::OkStatus();
     Bucket* b = pending_.front();

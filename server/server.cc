@@ -293,6 +293,7 @@ class Worker {
       if (!c.parser->started() && c.partial.empty()) {
         Brigade none(c.record->allocator());
         absl::Status s = in.Read(none, filters::ReadMode::kEatCrlf, BlockMode::kNonBlock, 0);
+        if (absl::IsUnavailable(s)) return;  // nothing yet: wait for EPOLLIN
         if (!s.ok()) return CloseConn(fd);
       }
       size_t limit = c.parser->started() ? config().limit_request_field_size

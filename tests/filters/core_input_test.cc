@@ -70,6 +70,21 @@ TEST_F(CoreInputTest, EatCrlfSkipsBlankLinesBetweenRequests) {
   EXPECT_EQ(Read(ReadMode::kReadBytes, 10), "GET");
 }
 
+TEST_F(CoreInputTest, NonBlockingEatCrlfWithNothingReadySaysUnavailable) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  Brigade src(alloc_.get());
+  src.Append(Bucket::FromSource(alloc_.get(), Source::Adopt(Source::Kind::kPipe, fds[0], true)));
+  chain_.Add(std::make_unique<CoreInputFilter>(std::move(src)));
+  Brigade out(alloc_.get());
+  EXPECT_EQ(chain_.Read(out, ReadMode::kEatCrlf, BlockMode::kNonBlock, 0).code(),
+            absl::StatusCode::kUnavailable);
+  ASSERT_EQ(write(fds[1], "\r\nGET", 5), 5);
+  EXPECT_TRUE(chain_.Read(out, ReadMode::kEatCrlf, BlockMode::kNonBlock, 0).ok());
+  EXPECT_EQ(Read(ReadMode::kReadBytes, 10, BlockMode::kNonBlock), "GET");
+  close(fds[1]);
+}
+
 TEST_F(CoreInputTest, SpeculativeLeavesTheBytesToBeReadAgain) {
   Source({"peek-a-boo"});
   EXPECT_EQ(Read(ReadMode::kSpeculative, 4), "peek");
