@@ -245,15 +245,28 @@ absl::StatusOr<Flow> DeflateFilter::Filter(Brigade& bb) {
     }
     absl::StatusOr<absl::string_view> data = b->Read();
     if (!data.ok()) return data.status();
-    if (absl::Status s = Deflate(*data, GzipEncoder::Mode::kNone); !s.ok()) return s;
-    pending_->Delete(b);
-    if (out_bytes_ + (block_ ? block_->fill() - block_start_ : 0) >= options_.pass_bytes) {
+    // In slices, so that the output of one big bucket (a 4 MiB mmap) is passed on — or held
+    // back on kAgain — pass_bytes at a time rather than all at once.
+    absl::string_view rest = *data;
+    while (!rest.empty()) {
+      absl::string_view slice = rest.substr(0, options_.pass_bytes);
+      if (absl::Status s = Deflate(slice, GzipEncoder::Mode::kNone); !s.ok()) return s;
+      rest.remove_prefix(slice.size());
+      if (out_bytes_ + (block_ ? block_->fill() - block_start_ : 0) < options_.pass_bytes) continue;
       absl::StatusOr<Flow> flow = PassOut();
-      if (!flow.ok() || *flow == Flow::kAgain) {
+      if (!flow.ok()) return flow;
+      if (*flow == Flow::kAgain) {
+        // Keep what is not compressed yet; file and mmap buckets keep it at no memory cost.
+        if (rest.empty()) {
+          pending_->Delete(b);
+        } else {
+          b->ConsumeFront(data->size() - rest.size());
+        }
         pending_->Setaside();
         return flow;
       }
     }
+    pending_->Delete(b);
   }
   return PassOut();
 }

@@ -136,9 +136,8 @@ absl::Status CoreOutputFilter::OnWouldBlock() {
 }
 
 bool CoreOutputFilter::Deferrable() const {
-  // The whole response is here (its EOS came) and what it holds in memory is small: the event
-  // loop can finish it while the worker serves others. File buckets cost no memory.
-  if (!pending_->ends_with_eos()) return false;
+  // What it holds in memory is small: the event loop can finish writing it while the worker
+  // serves others (and resume the chain for more). File buckets cost no memory.
   uint64_t memory = 0;
   for (const Bucket& b : *pending_) {
     if (b.is_memory()) memory += b.length();
@@ -241,22 +240,21 @@ absl::StatusOr<filters::Flow> CoreOutputFilter::Filter(Brigade& bb) {
   bool write_now = false;
   for (const Bucket& b : bb) {
     if (b.is_metadata() || b.is_file() || b.is_source()) write_now = true;
+    if (b.is_eos()) ++eos_count_;
     if (b.is_error()) return absl::AbortedError("response aborted: " + b.error_message());
   }
   bb.Setaside();
   pending_->Concat(bb);
   if (!write_now && pending_->Length().value_or(0) < kHoldBytes) return filters::Flow::kDone;
   if (absl::Status s = WriteAll(); !s.ok()) return s;
-  return filters::Flow::kDone;
+  // Deferred bytes of a response still being produced: tell the producers to hold back.
+  return has_pending() && !pending_->ends_with_eos() ? filters::Flow::kAgain
+                                                     : filters::Flow::kDone;
 }
 
 absl::Status CoreOutputFilter::Flush() {
   if (!pending_) return absl::OkStatus();
   return WriteAll();
-}
-
-uint64_t CoreOutputFilter::pending_bytes() const {
-  return pending_ ? pending_->Length().value_or(0) : 0;
 }
 
 // --- TYPE_GATE ---

@@ -87,14 +87,17 @@ class CoreOutputFilter : public filters::OutputFilter {
   }
   uint64_t bytes_written() const { return written_; }
 
-  // When the socket is full and the whole response (its EOS included) is here with at most
-  // kMaxDeferredMemory bytes in memory, leave the rest pending for the event loop instead of
-  // waiting: a slow reader of a static file then holds no thread. Off by default.
+  // When the socket is full and at most kMaxDeferredMemory bytes are held in memory, keep the
+  // rest pending for the event loop instead of waiting, and answer kAgain while the response
+  // is not complete, so that producers hold back (DESIGN.md section 7). A slow reader then
+  // holds no thread; a producer that ignores kAgain is made to wait once the limit is reached,
+  // so memory stays bounded. Off by default (the echo protocols' threads just wait).
   void set_may_defer(bool on) { may_defer_ = on; }
+  // EOS buckets passed so far: a response is complete once its EOS arrived here.
+  uint64_t eos_count() const { return eos_count_; }
   // Writes what it can of what is held. With deferral on, OK may leave bytes pending.
   absl::Status Flush();
   bool has_pending() const { return pending_ && !pending_->empty(); }
-  uint64_t pending_bytes() const;
 
   static constexpr uint64_t kHoldBytes = 16 * 1024;
   static constexpr uint64_t kMaxDeferredMemory = 256 * 1024;
@@ -114,6 +117,7 @@ class CoreOutputFilter : public filters::OutputFilter {
   int fd_;
   int timeout_ms_;
   bool may_defer_ = false;
+  uint64_t eos_count_ = 0;
   std::unique_ptr<Brigade> pending_;
   uint64_t written_ = 0;
 };

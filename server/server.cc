@@ -72,6 +72,16 @@ std::string LogQuote(absl::string_view s) {
 
 }  // namespace
 
+// A request whose response is still going out: the event loop moves it along on EPOLLOUT.
+struct InFlight {
+  std::unique_ptr<handlers::Request> request;
+  ResponseFraming framing;  // HTTP_HEADER points here: the struct must not move
+  uint64_t bytes_before = 0;  // CORE_OUT's count when the request began
+  uint64_t eos_before = 0;    // CORE_OUT's EOS count when the request began
+  bool keep = false;          // the connection may carry another request afterwards
+  std::string request_line;
+};
+
 // One client connection on a worker.
 struct Conn {
   int fd = -1;
@@ -85,8 +95,7 @@ struct Conn {
   int64_t deadline_ms = 0;   // idle (keep-alive) or head-read deadline
   int requests = 0;
   bool lingering = false;    // response sent, write side shut: draining what the client sends
-  bool writing = false;      // a finished response still pending in CORE_OUT (EPOLLOUT)
-  bool keep_after_write = false;
+  std::unique_ptr<InFlight> in_flight;  // a response still going out (EPOLLOUT)
   std::string request_line;  // for the log, once known
 };
 
@@ -144,7 +153,7 @@ class Worker {
         // Idle connections have no response in flight: close them now.
         std::vector<int> idle;
         for (auto& [fd, c] : conns_) {
-          if (c->writing) continue;  // a response in flight: let it finish
+          if (c->in_flight) continue;  // a response in flight: let it finish
           if (c->lingering || c->parser == nullptr || !c->parser->started()) idle.push_back(fd);
         }
         for (int fd : idle) CloseConn(fd);
@@ -163,7 +172,7 @@ class Worker {
           int fd = static_cast<int>(tag - kConnBase);
           auto it = conns_.find(fd);
           if (it == conns_.end()) continue;
-          if (it->second->writing) {
+          if (it->second->in_flight) {
             OnWritable(fd);
           } else {
             OnReadable(fd);
@@ -193,7 +202,7 @@ class Worker {
     }
     for (int fd : expired) {
       Conn& c = *conns_[fd];
-      if (!c.lingering && !c.writing && c.parser != nullptr && c.parser->started()) {
+      if (!c.lingering && !c.in_flight && c.parser != nullptr && c.parser->started()) {
         SendError(c, {408, "the request head did not arrive in time"}, "-");
       }
       CloseConn(fd);
@@ -330,11 +339,9 @@ class Worker {
       bool keep = ServeRequest(c);
       c.parser.reset();
       c.request_line.clear();
-      if (c.core_out->has_pending()) {
-        // The rest of a finished response goes out as the client reads it; the worker serves
-        // other connections meanwhile.
-        c.writing = true;
-        c.keep_after_write = keep;
+      if (c.in_flight) {
+        // The rest of the response goes out as the client reads it; the worker serves other
+        // connections meanwhile.
         c.deadline_ms = NowMs() + config().timeout_s * 1000;
         return Rearm(fd, EPOLLOUT);
       }
@@ -346,17 +353,51 @@ class Worker {
   void OnWritable(int fd) {
     Conn& c = *conns_[fd];
     uint64_t before = c.core_out->bytes_written();
-    if (!c.core_out->Flush().ok()) return CloseConn(fd);
+    absl::StatusOr<bool> done = Advance(c);
     server_->stats().bytes_out += c.core_out->bytes_written() - before;
-    if (c.core_out->has_pending()) {
+    if (!done.ok()) {
+      Complete(c);
+      return CloseConn(fd);
+    }
+    if (!*done) {
       c.deadline_ms = NowMs() + config().timeout_s * 1000;  // it made progress
       return;
     }
-    c.writing = false;
+    bool keep = c.in_flight->keep;
+    Complete(c);
     Rearm(fd, EPOLLIN);
-    if (!c.keep_after_write) return Linger(fd);
+    if (!keep) return Linger(fd);
     c.deadline_ms = NowMs() + config().keepalive_timeout_s * 1000;
     OnReadable(fd);  // a pipelined request may be waiting already
+  }
+
+  // Moves the in-flight response along without blocking: writes what CORE_OUT holds and, when
+  // that is out, resumes the request's chain (a filter that got kAgain kept the rest, e.g.
+  // DEFLATE's set-aside input). True once the response's EOS went out.
+  absl::StatusOr<bool> Advance(Conn& c) {
+    InFlight& f = *c.in_flight;
+    while (true) {
+      if (absl::Status s = c.core_out->Flush(); !s.ok()) return s;
+      if (c.core_out->has_pending()) return false;
+      if (c.core_out->eos_count() > f.eos_before || f.request->aborted) return true;
+      uint64_t written = c.core_out->bytes_written();
+      Brigade resume(c.record->allocator());
+      absl::StatusOr<filters::Flow> flow = f.request->output().Pass(resume);
+      if (!flow.ok()) return flow.status();
+      if (!c.core_out->has_pending() && c.core_out->eos_count() == f.eos_before &&
+          c.core_out->bytes_written() == written) {
+        return absl::InternalError("the response's chain made no progress");
+      }
+    }
+  }
+
+  // Logs the in-flight request and lets it go.
+  void Complete(Conn& c) {
+    InFlight& f = *c.in_flight;
+    uint64_t body = c.core_out->bytes_written() - f.bytes_before;
+    body = body > f.framing.header_bytes ? body - f.framing.header_bytes : 0;
+    LogRequest(c, *f.request, f.request_line, body);
+    c.in_flight.reset();
   }
 
   // The output chain every HTTP request gets below its Location's filters.
@@ -388,10 +429,15 @@ class Worker {
   }
 
   // Runs one request; returns whether the connection may carry another.
+  // Runs one request. Returns whether the connection may carry another; when the response
+  // is still going out, leaves it in c.in_flight for the event loop.
   bool ServeRequest(Conn& c) {
     RequestHead& head = c.parser->head();
     ++c.requests;
-    handlers::Request r(c.record.get());
+    auto f = std::make_unique<InFlight>();
+    f->request = std::make_unique<handlers::Request>(c.record.get());
+    f->request_line = c.request_line;
+    handlers::Request& r = *f->request;
     r.method = head.method;
     r.uri = head.path;
     r.protocol = head.protocol;
@@ -402,8 +448,10 @@ class Worker {
     bool may_keep = head.keep_alive && !server_->stopping() &&
                     (config().max_keepalive_requests == 0 ||
                      c.requests < config().max_keepalive_requests);
-    ResponseFraming framing{.keep_alive = may_keep};
-    uint64_t before = c.core_out->bytes_written();
+    ResponseFraming& framing = f->framing;
+    framing.keep_alive = may_keep;
+    f->bytes_before = c.core_out->bytes_written();
+    f->eos_before = c.core_out->eos_count();
 
     if (head.content_length.has_value() && *head.content_length > config().limit_request_body &&
         config().limit_request_body != 0) {
@@ -443,16 +491,17 @@ class Worker {
     AddProtocolFilters(r, &framing);
 
     handlers::RunRequestCycle(server_->hooks(), r);
-    absl::Status flushed = c.core_out->Flush();
 
-    bool keep = framing.keep_alive && r.keep_alive && !r.aborted && flushed.ok();
+    bool keep = framing.keep_alive && r.keep_alive && !r.aborted;
     if (keep && !http_in->finished()) keep = DiscardBody(r, *http_in, head);
-    // What is still pending goes out from the event loop; the log counts it as sent.
-    uint64_t sent = c.core_out->bytes_written() - before;
-    uint64_t body = sent + c.core_out->pending_bytes();
-    body = body > framing.header_bytes ? body - framing.header_bytes : 0;
-    server_->stats().bytes_out += sent;
-    LogRequest(c, r, c.request_line, body);
+    f->keep = keep;
+    c.in_flight = std::move(f);
+    uint64_t before = c.core_out->bytes_written();
+    absl::StatusOr<bool> done = Advance(c);
+    server_->stats().bytes_out += c.core_out->bytes_written() - before;
+    if (done.ok() && !*done) return keep;  // the event loop finishes it
+    keep = keep && done.ok();
+    Complete(c);
     return keep;
   }
 

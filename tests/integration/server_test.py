@@ -119,6 +119,18 @@ def status_of(response):
     return int(m.group(1)) if m else None
 
 
+def dechunk(body):
+    """The data of a chunked body (linear time: the pieces are joined once)."""
+    pieces, pos = [], 0
+    while True:
+        end = body.index(b"\r\n", pos)
+        size = int(body[pos:end], 16)
+        if size == 0:
+            return b"".join(pieces)
+        pieces.append(body[end + 2:end + 2 + size])
+        pos = end + 2 + size + 2
+
+
 def curl(*args, data=None):
     return subprocess.run(["curl", "-s", "-S", "--max-time", "20"] + list(args), input=data,
                           capture_output=True, timeout=30)
@@ -456,15 +468,7 @@ class ServerTest(unittest.TestCase):
             data += d
         body = data.split(b"\r\n\r\n", 1)[1]
         # chunked + gzip: decode both
-        decoded = b""
-        pos = 0
-        while True:
-            end = body.index(b"\r\n", pos)
-            size = int(body[pos:end], 16)
-            if size == 0:
-                break
-            decoded += body[end + 2:end + 2 + size]
-            pos = end + 2 + size + 2
+        decoded = dechunk(body)
         with open(os.path.join(self.root, "random.txt"), "rb") as f:
             self.assertEqual(gzip.decompress(decoded), f.read())
 
@@ -549,6 +553,39 @@ class LifecycleTest(unittest.TestCase):
                     break
                 data += d
             self.assertEqual(len(data.partition(b"\r\n\r\n")[2]), 24 << 20)
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
+    def test_slow_reader_of_a_gzip_stream_does_not_hold_the_worker(self):
+        # As above, but the response is still being produced: DEFLATE compresses 24 MiB as the
+        # client reads, and a full socket makes it hold back (kAgain) instead of the worker.
+        with open(os.path.join(self.root, "random.txt"), "wb") as f:
+            f.write(os.urandom(24 << 20))
+        srv = Brigaded(self.root, workers=1)
+        try:
+            a = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+            a.sendall(b"GET /random.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n"
+                      b"Connection: close\r\n\r\n")
+            time.sleep(0.3)
+            before = srv.rss_kb()
+            start = time.time()
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+            c.request("HEAD", "/big.bin")
+            self.assertEqual(c.getresponse().status, 200)
+            self.assertLess(time.time() - start, 1.0)
+            c.close()
+            self.assertLess(srv.rss_kb() - before, 16 * 1024)
+            data = b""
+            while True:
+                d = a.recv(1 << 20)
+                if not d:
+                    break
+                data += d
+            head, _, body = data.partition(b"\r\n\r\n")
+            self.assertIn(b"Content-Encoding: gzip", head)
+            decoded = dechunk(body)
+            with open(os.path.join(self.root, "random.txt"), "rb") as f:
+                self.assertEqual(gzip.decompress(decoded), f.read())
         finally:
             self.assertEqual(srv.stop(), 0)
 
