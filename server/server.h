@@ -65,13 +65,14 @@ class Server {
   const handlers::Hooks& hooks() const { return hooks_; }
   ServerStats& stats() { return stats_; }
   bool stopping() const { return stopping_.load(); }
+  // The listeners as bound (port 0 replaced by the port the kernel chose).
+  const std::vector<ListenSpec>& bound() const { return bound_; }
   void Log(const std::string& line);
   // Echo-protocol threads register their sockets, so that Stop ends them and Run waits.
   void EchoStarted(int fd);
   void EchoEnded(int fd);
 
  private:
-  friend class Worker;
   explicit Server(ServerConfig config);
   absl::Status Bind();
   absl::Status OpenLog();
