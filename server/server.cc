@@ -1,40 +1,23 @@
 #include "server/server.h"
 
-#include "server/worker.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
-#include <ctime>
-#include <map>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "brigade/brigade.h"
 #include "filters/builtin_filters.h"
-#include "filters/chunk_filter.h"
-#include "filters/content_length_filter.h"
-#include "filters/core_input.h"
-#include "filters/dechunk_filter.h"
 #include "handlers/request.h"
 #include "handlers/static_handler.h"
-#include "server/http_filters.h"
-#include "server/http_parser.h"
 #include "server/uri.h"
+#include "server/worker.h"
 
 namespace brigade::server {
-
-// --- Server ---
 
 Server::Server(ServerConfig config) : config_(std::move(config)) {}
 

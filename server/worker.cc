@@ -17,18 +17,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "brigade/brigade.h"
-#include "filters/builtin_filters.h"
 #include "filters/chunk_filter.h"
 #include "filters/content_length_filter.h"
 #include "filters/core_input.h"
 #include "filters/dechunk_filter.h"
 #include "handlers/request.h"
-#include "handlers/static_handler.h"
 #include "server/http_filters.h"
 #include "server/http_parser.h"
-#include "server/uri.h"
 
 namespace brigade::server {
 namespace {
