@@ -409,9 +409,14 @@ class EpollWorker : public Worker {
     ResponseFraming framing{.keep_alive = false};
     AddProtocolFilters(r, &framing);
     uint64_t before = c.core_out->bytes_written();
+    // The connection closes after an error page, so it is written out here (waiting at most
+    // Timeout) rather than handed to the event loop.
+    c.core_out->set_may_defer(false);
     (void)r.SendErrorResponse(err.status, err.message);
     (void)c.core_out->Flush();
-    LogRequest(c, r, request_line, c.core_out->bytes_written() - before - framing.header_bytes);
+    c.core_out->set_may_defer(true);
+    uint64_t sent = c.core_out->bytes_written() - before;
+    LogRequest(c, r, request_line, sent > framing.header_bytes ? sent - framing.header_bytes : 0);
   }
 
   void LogRequest(Conn& c, const handlers::Request& r, const std::string& request_line,
