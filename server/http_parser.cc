@@ -145,7 +145,7 @@ std::optional<HttpError> RequestHeadParser::Finish() {
     for (size_t i = 0; i < list.size(); ++i) {
       absl::string_view coding = absl::StripAsciiWhitespace(list[i]);
       if (coding != "chunked") {
-        return HttpError{501, absl::StrCat("transfer coding '", coding, "' is not implemented")};
+        return HttpError{501, absl::StrCat("transfer coding '", coding, "' is not supported")};
       }
       if (i + 1 != list.size()) return Bad("chunked is not the last transfer coding");
     }
