@@ -20,6 +20,15 @@ class CoreInputTest : public ::testing::Test {
     for (const char* p : pieces) bb.Append(Bucket::Immortal(alloc_.get(), p));
     chain_.Add(std::make_unique<CoreInputFilter>(std::move(bb)));
   }
+  // Serves CORE_IN from a new pipe; returns its write end.
+  int PipeSource() {
+    int fds[2];
+    EXPECT_EQ(pipe(fds), 0);
+    Brigade src(alloc_.get());
+    src.Append(Bucket::FromSource(alloc_.get(), Source::Adopt(Source::Kind::kPipe, fds[0], true)));
+    chain_.Add(std::make_unique<CoreInputFilter>(std::move(src)));
+    return fds[1];
+  }
   std::string Read(ReadMode mode, size_t n, BlockMode block = BlockMode::kBlock) {
     Brigade out(alloc_.get());
     absl::Status s = chain_.Read(out, mode, block, n);
@@ -71,18 +80,14 @@ TEST_F(CoreInputTest, EatCrlfSkipsBlankLinesBetweenRequests) {
 }
 
 TEST_F(CoreInputTest, NonBlockingEatCrlfWithNothingReadySaysUnavailable) {
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  Brigade src(alloc_.get());
-  src.Append(Bucket::FromSource(alloc_.get(), Source::Adopt(Source::Kind::kPipe, fds[0], true)));
-  chain_.Add(std::make_unique<CoreInputFilter>(std::move(src)));
+  int writer = PipeSource();
   Brigade out(alloc_.get());
   EXPECT_EQ(chain_.Read(out, ReadMode::kEatCrlf, BlockMode::kNonBlock, 0).code(),
             absl::StatusCode::kUnavailable);
-  ASSERT_EQ(write(fds[1], "\r\nGET", 5), 5);
+  ASSERT_EQ(write(writer, "\r\nGET", 5), 5);
   EXPECT_TRUE(chain_.Read(out, ReadMode::kEatCrlf, BlockMode::kNonBlock, 0).ok());
   EXPECT_EQ(Read(ReadMode::kReadBytes, 10, BlockMode::kNonBlock), "GET");
-  close(fds[1]);
+  close(writer);
 }
 
 TEST_F(CoreInputTest, SpeculativeLeavesTheBytesToBeReadAgain) {
@@ -104,20 +109,16 @@ TEST_F(CoreInputTest, InitReturnsNothing) {
 }
 
 TEST_F(CoreInputTest, PipeSourceServesModesAndNonBlockSaysUnavailable) {
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  Brigade src(alloc_.get());
-  src.Append(Bucket::FromSource(alloc_.get(), Source::Adopt(Source::Kind::kPipe, fds[0], true)));
-  chain_.Add(std::make_unique<CoreInputFilter>(std::move(src)));
+  int writer = PipeSource();
   Brigade out(alloc_.get());
   EXPECT_EQ(chain_.Read(out, ReadMode::kReadBytes, BlockMode::kNonBlock, 10).code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(chain_.Read(out, ReadMode::kGetLine, BlockMode::kNonBlock, 0).code(),
             absl::StatusCode::kUnavailable);
-  ASSERT_EQ(write(fds[1], "one\ntwo", 7), 7);
+  ASSERT_EQ(write(writer, "one\ntwo", 7), 7);
   EXPECT_EQ(Read(ReadMode::kGetLine, 0, BlockMode::kNonBlock), "one\n");
   EXPECT_EQ(Read(ReadMode::kGetLine, 0, BlockMode::kNonBlock), "two");
-  close(fds[1]);
+  close(writer);
   EXPECT_EQ(Read(ReadMode::kReadBytes, 10), "<EOS>");
   Brigade after(alloc_.get());
   EXPECT_EQ(chain_.Read(after, ReadMode::kReadBytes, BlockMode::kBlock, 10).code(),

@@ -119,6 +119,16 @@ def status_of(response):
     return int(m.group(1)) if m else None
 
 
+def recv_all(s, initial=b""):
+    """Everything the peer sends on `s` until it closes (pieces joined once)."""
+    pieces = [initial]
+    while True:
+        d = s.recv(1 << 20)
+        if not d:
+            return b"".join(pieces)
+        pieces.append(d)
+
+
 def dechunk(body):
     """The data of a chunked body (linear time: the pieces are joined once)."""
     pieces, pos = [], 0
@@ -461,11 +471,7 @@ class ServerTest(unittest.TestCase):
         during = self.server.rss_kb()
         self.assertLess(during - before, 16 * 1024, "server grew by %d KiB" % (during - before))
         data = got
-        while True:
-            d = s.recv(1 << 20)
-            if not d:
-                break
-            data += d
+        data = recv_all(s, data)
         body = data.split(b"\r\n\r\n", 1)[1]
         # chunked + gzip: decode both
         decoded = dechunk(body)
@@ -523,11 +529,7 @@ class LifecycleTest(unittest.TestCase):
         data = s.recv(4096)
         srv.proc.send_signal(signal.SIGTERM)
         time.sleep(0.3)
-        while True:
-            d = s.recv(1 << 20)
-            if not d:
-                break
-            data += d
+        data = recv_all(s, data)
         head, _, body = data.partition(b"\r\n\r\n")
         self.assertEqual(len(body), 24 << 20)
         self.assertEqual(srv.proc.wait(timeout=10), 0)
@@ -546,12 +548,7 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(c.getresponse().status, 200)
             self.assertLess(time.time() - start, 1.0)
             c.close()
-            data = b""
-            while True:
-                d = a.recv(1 << 20)
-                if not d:
-                    break
-                data += d
+            data = recv_all(a)
             self.assertEqual(len(data.partition(b"\r\n\r\n")[2]), 24 << 20)
         finally:
             self.assertEqual(srv.stop(), 0)
@@ -575,12 +572,7 @@ class LifecycleTest(unittest.TestCase):
             self.assertLess(time.time() - start, 1.0)
             c.close()
             self.assertLess(srv.rss_kb() - before, 16 * 1024)
-            data = b""
-            while True:
-                d = a.recv(1 << 20)
-                if not d:
-                    break
-                data += d
+            data = recv_all(a)
             head, _, body = data.partition(b"\r\n\r\n")
             self.assertIn(b"Content-Encoding: gzip", head)
             decoded = dechunk(body)
