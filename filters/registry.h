@@ -38,6 +38,11 @@ class FilterOptions {
       : values_(std::move(values)) {}
 
   void Set(const std::string& key, const std::string& value) { values_[key] = value; }
+  // Sets `key` only when it has no value yet: a default that the filter's spec may override.
+  void SetDefault(const std::string& key, const std::string& value) {
+    values_.emplace(key, value);
+  }
+  bool Has(const std::string& key) const { return values_.count(key) != 0; }
   bool empty() const { return values_.empty(); }
 
   // The value of `key` as an integer in [min, max], or `fallback` when absent.

@@ -14,6 +14,8 @@ std::string Outcome::DebugString() const {
       return "DONE";
     case Code::kHttpStatus:
       return absl::StrCat(http_status_);
+    case Code::kSuspended:
+      return "SUSPENDED";
   }
   return "?";
 }

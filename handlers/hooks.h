@@ -30,10 +30,11 @@
 
 namespace brigade::handlers {
 
-// What a handler returns: OK, DECLINED, DONE, or an HTTP status (an error or a redirect).
+// What a handler returns: OK, DECLINED, DONE, or an HTTP status (an error or a redirect);
+// SUSPENDED from a coroutine handler that parked (see Coroutine() in request.h).
 class Outcome {
  public:
-  enum class Code { kOk, kDeclined, kDone, kHttpStatus };
+  enum class Code { kOk, kDeclined, kDone, kHttpStatus, kSuspended };
 
   static Outcome Ok() { return Outcome(Code::kOk, 0); }
   static Outcome Declined() { return Outcome(Code::kDeclined, 0); }
@@ -41,15 +42,19 @@ class Outcome {
   static Outcome Done() { return Outcome(Code::kDone, 0); }
   // REQUIRES: 100 <= http_status <= 599.
   static Outcome Status(int http_status) { return Outcome(Code::kHttpStatus, http_status); }
+  // A coroutine handler took the request or connection and parked; its phase stops here and
+  // the event loop resumes the coroutine, whose co_return value then decides.
+  static Outcome Suspended() { return Outcome(Code::kSuspended, 0); }
 
   Code code() const { return code_; }
   bool is_ok() const { return code_ == Code::kOk; }
   bool is_declined() const { return code_ == Code::kDeclined; }
   bool is_done() const { return code_ == Code::kDone; }
   bool is_http_status() const { return code_ == Code::kHttpStatus; }
+  bool is_suspended() const { return code_ == Code::kSuspended; }
   // REQUIRES: is_http_status().
   int http_status() const { return http_status_; }
-  // "OK", "DECLINED", "DONE" or the status number.
+  // "OK", "DECLINED", "DONE", "SUSPENDED" or the status number.
   std::string DebugString() const;
 
   friend bool operator==(const Outcome& a, const Outcome& b) {

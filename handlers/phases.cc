@@ -107,22 +107,26 @@ Outcome RunConnection(const Hooks& hooks, Connection& connection) {
       .Run(connection, &connection.stack(Phase::kProcessConnection));
 }
 
-Outcome RunRequestCycle(const Hooks& hooks, Request& r) {
-  Outcome decided = Outcome::Ok();
-  for (Phase p : kRequestPhases) {
-    Outcome o = hooks.request(p).Run(r, &r.stack(p));
-    if (p == Phase::kResponse && o.is_declined()) o = Outcome::Status(404);
-    if (o.is_done() || o.is_http_status()) {
-      decided = o;
-      break;
-    }
-  }
-  // Exactly one response: an HTTP status becomes the response when nothing was sent yet;
-  // otherwise the response under way is ended — with EOS (an OK handler that sent nothing
-  // still yields one, empty, response) or, after an error, aborted.
+Outcome ResumeConnection(Connection& c) {
+  if (c.parked().suspension().parked()) c.parked().suspension().Poll();
+  if (!c.parked().task()->done()) return Outcome::Suspended();
+  Outcome o = c.parked().task()->result();
+  c.parked().Drop();
+  return o;
+}
+
+namespace {
+
+// Exactly one response: an HTTP status becomes the response when nothing was sent yet;
+// otherwise the response under way is ended — with EOS (an OK handler that sent nothing still
+// yields one, empty, response) or, after an error, aborted.
+CycleState Respond(Request& r, Outcome decided, absl::string_view detail = "") {
+  if (decided.is_declined()) decided = Outcome::Status(404);  // declined after parking
+  r.cycle().decided = decided;
+  r.cycle().responded = true;
   absl::Status s;
   if (decided.is_http_status() && !r.response_started()) {
-    s = r.SendErrorResponse(decided.http_status());
+    s = r.SendErrorResponse(decided.http_status(), detail);
   } else {
     bool failed = decided.is_http_status() && decided.http_status() >= 400;
     s = r.FinishResponse(failed, failed ? decided.http_status() : 0);
@@ -131,9 +135,55 @@ Outcome RunRequestCycle(const Hooks& hooks, Request& r) {
     r.aborted = true;
     r.keep_alive = false;
   }
+  return CycleState::kResponded;
+}
+
+}  // namespace
+
+CycleState StartRequestCycle(const Hooks& hooks, Request& r) {
+  Outcome decided = Outcome::Ok();
+  for (Phase p : kRequestPhases) {
+    Outcome o = hooks.request(p).Run(r, &r.stack(p));
+    if (o.is_suspended()) return CycleState::kSuspended;
+    if (p == Phase::kResponse && o.is_declined()) o = Outcome::Status(404);
+    if (o.is_done() || o.is_http_status()) {
+      decided = o;
+      break;
+    }
+  }
+  return Respond(r, decided);
+}
+
+CycleState ResumeRequestCycle(Request& r) {
+  if (r.parked().suspension().parked()) r.parked().suspension().Poll();
+  if (!r.parked().task()->done()) return CycleState::kSuspended;
+  Outcome o = r.parked().task()->result();
+  r.parked().Drop();
+  return Respond(r, o);
+}
+
+CycleState AbandonRequestCycle(Request& r, int status, absl::string_view detail) {
+  r.parked().Drop();
+  return Respond(r, Outcome::Status(status), detail);
+}
+
+void EndRequestCycle(const Hooks& hooks, Request& r) {
+  if (r.cycle().ended) return;
+  r.cycle().ended = true;
+  if (r.parked().task() != nullptr) {
+    r.parked().Drop();
+    r.aborted = true;
+    r.keep_alive = false;
+  }
   hooks.request(Phase::kLog).Run(r, &r.stack(Phase::kLog));
   hooks.request(Phase::kCleanup).Run(r, &r.stack(Phase::kCleanup));
-  return decided;
+}
+
+Outcome RunRequestCycle(const Hooks& hooks, Request& r) {
+  CycleState state = StartRequestCycle(hooks, r);
+  while (state == CycleState::kSuspended) state = ResumeRequestCycle(r);
+  EndRequestCycle(hooks, r);
+  return r.cycle().decided;
 }
 
 }  // namespace brigade::handlers

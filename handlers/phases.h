@@ -7,11 +7,16 @@
 //                access (RUN_ALL), authen, authz, type (RUN_FIRST), fixups (RUN_ALL),
 //                response (RUN_FIRST), log (RUN_ALL), cleanup (RUN_ALL)
 //
-// RunRequestCycle runs the request phases in that order. DONE, or an HTTP error status, from
+// The request cycle runs the request phases in that order. DONE, or an HTTP error status, from
 // any phase skips straight to log and cleanup, which always run; the cycle produces exactly one
 // response on every path (an error response when nothing was sent yet; when a response was
 // already under way the error is passed as an ERROR bucket and the request marked aborted, so
 // the connection closes instead of sending a second response).
+//
+// An event loop drives it in three steps: StartRequestCycle runs the phases until the response
+// is decided or a coroutine response handler parks; ResumeRequestCycle polls the parked handler
+// when its wait is ready; EndRequestCycle runs log and cleanup once the response's last byte
+// has left (or the connection died). RunRequestCycle does all three for callers without a loop.
 //
 // Thread-safety: register handlers before serving; afterwards Hooks is read-only and shared by
 // all worker threads.
@@ -88,12 +93,36 @@ class Hooks {
 Outcome RunServerStartup(const Hooks& hooks, ServerRecord& server);
 
 // Runs pre_connection, then process_connection unless pre_connection failed. The result is
-// process_connection's (DECLINED when no protocol handler took the connection).
+// process_connection's (DECLINED when no protocol handler took the connection); SUSPENDED when
+// a coroutine protocol handler parked: poll it with ResumeConnection.
 Outcome RunConnection(const Hooks& hooks, Connection& connection);
+// Polls the parked protocol handler. SUSPENDED while it stays parked (or parked again);
+// otherwise what it returned, with its task destroyed.
+// REQUIRES: connection.parked().task() != nullptr.
+Outcome ResumeConnection(Connection& connection);
 
-// Runs the request cycle described above and returns the outcome that decided the response:
-// OK (or DONE) when a handler produced it, or the HTTP status of the error response.
-// A response phase where every handler declines is 404 ("no handler").
+enum class CycleState {
+  kSuspended,  // a coroutine response handler is parked (request.parked().suspension() says on what)
+  kResponded,  // the response was decided and its end (EOS, or ERROR) passed down the chain
+};
+// Runs post_read_request through response.
+CycleState StartRequestCycle(const Hooks& hooks, Request& request);
+// Polls the parked response handler; when it returned, decides and ends the response.
+// REQUIRES: StartRequestCycle returned kSuspended and nothing resumed the task since.
+CycleState ResumeRequestCycle(Request& request);
+// Decides the response with `status` without running (more of) a handler: destroys a parked
+// one, then responds as an error from a phase would — an error response naming `detail` when
+// nothing was sent yet, an abort otherwise. For errors the connection finds itself: a malformed
+// head, a body that stopped arriving. REQUIRES: 400 <= status <= 599; not responded yet.
+CycleState AbandonRequestCycle(Request& request, int status, absl::string_view detail = "");
+// Runs log, then cleanup (with the handlers pushed at run time, FIFO), once; a later call does
+// nothing. Destroys a task still parked (the connection died under it) first.
+void EndRequestCycle(const Hooks& hooks, Request& request);
+// All three steps, for callers without an event loop (tests, benchmarks): a parked handler is
+// polled until it returns, so every wait must resolve by itself (in-memory input and sinks).
+// Returns the outcome that decided the response (request.cycle().decided): OK (or DONE) when a
+// handler produced it, or the HTTP status of the error response. A response phase where every
+// handler declines is 404.
 Outcome RunRequestCycle(const Hooks& hooks, Request& request);
 
 }  // namespace brigade::handlers

@@ -68,11 +68,11 @@ void Request::PushHandler(Phase phase, std::function<Outcome(Request&)> handler,
   stack(phase).Push({std::move(handler), std::move(name)});
 }
 
-absl::StatusOr<size_t> Request::ReadBody(Brigade& out, size_t max) {
+absl::StatusOr<size_t> Request::TryReadBody(Brigade& out, size_t max) {
   if (body_done_ || max == 0) return 0;
   Brigade got(allocator());
   absl::Status s =
-      input_.Read(got, filters::ReadMode::kReadBytes, BlockMode::kBlock, max);
+      input_.Read(got, filters::ReadMode::kReadBytes, BlockMode::kNonBlock, max);
   if (!s.ok()) return s;
   size_t n = 0;
   while (!got.empty()) {

@@ -1,7 +1,6 @@
 #include "handlers/static_handler.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +39,25 @@ bool EtagMatches(absl::string_view header, absl::string_view etag) {
     if (candidate == "*" || candidate == etag) return true;
   }
   return false;
+}
+
+// The status for a failed open(2): the client's fault only when the file is missing or refused.
+int StatusForOpenError(int err, int missing) {
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+      return missing;
+    case EACCES:
+    case EPERM:
+    case ELOOP:
+      return 403;
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+      return 503;
+    default:
+      return 500;
+  }
 }
 
 Outcome SendFile(Request& r, Ref<File> file, const std::string& path, const struct stat& st) {
@@ -110,7 +128,7 @@ Outcome ServeStatic(Request& r) {
   if (!file) {
     if (r.filename.empty()) return Outcome::Status(404);
     int fd = open(r.filename.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Outcome::Status(errno == EACCES ? 403 : 404);
+    if (fd < 0) return Outcome::Status(StatusForOpenError(errno, 404));
     file = File::Adopt(fd, /*take_ownership=*/true);
   }
   struct stat st;
@@ -123,84 +141,13 @@ Outcome ServeStatic(Request& r) {
     }
     // O_NOFOLLOW: an index.html that is a symlink could lead out of the document root.
     int fd = openat(file->fd(), "index.html", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return Outcome::Status(403);
+    if (fd < 0) return Outcome::Status(StatusForOpenError(errno, 403));  // no index: forbidden
     file = File::Adopt(fd, /*take_ownership=*/true);
     if (fstat(fd, &st) != 0) return Outcome::Status(403);
     path += "/index.html";
   }
   if (!S_ISREG(st.st_mode)) return Outcome::Status(403);
   return SendFile(r, std::move(file), path, st);
-}
-
-Outcome EchoBody(Request& r) {
-  r.status = 200;
-  r.response_headers.Set("Content-Type",
-                         r.request_headers.Get("Content-Type").value_or("application/octet-stream"));
-  while (true) {
-    Brigade bb(r.allocator());
-    absl::StatusOr<size_t> n = r.ReadBody(bb, 64 * 1024);
-    if (!n.ok()) return Outcome::Status(HttpStatusFor(n.status()));
-    if (*n == 0) break;
-    // An echo is a conversation: what arrived goes back now, through every filter.
-    bb.Append(Bucket::Flush(r.allocator()));
-    absl::StatusOr<filters::Flow> flow = r.Pass(bb);
-    if (!flow.ok()) return Outcome::Status(HttpStatusFor(flow.status()));
-  }
-  Brigade end(r.allocator());
-  end.Append(Bucket::Eos(r.allocator()));
-  absl::StatusOr<filters::Flow> flow = r.Pass(end);
-  return flow.ok() ? Outcome::Ok() : Outcome::Status(HttpStatusFor(flow.status()));
-}
-
-absl::Status EchoLines(Connection& c, size_t max_line) {
-  while (true) {
-    Brigade line(c.allocator());
-    absl::Status s = c.input().Read(line, filters::ReadMode::kGetLine, BlockMode::kBlock, max_line);
-    if (!s.ok()) return s;
-    if (line.ends_with_eos()) return absl::OkStatus();  // the client closed
-    absl::StatusOr<std::string> text = line.FlattenToString(max_line);
-    if (!text.ok()) return text.status();
-    if (*text == "\r\n" || *text == "\n") return absl::OkStatus();  // an empty line ends it
-    line.Append(Bucket::Flush(c.allocator()));
-    absl::StatusOr<filters::Flow> flow = c.output().Pass(line);
-    if (!flow.ok()) return flow.status();
-  }
-}
-
-absl::Status EchoLinesOnSocket(int fd, int timeout_ms, size_t max_line) {
-  std::string buffer;
-  char chunk[4096];
-  while (true) {
-    size_t lf = buffer.find('\n');
-    if (lf != std::string::npos) {
-      std::string line = buffer.substr(0, lf + 1);
-      buffer.erase(0, lf + 1);
-      if (line == "\r\n" || line == "\n") return absl::OkStatus();
-      size_t done = 0;
-      while (done < line.size()) {
-        ssize_t w = write(fd, line.data() + done, line.size() - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0 && errno == EAGAIN) {
-          pollfd p{fd, POLLOUT, 0};
-          if (poll(&p, 1, timeout_ms) <= 0) return absl::DeadlineExceededError("echo: write timed out");
-          continue;
-        }
-        if (w < 0) return internal::ErrnoStatus(errno, "echo: write");
-        done += static_cast<size_t>(w);
-      }
-      continue;
-    }
-    if (buffer.size() > max_line) return absl::ResourceExhaustedError("echo: line too long");
-    pollfd p{fd, POLLIN, 0};
-    int ready = poll(&p, 1, timeout_ms);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) return absl::DeadlineExceededError("echo: read timed out");
-    ssize_t n = read(fd, chunk, sizeof(chunk));
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n < 0) return internal::ErrnoStatus(errno, "echo: read");
-    if (n == 0) return absl::OkStatus();
-    buffer.append(chunk, static_cast<size_t>(n));
-  }
 }
 
 }  // namespace brigade::handlers

@@ -116,6 +116,11 @@ class Parser {
       return number(config_.inflate_limit, 0, int64_t{1} << 50);
     }
     if (d == "DeflateInflateRatioLimit") return number(config_.inflate_ratio, 1, 1 << 20);
+    if (d == "GracefulShutdownTimeout") {
+      return number(config_.graceful_shutdown_timeout_s, 0, 86400);
+    }
+    if (d == "RequestBodyBufferSize") return number(config_.body_buffer_size, 0, int64_t{1} << 40);
+    if (d == "RequestBodyTempDir") return TempDir(w, config_.body_temp_dir);
     if (d == "SetHandler" || d == "SetOutputFilter" || d == "SetInputFilter" ||
         d == "AddOutputFilterByType") {
       return Error(absl::StrCat(d, " belongs inside <Location>"));
@@ -158,6 +163,13 @@ class Parser {
     return absl::OkStatus();
   }
 
+  absl::Status TempDir(const std::vector<std::string>& w, std::string& out) {
+    if (w.size() != 2) return Error(absl::StrCat(w[0], " takes one directory"));
+    if (!IsDirectory(w[1])) return Error(absl::StrCat(w[0], " ", w[1], " is not a directory"));
+    out = w[1];
+    return absl::OkStatus();
+  }
+
   absl::Status OpenLocation(const std::vector<std::string>& w) {
     if (location_ != nullptr) return Error("<Location> sections do not nest");
     std::string prefix;
@@ -176,8 +188,9 @@ class Parser {
   absl::Status LocationDirective(const std::vector<std::string>& w) {
     const std::string& d = w[0];
     if (d == "SetHandler") {
-      if (w.size() != 2 || (w[1] != "static" && w[1] != "echo" && w[1] != "status")) {
-        return Error("SetHandler takes static, echo or status");
+      if (w.size() != 2 || (w[1] != "static" && w[1] != "echo" && w[1] != "echo-stream" &&
+                            w[1] != "status")) {
+        return Error("SetHandler takes static, echo, echo-stream or status");
       }
       location_->handler = w[1];
       return absl::OkStatus();
@@ -204,6 +217,18 @@ class Parser {
       return absl::OkStatus();
     }
     if (d == "DocumentRoot") return Root(w, location_->document_root);
+    if (d == "RequestBodyBufferSize") {
+      absl::StatusOr<int64_t> v = Number(w, 0, int64_t{1} << 40);
+      if (!v.ok()) return v.status();
+      location_->body_buffer_size = static_cast<uint64_t>(*v);
+      return absl::OkStatus();
+    }
+    if (d == "RequestBodyTempDir") {
+      std::string dir;
+      if (absl::Status s = TempDir(w, dir); !s.ok()) return s;
+      location_->body_temp_dir = dir;
+      return absl::OkStatus();
+    }
     return Error(absl::StrCat(d, " is not allowed inside <Location>"));
   }
 
@@ -261,7 +286,7 @@ ServerConfig DemoConfig(const std::string& demo_root) {
   reverse.filters_by_type = root.filters_by_type;
   LocationConfig echo;
   echo.prefix = "/echo";
-  echo.handler = "echo";
+  echo.handler = "echo-stream";
   echo.input_filters = {"INFLATE"};
   echo.filters_by_type = root.filters_by_type;
   LocationConfig status;

@@ -8,13 +8,17 @@
 //   LimitRequestLine BYTES  LimitRequestFields N  LimitRequestFieldSize BYTES
 //   LimitRequestBody BYTES
 //   DeflateCompressionLevel N  DeflateInflateLimitRequestBody BYTES  DeflateInflateRatioLimit N
+//   GracefulShutdownTimeout SEC
+//   RequestBodyBufferSize BYTES  RequestBodyTempDir DIR     (also inside <Location>)
 //   <Location PREFIX>
-//     SetHandler static|echo|status
+//     SetHandler static|echo|echo-stream|status
 //     SetOutputFilter A;B        AddOutputFilterByType FILTER TYPE...
 //     SetInputFilter A;B         DocumentRoot DIR
 //   </Location>
 //
-// Every error names the file, the line and what was wrong. The longest matching Location wins.
+// Every error names the file, the line and what was wrong. The longest matching Location wins;
+// Locations are matched on the request's decoded, dot-segment-free path. A Location's own
+// RequestBody* values win over the server's.
 //
 // Thread-safety: immutable once loaded; shared by every worker.
 
@@ -22,6 +26,7 @@
 #define SERVER_CONFIG_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +50,8 @@ struct LocationConfig {
   std::vector<std::string> input_filters;
   std::vector<std::pair<std::string, std::vector<std::string>>> filters_by_type;
   std::string document_root;  // empty: the server's; stored resolved (RealPath)
+  std::optional<uint64_t> body_buffer_size;  // unset: the server's
+  std::optional<std::string> body_temp_dir;  // unset: the server's
 };
 
 struct ServerConfig {
@@ -62,6 +69,10 @@ struct ServerConfig {
   int deflate_level = 6;
   uint64_t inflate_limit = 0;  // 0: LimitRequestBody
   int inflate_ratio = 200;
+  // After SIGTERM, responses still making progress may run this long before they are cut.
+  int graceful_shutdown_timeout_s = 30;
+  uint64_t body_buffer_size = 64 * 1024;  // spooled request bodies: memory before a file
+  std::string body_temp_dir;              // empty: $TMPDIR or /tmp
   std::vector<LocationConfig> locations;
 
   // The Location with the longest prefix matching `path`, or a default one.
@@ -76,7 +87,7 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path,
                                         const filters::FilterRegistry& registry);
 
 // The built-in demo: HTTP on 127.0.0.1:8080 serving `demo_root` (gzip on text types,
-// /reverse/ through REVERSE, /echo, /server-status) and the echo protocol on 127.0.0.1:8081.
+// /reverse/ through REVERSE, /echo streaming with echo-stream, /server-status) and the echo protocol on 127.0.0.1:8081.
 ServerConfig DemoConfig(const std::string& demo_root);
 
 }  // namespace brigade::server

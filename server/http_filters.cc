@@ -1,6 +1,5 @@
 #include "server/http_filters.h"
 
-#include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -116,33 +115,17 @@ absl::StatusOr<filters::Flow> HttpHeaderFilter::Filter(Brigade& bb) {
 
 // --- CORE_OUT ---
 
-absl::Status CoreOutputFilter::WaitWritable() {
-  pollfd p{fd_, POLLOUT, 0};
-  while (true) {
-    int ready = poll(&p, 1, timeout_ms_);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return internal::ErrnoStatus(errno, "poll for writing");
-    if (ready == 0) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("client did not read for ", timeout_ms_ / 1000, " s"));
-    }
-    return absl::OkStatus();
-  }
+void CoreOutputFilter::Count(uint64_t n) {
+  written_ += n;
+  if (progress_ != nullptr) progress_->bytes_written += n;
 }
 
-absl::Status CoreOutputFilter::OnWouldBlock() {
-  if (may_defer_ && Deferrable()) return absl::UnavailableError("deferred to the event loop");
-  return WaitWritable();
-}
-
-bool CoreOutputFilter::Deferrable() const {
-  // What it holds in memory is small: the event loop can finish writing it while the worker
-  // serves others (and resume the chain for more). File buckets cost no memory.
+uint64_t CoreOutputFilter::HeldMemory() const {
   uint64_t memory = 0;
   for (const Bucket& b : *pending_) {
     if (b.is_memory()) memory += b.length();
   }
-  return memory <= kMaxDeferredMemory;
+  return memory;
 }
 
 absl::Status CoreOutputFilter::WriteMemory(struct iovec* iov, size_t count, uint64_t bytes,
@@ -162,12 +145,11 @@ absl::Status CoreOutputFilter::WriteMemory(struct iovec* iov, size_t count, uint
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (absl::Status s = OnWouldBlock(); !s.ok()) return s;
-      continue;
+      return absl::UnavailableError("CORE_OUT: socket full");
     }
     if (n < 0) return internal::ErrnoStatus(errno, "writev");
     *done += static_cast<uint64_t>(n);
-    written_ += static_cast<uint64_t>(n);
+    Count(static_cast<uint64_t>(n));
     // Resume a partial write: drop what went out from the front of the iovecs.
     size_t left = static_cast<size_t>(n);
     while (count > 0 && left >= iov->iov_len) {
@@ -189,32 +171,36 @@ absl::Status CoreOutputFilter::SendFile(Bucket* b) {
     ssize_t n = sendfile(fd_, b->file()->fd(), &offset, std::min<uint64_t>(b->length(), 1 << 30));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (absl::Status s = OnWouldBlock(); !s.ok()) return s;
-      continue;
+      return absl::UnavailableError("CORE_OUT: socket full");
     }
     if (n < 0) return internal::ErrnoStatus(errno, "sendfile");
     if (n == 0) return absl::DataLossError("file ended before its bucket did (sendfile)");
     b->ConsumeFront(static_cast<uint64_t>(n));  // the bucket always holds what is left to send
-    written_ += static_cast<uint64_t>(n);
+    Count(static_cast<uint64_t>(n));
   }
   return absl::OkStatus();
 }
 
 absl::Status CoreOutputFilter::WriteAll() {
+  // Unavailable (the socket is full) leaves the rest held; other errors fail the response.
+  auto held = [](const absl::Status& s) { return absl::IsUnavailable(s) ? absl::OkStatus() : s; };
   while (!pending_->empty()) {
     Bucket* b = pending_->front();
     if (b->is_metadata() || (b->is_memory() && b->length() == 0)) {
+      // A metadata bucket at the front: everything before it has left the socket.
+      if (b->is_eos() && progress_ != nullptr) progress_->eos_written = true;
       pending_->Delete(b);
       continue;
     }
     if (b->is_file()) {
       absl::Status s = SendFile(b);
-      if (!s.ok()) return Deferred(s);
+      if (!s.ok()) return held(s);
       pending_->Delete(b);
       continue;
     }
     if (b->is_source()) {
-      absl::StatusOr<absl::string_view> v = b->Read();
+      absl::StatusOr<absl::string_view> v = b->Read(BlockMode::kNonBlock);
+      if (absl::IsUnavailable(v.status())) return absl::OkStatus();
       if (!v.ok()) return v.status();
       continue;
     }
@@ -226,13 +212,9 @@ absl::Status CoreOutputFilter::WriteAll() {
     absl::StatusOr<Brigade> rest = pending_->SplitAtOffset(done);
     if (!rest.ok()) return rest.status();
     *pending_ = std::move(*rest);
-    if (!s.ok()) return Deferred(s);
+    if (!s.ok()) return held(s);
   }
   return absl::OkStatus();
-}
-
-absl::Status CoreOutputFilter::Deferred(const absl::Status& s) {
-  return absl::IsUnavailable(s) ? absl::OkStatus() : s;  // the rest stays pending
 }
 
 absl::StatusOr<filters::Flow> CoreOutputFilter::Filter(Brigade& bb) {
@@ -240,16 +222,19 @@ absl::StatusOr<filters::Flow> CoreOutputFilter::Filter(Brigade& bb) {
   bool write_now = false;
   for (const Bucket& b : bb) {
     if (b.is_metadata() || b.is_file() || b.is_source()) write_now = true;
-    if (b.is_eos()) ++eos_count_;
     if (b.is_error()) return absl::AbortedError("response aborted: " + b.error_message());
   }
   bb.Setaside();
   pending_->Concat(bb);
   if (!write_now && pending_->Length().value_or(0) < kHoldBytes) return filters::Flow::kDone;
   if (absl::Status s = WriteAll(); !s.ok()) return s;
-  // Deferred bytes of a response still being produced: tell the producers to hold back.
-  return has_pending() && !pending_->ends_with_eos() ? filters::Flow::kAgain
-                                                     : filters::Flow::kDone;
+  if (!has_pending()) return filters::Flow::kDone;
+  if (HeldMemory() > kMaxHeldMemory) {
+    return absl::InternalError(absl::StrCat(
+        "CORE_OUT: ", HeldMemory(), " bytes held for a full socket: a producer ignored kAgain"));
+  }
+  // The socket is full: producers hold back until the event loop resumes them.
+  return filters::Flow::kAgain;
 }
 
 absl::Status CoreOutputFilter::Flush() {
@@ -271,10 +256,7 @@ absl::StatusOr<filters::Flow> TypeGateFilter::Filter(Brigade& bb) {
     }
   }
   if (match) {
-    absl::StatusOr<filters::FilterSpec> spec = filters::ParseFilterSpec(filter_ + options_);
-    if (!spec.ok()) return spec.status();
-    absl::StatusOr<filters::OutputFilter*> added =
-        registry_->AddOutput(*chain_, spec->name, spec->options);
+    absl::StatusOr<filters::OutputFilter*> added = registry_->AddOutput(*chain_, filter_, options_);
     if (!added.ok()) return added.status();
   }
   RemoveSelf();

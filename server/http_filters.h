@@ -9,9 +9,9 @@
 // above has had its say about them, and drops the body of HEAD, 204 and 304 responses. CORE_OUT
 // writes to the socket with writev (contiguous views merged, at most 64 iovecs a call) and
 // sendfile for file buckets, resuming partial writes; it holds small writes until 16 KiB, a
-// FLUSH, EOS or a file bucket arrives. When the socket is full it either hands a complete,
-// small-in-memory response to the event loop (set_may_defer), or blocks with the connection's
-// timeout, so a slow reader stops the producer instead of growing a buffer.
+// FLUSH, EOS or a file bucket arrives. It never blocks: when the socket is full it keeps the
+// rest (set aside; a file bucket's remainder costs no memory) and answers kAgain, so producers
+// hold back until the event loop sees the socket writable and the connection resumes them.
 // TYPE_GATE adds a filter for AddOutputFilterByType once the response's type is known.
 //
 // Thread-safety: none; one set per connection/request on the worker's thread.
@@ -77,49 +77,46 @@ class HttpHeaderFilter : public filters::OutputFilter {
   std::string server_name_;
 };
 
+// What CORE_OUT tells the request whose response it is writing.
+struct ResponseProgress {
+  uint64_t bytes_written = 0;  // bytes of this response (head included) that left the socket
+  bool eos_written = false;    // everything up to the response's EOS left the socket
+};
+
 class CoreOutputFilter : public filters::OutputFilter {
  public:
-  CoreOutputFilter(int fd, int timeout_ms)
-      : OutputFilter("CORE_OUT", filters::FilterKind::kNetwork), fd_(fd), timeout_ms_(timeout_ms) {}
+  explicit CoreOutputFilter(int fd) : OutputFilter("CORE_OUT", filters::FilterKind::kNetwork), fd_(fd) {}
   absl::StatusOr<filters::Flow> Filter(Brigade& bb) override;
   filters::FilterTraits traits() const override {
-    return {.needs_bytes = false, .max_buffered_bytes = kMaxDeferredMemory};
+    return {.needs_bytes = false, .max_buffered_bytes = kMaxHeldMemory};
   }
   uint64_t bytes_written() const { return written_; }
 
-  // When the socket is full and at most kMaxDeferredMemory bytes are held in memory, keep the
-  // rest pending for the event loop instead of waiting, and answer kAgain while the response
-  // is not complete, so that producers hold back (DESIGN.md section 7). A slow reader then
-  // holds no thread; a producer that ignores kAgain is made to wait once the limit is reached,
-  // so memory stays bounded. Off by default (the echo protocols' threads just wait).
-  void set_may_defer(bool on) { may_defer_ = on; }
-  // EOS buckets passed so far: a response is complete once its EOS arrived here.
-  uint64_t eos_count() const { return eos_count_; }
-  // Writes what it can of what is held. With deferral on, OK may leave bytes pending.
+  // Where the bytes and the EOS of the response being written are counted; null: nowhere.
+  // REQUIRES: `progress` outlives its response (reset it between responses).
+  void set_progress(ResponseProgress* progress) { progress_ = progress; }
+  // Writes what it can of what is held, without blocking; the rest stays held.
   absl::Status Flush();
   bool has_pending() const { return pending_ && !pending_->empty(); }
 
   static constexpr uint64_t kHoldBytes = 16 * 1024;
-  static constexpr uint64_t kMaxDeferredMemory = 256 * 1024;
+  // Past this much memory held for a full socket, a producer is ignoring kAgain: the response
+  // fails (Internal) instead of growing the buffer or blocking the worker.
+  static constexpr uint64_t kMaxHeldMemory = 4 * 1024 * 1024;
 
  private:
   absl::Status WriteAll();
-  absl::Status WaitWritable();
-  // On EAGAIN: Unavailable to defer (see set_may_defer), OK once writable, or an error.
-  absl::Status OnWouldBlock();
-  bool Deferrable() const;
-  // Maps a deferral to OK (the rest stays pending); other statuses pass.
-  static absl::Status Deferred(const absl::Status& s);
+  uint64_t HeldMemory() const;
+  // EAGAIN stops the write: Unavailable, which WriteAll maps to "the rest stays held".
   absl::Status WriteMemory(struct iovec* iov, size_t count, uint64_t bytes, bool more,
                            uint64_t* done);
   absl::Status SendFile(Bucket* b);
+  void Count(uint64_t n);
 
   int fd_;
-  int timeout_ms_;
-  bool may_defer_ = false;
-  uint64_t eos_count_ = 0;
   std::unique_ptr<Brigade> pending_;
   uint64_t written_ = 0;
+  ResponseProgress* progress_ = nullptr;
 };
 
 // Adds `filter` (with `options`) below itself when the response's media type is one of
@@ -127,7 +124,7 @@ class CoreOutputFilter : public filters::OutputFilter {
 class TypeGateFilter : public filters::OutputFilter {
  public:
   TypeGateFilter(const filters::FilterRegistry* registry, filters::OutputChain* chain,
-                 std::string filter, std::string options, std::vector<std::string> types)
+                 std::string filter, filters::FilterOptions options, std::vector<std::string> types)
       : OutputFilter("TYPE_GATE", filters::FilterKind::kResource),
         registry_(registry),
         chain_(chain),
@@ -141,7 +138,7 @@ class TypeGateFilter : public filters::OutputFilter {
   const filters::FilterRegistry* registry_;
   filters::OutputChain* chain_;
   std::string filter_;
-  std::string options_;
+  filters::FilterOptions options_;
   std::vector<std::string> types_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "brigade/brigade.h"
 #include "filters/builtin_filters.h"
 #include "handlers/request.h"
+#include "handlers/echo_handler.h"
 #include "handlers/static_handler.h"
 #include "server/uri.h"
 #include "server/worker.h"
@@ -25,17 +27,20 @@ Server::~Server() {
   for (auto& w : workers_) w->Join();
   workers_.clear();  // closes what a worker that never ran still owns
   for (const auto& [root, fd] : root_fds_) close(fd);
-  absl::MutexLock lock(&log_mu_);
-  if (log_ != nullptr && log_ != stdout) fclose(log_);
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
+  signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<Server> s(new Server(std::move(config)));
   if (absl::Status st = filters::RegisterBuiltinFilters(s->registry_); !st.ok()) return st;
   s->RegisterHandlers();
   if (absl::Status st = s->OpenRoots(); !st.ok()) return st;
+  absl::StatusOr<Locations> locations =
+      Locations::Compile(s->config_, s->registry_, s->root_fds_);
+  if (!locations.ok()) return locations.status();
+  s->locations_ = *std::move(locations);
   if (absl::Status st = s->Bind(); !st.ok()) return st;
-  if (absl::Status st = s->OpenLog(); !st.ok()) return st;
+  if (absl::Status st = s->access_log_.Open(s->config_.access_log); !st.ok()) return st;
   for (auto& fds : s->listen_fds_) {
     absl::StatusOr<std::unique_ptr<Worker>> w = Worker::Create(s.get(), fds);
     if (!w.ok()) return w.status();
@@ -88,29 +93,11 @@ absl::Status Server::OpenRoots() {
   return absl::OkStatus();
 }
 
-absl::Status Server::OpenLog() {
-  absl::MutexLock lock(&log_mu_);
-  if (log_ != nullptr && log_ != stdout) fclose(log_);
-  log_ = nullptr;
-  if (config_.access_log.empty()) return absl::OkStatus();
-  if (config_.access_log == "-") {
-    log_ = stdout;
-    return absl::OkStatus();
+void Server::ReopenLogs() {
+  if (absl::Status s = access_log_.Reopen(); !s.ok()) {
+    fprintf(stderr, "brigaded: SIGHUP: %s; still logging to the file open before\n",
+            std::string(s.message()).c_str());
   }
-  log_ = fopen(config_.access_log.c_str(), "ae");
-  if (log_ == nullptr) {
-    return internal::ErrnoStatus(errno, absl::StrCat("AccessLog ", config_.access_log));
-  }
-  return absl::OkStatus();
-}
-
-void Server::ReopenLogs() { (void)OpenLog(); }
-
-void Server::Log(const std::string& line) {
-  absl::MutexLock lock(&log_mu_);
-  if (log_ == nullptr) return;
-  fputs(line.c_str(), log_);
-  fflush(log_);
 }
 
 std::vector<std::string> Server::Addresses() const {
@@ -119,104 +106,104 @@ std::vector<std::string> Server::Addresses() const {
   return out;
 }
 
+handlers::Outcome Server::MapToFile(handlers::Request& r) const {
+  using handlers::Outcome;
+  if (r.handler != "static") return Outcome::Declined();
+  const CompiledLocation& loc = locations_.Match(r.uri);
+  r.filename = loc.document_root() + r.uri;
+  if (loc.root_fd() >= 0) {
+    absl::StatusOr<Ref<File>> file = OpenBeneath(loc.root_fd(), r.uri);
+    if (file.ok()) {
+      r.file = *std::move(file);
+      return Outcome::Ok();
+    }
+    if (absl::IsPermissionDenied(file.status())) return Outcome::Status(403);
+    if (absl::IsNotFound(file.status())) return Outcome::Status(404);
+    if (absl::IsUnavailable(file.status())) return Outcome::Status(503);
+    if (!absl::IsUnimplemented(file.status())) return Outcome::Status(500);
+  }
+  absl::StatusOr<std::string> file =
+      server::MapToFile(loc.document_root(), r.uri);  // kernels without openat2
+  if (absl::IsPermissionDenied(file.status())) return Outcome::Status(403);
+  if (!file.ok()) return Outcome::Status(404);
+  r.filename = *file;
+  return Outcome::Ok();
+}
+
+handlers::Outcome Server::ServeStatus(handlers::Request& r) {
+  using handlers::Outcome;
+  CopyStats copies = GlobalCopyStats();
+  std::string body = absl::StrCat(
+      "brigaded status\n", "connections_open: ", stats_.connections_open.load(), "\n",
+      "connections_total: ", stats_.connections_total.load(), "\n",
+      "requests: ", stats_.requests.load(), "\n", "bytes_in: ", stats_.bytes_in.load(), "\n",
+      "bytes_out: ", stats_.bytes_out.load(), "\n", "bytes_copied: ", copies.bytes_copied, "\n",
+      "bytes_shared: ", copies.bytes_shared, "\n", "bytes_read: ", copies.bytes_read, "\n");
+  r.status = 200;
+  r.response_headers.Set("Content-Type", "text/plain; charset=utf-8");
+  r.response_headers.Set("Cache-Control", "no-store");
+  Brigade bb(r.allocator());
+  if (!bb.WriteOwned(std::move(body)).ok()) return Outcome::Status(500);
+  bb.Append(Bucket::Eos(r.allocator()));
+  return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
+}
+
 void Server::RegisterHandlers() {
+  using handlers::Connection;
+  using handlers::Coroutine;
+  using handlers::Order;
   using handlers::Outcome;
   using handlers::Phase;
   using handlers::Request;
-  hooks_.request(Phase::kTranslate).Register(
-      [this](Request& r) {
-        if (r.handler != "static") return Outcome::Declined();
-        absl::StatusOr<std::string> decoded = PercentDecode(r.uri);
-        if (!decoded.ok()) return Outcome::Status(400);
-        std::string path = RemoveDotSegments(*decoded);
-        const std::string& root = r.notes["document_root"];
-        r.filename = root + path;
-        auto root_fd = root_fds_.find(root);
-        if (root_fd != root_fds_.end()) {
-          absl::StatusOr<Ref<File>> file = OpenBeneath(root_fd->second, path);
-          if (file.ok()) {
-            r.file = *std::move(file);
-            return Outcome::Ok();
-          }
-          if (absl::IsPermissionDenied(file.status())) return Outcome::Status(403);
-          if (absl::IsNotFound(file.status())) return Outcome::Status(404);
-        }
-        absl::StatusOr<std::string> file = MapToFile(root, path);  // kernels without openat2
-        if (absl::IsPermissionDenied(file.status())) return Outcome::Status(403);
-        if (!file.ok()) return Outcome::Status(404);
-        r.filename = *file;
-        return Outcome::Ok();
-      },
-      handlers::Order::kMiddle, "map-to-file");
+  hooks_.request(Phase::kTranslate)
+      .Register([this](Request& r) { return MapToFile(r); }, Order::kMiddle, "map-to-file");
   hooks_.request(Phase::kResponse).Register(
       [](Request& r) { return r.handler == "static" ? handlers::ServeStatic(r) : Outcome::Declined(); },
-      handlers::Order::kMiddle, "static");
+      Order::kMiddle, "static");
+  // The name is checked before a coroutine is made: other handlers' requests pay nothing.
+  auto echo = Coroutine<Request>(handlers::EchoSpooled);
   hooks_.request(Phase::kResponse).Register(
-      [](Request& r) { return r.handler == "echo" ? handlers::EchoBody(r) : Outcome::Declined(); },
-      handlers::Order::kMiddle, "echo");
+      [echo](Request& r) { return r.handler == "echo" ? echo(r) : Outcome::Declined(); },
+      Order::kMiddle, "echo");
+  auto echo_stream = Coroutine<Request>(handlers::EchoStream);
   hooks_.request(Phase::kResponse).Register(
+      [echo_stream](Request& r) {
+        return r.handler == "echo-stream" ? echo_stream(r) : Outcome::Declined();
+      },
+      Order::kMiddle, "echo-stream");
+  hooks_.request(Phase::kResponse).Register(
+      [this](Request& r) { return r.handler == "status" ? ServeStatus(r) : Outcome::Declined(); },
+      Order::kMiddle, "status");
+  // The access log is the log phase's built-in handler.
+  hooks_.request(Phase::kLog).Register(
       [this](Request& r) {
-        if (r.handler != "status") return Outcome::Declined();
-        CopyStats copies = GlobalCopyStats();
-        std::string body = absl::StrCat(
-            "brigaded status\n", "connections_open: ", stats_.connections_open.load(), "\n",
-            "connections_total: ", stats_.connections_total.load(), "\n",
-            "requests: ", stats_.requests.load(), "\n", "bytes_in: ", stats_.bytes_in.load(), "\n",
-            "bytes_out: ", stats_.bytes_out.load(), "\n", "bytes_copied: ", copies.bytes_copied,
-            "\n", "bytes_shared: ", copies.bytes_shared, "\n", "bytes_read: ", copies.bytes_read,
-            "\n");
-        r.status = 200;
-        r.response_headers.Set("Content-Type", "text/plain; charset=utf-8");
-        r.response_headers.Set("Cache-Control", "no-store");
-        Brigade bb(r.allocator());
-        if (!bb.WriteOwned(std::move(body)).ok()) return Outcome::Status(500);
-        bb.Append(Bucket::Eos(r.allocator()));
-        return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
-      },
-      handlers::Order::kMiddle, "status");
-  hooks_.connection(Phase::kProcessConnection).Register(
-      [](handlers::Connection& c) {
-        if (c.notes["protocol"] != "echo") return Outcome::Declined();
-        (void)handlers::EchoLines(c);
+        access_log_.Write(r, r.keep_alive);
         return Outcome::Ok();
       },
-      handlers::Order::kMiddle, "echo");
+      Order::kMiddle, "access-log");
+  auto echo_lines = Coroutine<Connection>(handlers::EchoLines);
   hooks_.connection(Phase::kProcessConnection).Register(
-      [this](handlers::Connection& c) {
-        if (c.notes["protocol"] != "echo-socket") return Outcome::Declined();
-        (void)handlers::EchoLinesOnSocket(c.socket, config_.timeout_s * 1000);
-        return Outcome::Ok();
+      [echo_lines](Connection& c) {
+        return c.notes["protocol"] == "echo" ? echo_lines(c) : Outcome::Declined();
       },
-      handlers::Order::kMiddle, "echo-socket");
+      Order::kMiddle, "echo");
+  auto echo_socket = Coroutine<Connection>(handlers::EchoLinesOnSocket);
+  hooks_.connection(Phase::kProcessConnection).Register(
+      [echo_socket](Connection& c) {
+        return c.notes["protocol"] == "echo-socket" ? echo_socket(c) : Outcome::Declined();
+      },
+      Order::kMiddle, "echo-socket");
 }
 
 absl::Status Server::Run() {
   for (auto& w : workers_) w->Start();
   for (auto& w : workers_) w->Join();
-  // Echo sessions were shut down by Stop; wait (bounded) for their threads to let go.
-  absl::MutexLock lock(&echo_mu_);
-  echo_mu_.AwaitWithTimeout(absl::Condition(
-                                +[](std::set<int>* fds) { return fds->empty(); }, &echo_fds_),
-                            absl::Seconds(config_.timeout_s));
   return absl::OkStatus();
 }
 
 void Server::Stop() {
   stopping_ = true;
   for (auto& w : workers_) w->Wake();
-  absl::MutexLock lock(&echo_mu_);
-  for (int fd : echo_fds_) shutdown(fd, SHUT_RDWR);  // their reads see the end at once
-}
-
-void Server::EchoStarted(int fd) {
-  absl::MutexLock lock(&echo_mu_);
-  echo_fds_.insert(fd);
-  if (stopping_) shutdown(fd, SHUT_RDWR);
-}
-
-void Server::EchoEnded(int fd) {
-  absl::MutexLock lock(&echo_mu_);
-  echo_fds_.erase(fd);
 }
 
 }  // namespace brigade::server

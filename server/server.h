@@ -1,16 +1,16 @@
-// Server: brigaded's listeners, worker threads and connection handling.
+// Server: brigaded's listeners, worker threads, compiled configuration, handlers and log.
 //
-// Each worker thread runs its own epoll loop with its own SO_REUSEPORT listening socket per
+// Each worker thread runs its own event loop with its own SO_REUSEPORT listening socket per
 // Listen, so the kernel spreads connections across workers and a connection stays on one
-// thread. Sockets are non-blocking. A worker reads request heads without blocking (a slow
-// client holds no thread while its head trickles in); once a head is complete it runs the
-// request phases inline, and the handler's body reads and the network writes wait on the
-// socket with the connection's Timeout — the writer blocks instead of buffering, so a slow
-// reader stops its producer and memory per response stays bounded. Echo-protocol
-// connections are long conversations, so each gets its own thread.
+// thread. Nothing on a worker blocks (DESIGN.md section 7): request heads, bodies and responses
+// wait on epoll interests and timers; handlers are resumable (coroutines park on the
+// connection's readiness); CORE_OUT keeps what a full socket cannot take (bounded) and answers
+// kAgain, so a slow reader stops its producer instead of growing a buffer or holding a thread.
+// Echo-protocol connections are coroutines on the same loops.
 //
-// Stop(): listeners close, idle connections close, responses in flight finish (bounded by
-// Timeout), then Run() returns. ReopenLogs() reopens the access log (SIGHUP).
+// Stop(): listeners close, idle connections close, responses in flight run on while they make
+// progress (for at most GracefulShutdownTimeout), then Run() returns. ReopenLogs() reopens the
+// access log (SIGHUP).
 //
 // Thread-safety: Run on one thread; Stop and ReopenLogs from any thread.
 
@@ -21,17 +21,16 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "filters/registry.h"
 #include "handlers/phases.h"
+#include "server/access_log.h"
 #include "server/config.h"
+#include "server/location.h"
 
 namespace brigade::server {
 
@@ -47,8 +46,11 @@ class Worker;
 
 class Server {
  public:
-  // Binds every Listen (port 0 picks a free port, then shared by every worker) and opens the
-  // access log. Errors: a port in use, a log that cannot be opened.
+  // Compiles the configuration's Locations, binds every Listen (port 0 picks a free port, then
+  // shared by every worker) and opens the access log. Sets SIGPIPE to be ignored, process-wide:
+  // sendfile(2) to a client that went away would otherwise kill the process (nginx and Apache
+  // do the same at start-up). Errors: a filter spec refused, a
+  // document root that cannot be opened, a port in use, a log that cannot be opened.
   static absl::StatusOr<std::unique_ptr<Server>> Create(ServerConfig config);
   ~Server();
 
@@ -63,22 +65,24 @@ class Server {
   const ServerConfig& config() const { return config_; }
   const filters::FilterRegistry& registry() const { return registry_; }
   const handlers::Hooks& hooks() const { return hooks_; }
+  // For registering more handlers (SetHandler names the built-ins do not know) before serving.
+  // REQUIRES: Run has not been called.
+  handlers::Hooks& mutable_hooks() { return hooks_; }
+  const Locations& locations() const { return locations_; }
   ServerStats& stats() { return stats_; }
   bool stopping() const { return stopping_.load(); }
   // The listeners as bound (port 0 replaced by the port the kernel chose).
   const std::vector<ListenSpec>& bound() const { return bound_; }
-  void Log(const std::string& line);
-  // Echo-protocol threads register their sockets, so that Stop ends them and Run waits.
-  void EchoStarted(int fd);
-  void EchoEnded(int fd);
 
  private:
   explicit Server(ServerConfig config);
   absl::Status Bind();
-  absl::Status OpenLog();
   // Opens every document root once (O_PATH), for OpenBeneath.
   absl::Status OpenRoots();
   void RegisterHandlers();
+  // translate: maps the normalised path to a file beneath the Location's document root.
+  handlers::Outcome MapToFile(handlers::Request& r) const;
+  handlers::Outcome ServeStatus(handlers::Request& r);
 
   ServerConfig config_;
   filters::FilterRegistry registry_;
@@ -86,13 +90,11 @@ class Server {
   ServerStats stats_;
   std::vector<ListenSpec> bound_;                // actual ports
   std::map<std::string, int> root_fds_;          // document root → directory fd (read-only after Create)
+  Locations locations_;                          // compiled once, read-only after Create
+  AccessLog access_log_;
   std::vector<std::vector<int>> listen_fds_;     // [worker][listen]
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<bool> stopping_{false};
-  absl::Mutex echo_mu_;
-  std::set<int> echo_fds_ ABSL_GUARDED_BY(echo_mu_);
-  absl::Mutex log_mu_;
-  FILE* log_ ABSL_GUARDED_BY(log_mu_) = nullptr;
 };
 
 }  // namespace brigade::server

@@ -50,11 +50,16 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view path) {
     if (hi < 0 || lo < 0) return absl::InvalidArgumentError("malformed percent escape in path");
     char c = static_cast<char>(hi * 16 + lo);
     if (c == '\0') return absl::InvalidArgumentError("encoded NUL in path");
-    if (c == '/') return absl::InvalidArgumentError("encoded slash in path");
     out += c;
     i += 2;
   }
   return out;
+}
+
+absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path) {
+  absl::StatusOr<std::string> decoded = PercentDecode(raw_path);
+  if (!decoded.ok()) return decoded.status();
+  return RemoveDotSegments(*decoded);
 }
 
 std::string RemoveDotSegments(absl::string_view path) {
@@ -107,8 +112,18 @@ absl::StatusOr<Ref<File>> OpenBeneath(int root_fd, absl::string_view decoded_pat
     case ENOENT:
     case ENOTDIR:
       return absl::NotFoundError(relative);
-    default:  // EXDEV (would leave the root), ELOOP, EACCES
+    case EXDEV:  // would leave the root
+    case ELOOP:
+    case EACCES:
+    case EPERM:
       return absl::PermissionDeniedError(absl::StrCat(relative, ": ", strerror(errno)));
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+      // The server's trouble, not the client's: never a 403 or 404.
+      return absl::UnavailableError(absl::StrCat(relative, ": ", strerror(errno)));
+    default:
+      return absl::InternalError(absl::StrCat(relative, ": ", strerror(errno)));
   }
 }
 

@@ -12,12 +12,19 @@
 
 namespace brigade::server {
 
-// Decodes %XX escapes. Errors (InvalidArgument): a malformed escape, an encoded NUL, or an
-// encoded '/' (which would let "..%2f" slip past segment handling).
+// Decodes %XX escapes. Errors (InvalidArgument): a malformed escape or an encoded NUL.
+// An encoded '/' decodes to '/': dot segments are removed after decoding (NormalizePath), so
+// "..%2f" is an ordinary "../" by then and cannot slip past.
 absl::StatusOr<std::string> PercentDecode(absl::string_view path);
 
 // RFC 3986 remove_dot_segments on an absolute path; the result starts with '/'.
 std::string RemoveDotSegments(absl::string_view path);
+
+// The one path a request is known by: `raw_path` (the target's path, still percent-encoded)
+// decoded, then freed of dot segments. Location matching, translate and handlers all use it;
+// it never climbs above "/", and normalising it again changes nothing.
+// Errors: as PercentDecode.
+absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path);
 
 // The file for `decoded_path` (already decoded and normalized) under `real_root`, with
 // symlinks resolved. Errors: NotFound when it does not exist; PermissionDenied when the real
@@ -31,7 +38,8 @@ absl::StatusOr<std::string> RealPath(const std::string& path);
 // Opens `decoded_path` (decoded and normalized) read-only beneath the directory `root_fd` in one
 // system call (openat2 with RESOLVE_BENEATH): a path or symlink that would leave the root is
 // refused by the kernel. Errors: NotFound; PermissionDenied (outside the root, or unreadable);
-// Unimplemented when the kernel has no openat2 (callers then use MapToFile).
+// Unavailable when the process is out of descriptors or memory; Unimplemented when the kernel
+// has no openat2 (callers then use MapToFile); Internal for anything else.
 absl::StatusOr<Ref<File>> OpenBeneath(int root_fd, absl::string_view decoded_path);
 
 }  // namespace brigade::server

@@ -1,8 +1,11 @@
-// Worker: one thread with its own epoll loop and its own SO_REUSEPORT listening sockets.
+// Worker: one thread with its own event loop and its own SO_REUSEPORT listening sockets.
 //
-// A worker accepts connections, reads request heads without blocking, runs each request's
-// phases inline, and moves responses that wait on a slow client along on EPOLLOUT (see
-// server.h for the execution model). Echo-protocol connections get a thread each.
+// A worker accepts connections and runs each as a task on its loop (HttpConnection, or a
+// ProtocolConnection for the other Listen protocols); nothing on its thread blocks. When accept
+// fails for lack of descriptors (EMFILE, ENFILE), the listeners are paused for a moment and the
+// condition is said on stderr, instead of spinning on a level-triggered listener that stays
+// readable. On Stop, listening ends, idle connections close, and work in flight runs on while it
+// makes progress, for at most GracefulShutdownTimeout; what is left then is cut.
 //
 // Thread-safety: Start, Join and Wake may be called from the server's thread; everything else
 // runs on the worker's own thread.
@@ -28,7 +31,7 @@ class Worker {
 
   virtual void Start() = 0;
   virtual void Join() = 0;
-  // Interrupts epoll_wait so that the loop notices Server::stopping().
+  // Interrupts the loop's wait so that it notices Server::stopping().
   virtual void Wake() = 0;
 };
 

@@ -226,7 +226,7 @@ TEST_F(PhasesTest, ReadBodyPullsThroughRequestAndConnectionInputChains) {
   hooks_.request(Phase::kResponse).Register([](Request& r) {
     Brigade body(r.allocator());
     while (true) {
-      absl::StatusOr<size_t> n = r.ReadBody(body, 5);
+      absl::StatusOr<size_t> n = r.TryReadBody(body, 5);
       if (!n.ok()) return Outcome::Status(HttpStatusFor(n.status()));
       if (*n == 0) break;
     }

@@ -12,11 +12,33 @@
 namespace brigade::server {
 namespace {
 
-TEST(UriTest, PercentDecodeDecodesAndRefusesDangerousEscapes) {
+TEST(UriTest, PercentDecodeDecodesAndRefusesMalformedEscapesAndNul) {
   EXPECT_EQ(PercentDecode("/a%20b/%41").value_or("?"), "/a b/A");
   EXPECT_EQ(PercentDecode("/%2e%2E").value_or("?"), "/..");
-  for (const char* bad : {"/%", "/%2", "/%zz", "/%00", "/%2f", "/%2F"}) {
+  EXPECT_EQ(PercentDecode("/a%2Fb").value_or("?"), "/a/b");
+  for (const char* bad : {"/%", "/%2", "/%zz", "/%00"}) {
     EXPECT_EQ(PercentDecode(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(UriTest, NormalizePathDecodesBeforeRemovingDotSegments) {
+  EXPECT_EQ(NormalizePath("/%72everse/lines.txt").value_or("?"), "/reverse/lines.txt");
+  EXPECT_EQ(NormalizePath("/echo/../index.html").value_or("?"), "/index.html");
+  EXPECT_EQ(NormalizePath("/echo%2F..%2Findex.html").value_or("?"), "/index.html");
+  EXPECT_EQ(NormalizePath("/./reverse/x").value_or("?"), "/reverse/x");
+  EXPECT_EQ(NormalizePath("/..%2f..%2fetc/passwd").value_or("?"), "/etc/passwd");
+  EXPECT_EQ(NormalizePath("/%2e%2e/%2e%2e/etc").value_or("?"), "/etc");
+  EXPECT_FALSE(NormalizePath("/%zz").ok());
+}
+
+TEST(UriTest, NormalizedPathsAreFixedPoints) {
+  for (const char* raw : {"/a/b/../c", "/%2e%2e/x", "/a%2F..%2F..%2Fb", "//x//y/./z/", "/"}) {
+    absl::StatusOr<std::string> once = NormalizePath(raw);
+    ASSERT_TRUE(once.ok()) << raw;
+    EXPECT_EQ(once->front(), '/') << raw;
+    EXPECT_EQ(once->find("/../"), std::string::npos) << raw;
+    // A normalised path holds no '%' here, so normalising it again must change nothing.
+    EXPECT_EQ(NormalizePath(*once).value_or("?"), *once) << raw;
   }
 }
 

@@ -1,0 +1,104 @@
+// ConnectionBase: what every client connection on a worker shares, whatever its protocol — the
+// socket, the connection record with CORE_IN and CORE_OUT, the epoll interest, the inactivity
+// timer, and the lingering close.
+//
+// A connection is a task the worker resumes on readiness: OnReady with the events it asked for
+// (Want), OnTimer when its timer fired. It never blocks. Timeout is an inactivity timeout: the
+// timer is re-armed whenever the connection makes progress, and a connection waiting to write
+// counts the kernel's send queue shrinking (SIOCOUTQ) as progress too — a large send buffer
+// draining slowly can stay "full" longer than Timeout while the client reads steadily.
+//
+// Thread-safety: none; a connection lives on one worker thread.
+
+#ifndef SERVER_CONNECTION_H_
+#define SERVER_CONNECTION_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "handlers/request.h"
+#include "server/event_loop.h"
+#include "server/http_filters.h"
+#include "server/server.h"
+#include "server/timers.h"
+
+namespace brigade::server {
+
+// What a worker gives its connections.
+struct WorkerContext {
+  Server* server;
+  EventLoop* loop;
+};
+
+class ConnectionBase {
+ public:
+  // Takes `fd` (non-blocking, connected); the connection closes it.
+  ConnectionBase(const WorkerContext& context, uint64_t id, int fd, std::string peer,
+                 std::string local, const std::string& protocol);
+  ConnectionBase(const ConnectionBase&) = delete;
+  ConnectionBase& operator=(const ConnectionBase&) = delete;
+  virtual ~ConnectionBase();
+
+  uint64_t id() const { return timer_.id(); }
+  bool closed() const { return fd_ < 0; }
+
+  // Runs the connection phases' first steps and waits for the client.
+  virtual void Start() = 0;
+  // The socket is ready for (some of) what Want asked; EPOLLERR/EPOLLHUP may come too.
+  virtual void OnReady(uint32_t events) = 0;
+  virtual void OnTimer() = 0;
+  // The server stops accepting (SIGTERM): close now when idle; work in flight runs on.
+  virtual void OnStop() = 0;
+  // The graceful-stop limit passed: cut what is in flight and close.
+  virtual void Cut() = 0;
+
+ protected:
+  Server& server() const { return *context_.server; }
+  EventLoop& loop() const { return *context_.loop; }
+  const ServerConfig& config() const { return context_.server->config(); }
+  handlers::Connection& record() { return *record_; }
+  CoreOutputFilter& core_out() { return *core_out_; }
+  int fd() const { return fd_; }
+
+  // Sets the epoll interest; a no-op when unchanged.
+  void Want(uint32_t events);
+  // (Re)arms the inactivity timer to fire `ms` from now. `for_output`: the connection waits to
+  // write, so the send queue is sampled for SendQueueShrank.
+  void ArmTimer(int64_t ms, bool for_output);
+  // True when the kernel's send queue shrank since the timer was armed: the client is reading.
+  bool SendQueueShrank();
+  // Writes what CORE_OUT holds, without blocking, and adds what left to the server's counters.
+  absl::Status FlushOutput();
+  // Adds CORE_OUT's newly written bytes to the server's counters.
+  void CountOutput();
+
+  // Closes the socket now; idempotent. The worker destroys closed connections after the round.
+  void Close();
+  // Shuts the write side and drains what the client still sends for a short while, then
+  // closes: closing at once while the client is still sending would make the kernel reset the
+  // connection and discard the response it has not read yet (Apache's lingering close).
+  void Linger();
+  bool lingering() const { return lingering_; }
+  // While lingering: reads and drops what arrived; closes at EOF or an error.
+  void DrainLinger();
+
+  static constexpr int64_t kLingerMs = 2000;
+
+ private:
+  WorkerContext context_;
+  int fd_;
+  std::unique_ptr<handlers::Connection> record_;
+  Ref<Source> source_;
+  CoreOutputFilter* core_out_ = nullptr;
+  TimerNode timer_;
+  uint32_t interest_ = 0;
+  bool lingering_ = false;
+  int send_queue_ = -1;       // SIOCOUTQ when the timer was armed for output; -1 unknown
+  uint64_t counted_out_ = 0;  // CORE_OUT bytes already in the server's counters
+};
+
+}  // namespace brigade::server
+
+#endif  // SERVER_CONNECTION_H_

@@ -1,0 +1,83 @@
+#include "server/event_loop.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include "brigade/storage.h"
+
+namespace brigade::server {
+
+absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
+  int epoll = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll < 0) return internal::ErrnoStatus(errno, "epoll_create1");
+  int wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake < 0) {
+    int err = errno;
+    close(epoll);
+    return internal::ErrnoStatus(err, "eventfd");
+  }
+  std::unique_ptr<EventLoop> loop(new EventLoop(epoll, wake));
+  loop->Add(wake, EPOLLIN, kWakeId);
+  loop->UpdateNow();
+  return loop;
+}
+
+EventLoop::~EventLoop() {
+  close(wake_);
+  close(epoll_);
+}
+
+void EventLoop::Add(int fd, uint32_t events, uint64_t id) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = id;
+  epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void EventLoop::Modify(int fd, uint32_t events, uint64_t id) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = id;
+  epoll_ctl(epoll_, EPOLL_CTL_MOD, fd, &ev);
+}
+
+void EventLoop::Remove(int fd) { epoll_ctl(epoll_, EPOLL_CTL_DEL, fd, nullptr); }
+
+void EventLoop::UpdateNow() {
+  now_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now().time_since_epoch())
+                .count();
+}
+
+void EventLoop::RunOnce(int max_wait_ms, const std::function<void(uint64_t, uint32_t)>& on_event,
+                        const std::function<void(uint64_t)>& on_timer) {
+  int wait = max_wait_ms;
+  int64_t next = timers_.NextDeadline();
+  if (next >= 0) {
+    int64_t until = next - now_ms_;
+    if (until < wait) wait = static_cast<int>(until < 0 ? 0 : until);
+  }
+  epoll_event events[64];
+  int n = epoll_wait(epoll_, events, 64, wait);
+  UpdateNow();
+  for (int i = 0; i < n; ++i) {
+    uint64_t id = events[i].data.u64;
+    if (id == kWakeId) {
+      uint64_t v;
+      (void)!read(wake_, &v, sizeof(v));  // a wake-up carries no data worth checking
+    }
+    on_event(id, events[i].events);
+  }
+  timers_.Expire(now_ms_, on_timer);
+}
+
+void EventLoop::Wake() {
+  uint64_t one = 1;
+  (void)!write(wake_, &one, sizeof(one));  // the counter only saturates; EAGAIN means awake
+}
+
+}  // namespace brigade::server

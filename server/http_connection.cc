@@ -1,0 +1,341 @@
+#include "server/http_connection.h"
+
+#include <sys/epoll.h>
+
+#include <ctime>
+
+#include "absl/strings/str_cat.h"
+#include "filters/chunk_filter.h"
+#include "filters/content_length_filter.h"
+#include "filters/dechunk_filter.h"
+#include "handlers/phases.h"
+#include "server/location.h"
+#include "server/uri.h"
+
+namespace brigade::server {
+namespace {
+
+constexpr absl::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// The most one read of a discarded body asks for.
+constexpr size_t kDiscardPiece = 64 * 1024;
+
+}  // namespace
+
+HttpConnection::~HttpConnection() {
+  // A request still here when the worker lets go of the connection (a stop past its limit) is
+  // cut: its log line and cleanups still run, once.
+  if (in_flight_) Abort();
+}
+
+void HttpConnection::Start() {
+  handlers::Outcome pre = server().hooks()
+                              .connection(handlers::Phase::kPreConnection)
+                              .Run(record(), &record().stack(handlers::Phase::kPreConnection));
+  if (!pre.is_ok() && !pre.is_declined()) return Close();
+  Advance();
+}
+
+void HttpConnection::OnReady(uint32_t events) {
+  if ((events & EPOLLOUT) && core_out().has_pending()) {
+    if (absl::Status s = FlushOutput(); !s.ok()) {
+      Abort();
+      return;
+    }
+  }
+  Advance();
+}
+
+void HttpConnection::Advance() {
+  while (!closed()) {
+    if (lingering()) return DrainLinger();
+    Step step = in_flight_ ? StepRequest() : ReadHead();
+    if (step == Step::kNext) continue;
+    if (step == Step::kClosed) return;
+    waiting_ = step;
+    bool output = step == Step::kWaitWrite;
+    Want(output ? uint32_t{EPOLLOUT} : EPOLLIN | (core_out().has_pending() ? uint32_t{EPOLLOUT} : 0u));
+    bool idle = !in_flight_ && requests_ > 0 && partial_.empty() &&
+                (parser_ == nullptr || !parser_->started());
+    ArmTimer(1000 * int64_t{idle ? config().keepalive_timeout_s : config().timeout_s}, output);
+    CountOutput();
+    return;
+  }
+}
+
+HttpConnection::Step HttpConnection::ReadHead() {
+  if (parser_ == nullptr) {
+    parser_ = std::make_unique<RequestHeadParser>(HeadLimits{
+        config().limit_request_line, config().limit_request_fields,
+        config().limit_request_field_size});
+  }
+  filters::InputChain& in = record().input();
+  if (!parser_->started() && partial_.empty()) {
+    Brigade none(record().allocator());
+    absl::Status s = in.Read(none, filters::ReadMode::kEatCrlf, BlockMode::kNonBlock, 0);
+    if (absl::IsUnavailable(s)) return Step::kWaitRead;
+    if (!s.ok()) {
+      Close();
+      return Step::kClosed;
+    }
+  }
+  size_t limit = parser_->started() ? config().limit_request_field_size
+                                    : config().limit_request_line;
+  Brigade got(record().allocator());
+  absl::Status s = in.Read(got, filters::ReadMode::kGetLine, BlockMode::kNonBlock,
+                           limit + 2 - std::min(partial_.size(), limit + 1));
+  if (absl::IsUnavailable(s)) return Step::kWaitRead;
+  if (!s.ok()) {
+    Close();
+    return Step::kClosed;
+  }
+  bool eos = got.ends_with_eos();
+  absl::StatusOr<std::string> text = got.FlattenToString(limit + 2);
+  if (!text.ok()) {
+    Close();
+    return Step::kClosed;
+  }
+  server().stats().bytes_in += text->size();
+  if (eos && text->empty()) {  // the client closed
+    Close();
+    return Step::kClosed;
+  }
+  partial_ += *text;
+  bool complete = !partial_.empty() && partial_.back() == '\n';
+  if (!complete && !eos && partial_.size() <= limit + 1) return Step::kNext;
+  if (!parser_->started()) request_line_ = partial_.substr(0, partial_.find_first_of("\r\n"));
+  std::optional<HttpError> err = parser_->AddLine(partial_);
+  partial_.clear();
+  if (err.has_value()) {
+    StartErrorRequest(err->status, err->message);
+    return Step::kNext;
+  }
+  if (eos) {  // the client closed in the middle of a head
+    Close();
+    return Step::kClosed;
+  }
+  if (!parser_->done()) return Step::kNext;
+  StartRequest();
+  return Step::kNext;
+}
+
+HttpConnection::InFlight& HttpConnection::NewRequest(bool keep_alive) {
+  in_flight_ = std::make_unique<InFlight>();
+  InFlight& f = *in_flight_;
+  f.request = std::make_unique<handlers::Request>(&record());
+  f.request->the_request = std::move(request_line_);
+  request_line_.clear();
+  f.request->request_time = time(nullptr);
+  f.framing.keep_alive = keep_alive;
+  core_out().set_progress(&f.progress);
+  handlers::Request& r = *f.request;
+  r.output().Add(std::make_unique<filters::ContentLengthFilter>());
+  r.output().Add(std::make_unique<filters::ChunkFilter>());
+  r.output().Add(std::make_unique<HttpHeaderFilter>(&f.framing, "brigaded"));
+  return f;
+}
+
+void HttpConnection::StartErrorRequest(int status, const std::string& message) {
+  parser_.reset();
+  InFlight& f = NewRequest(/*keep_alive=*/false);
+  f.cycle_started = true;
+  handlers::AbandonRequestCycle(*f.request, status, message);
+}
+
+void HttpConnection::StartRequest() {
+  std::unique_ptr<RequestHeadParser> parser = std::move(parser_);
+  RequestHead& head = parser->head();
+  ++requests_;
+  bool keep_alive = head.keep_alive && !server().stopping() &&
+                    (config().max_keepalive_requests == 0 ||
+                     requests_ < config().max_keepalive_requests);
+  InFlight& f = NewRequest(keep_alive);
+  handlers::Request& r = *f.request;
+  r.method = head.method;
+  r.protocol = head.protocol;
+  r.unparsed_uri = head.target;
+  r.request_headers = std::move(head.headers);
+  f.cycle_started = true;
+
+  absl::StatusOr<std::string> path = NormalizePath(head.path);
+  if (!path.ok()) {
+    handlers::AbandonRequestCycle(r, 400, path.status().message());
+    return;
+  }
+  r.uri = *std::move(path);
+  const CompiledLocation& loc = server().locations().Match(r.uri);
+  r.handler = loc.handler();
+  r.body_buffer_size = loc.body_buffer_size();
+  r.body_temp_dir = loc.body_temp_dir();
+
+  uint64_t limit = config().limit_request_body;
+  if (head.content_length.has_value() && limit != 0 && *head.content_length > limit) {
+    handlers::AbandonRequestCycle(
+        r, 413,
+        absl::StrCat("request body of ", *head.content_length, " bytes exceeds the limit of ",
+                     limit));
+    return;
+  }
+  // Input: body framing, then the Location's filters.
+  std::function<absl::Status()> send_continue;
+  f.expect_continue = head.expect_continue;
+  if (head.expect_continue) {
+    send_continue = [this] {
+      Brigade bb(record().allocator());
+      bb.Append(Bucket::Immortal(record().allocator(), kContinue));
+      bb.Append(Bucket::Flush(record().allocator()));
+      return record().output().Pass(bb).status();
+    };
+  }
+  std::optional<uint64_t> length =
+      head.chunked ? std::nullopt : std::optional<uint64_t>(head.content_length.value_or(0));
+  if (head.chunked) {
+    filters::DechunkOptions o;
+    o.max_body = limit;
+    r.input().Add(std::make_unique<filters::DechunkFilter>(o));
+  }
+  f.http_in = static_cast<HttpInFilter*>(
+      r.input().Add(std::make_unique<HttpInFilter>(length, std::move(send_continue))));
+  if (absl::Status s = loc.AddFilters(r, server().registry()); !s.ok()) {
+    handlers::AbandonRequestCycle(r, 500, s.message());
+    return;
+  }
+  f.cycle_started = false;  // the phases run on the next step
+}
+
+HttpConnection::Step HttpConnection::StepRequest() {
+  InFlight& f = *in_flight_;
+  handlers::Request& r = *f.request;
+  if (!r.cycle().responded) {
+    handlers::CycleState state;
+    if (!f.cycle_started) {
+      f.cycle_started = true;
+      state = handlers::StartRequestCycle(server().hooks(), r);
+    } else {
+      state = handlers::ResumeRequestCycle(r);
+    }
+    if (state == handlers::CycleState::kSuspended) {
+      return r.parked().suspension().wait() == handlers::Wait::kReadable ? Step::kWaitRead
+                                                                : Step::kWaitWrite;
+    }
+  }
+  return FinishResponse(f);
+}
+
+HttpConnection::Step HttpConnection::FinishResponse(InFlight& f) {
+  handlers::Request& r = *f.request;
+  // An error after the head went out: no last chunk, and the connection closes.
+  if (r.aborted) return Abort(/*linger=*/true);
+  while (!f.progress.eos_written) {
+    if (absl::Status s = FlushOutput(); !s.ok()) return Abort();
+    if (core_out().has_pending()) return Step::kWaitWrite;
+    if (f.progress.eos_written) break;
+    // Filters above CORE_OUT may still hold input they set aside on kAgain (DEFLATE): an
+    // empty pass lets them go on.
+    uint64_t before = core_out().bytes_written();
+    Brigade resume(record().allocator());
+    absl::StatusOr<filters::Flow> flow = r.output().Pass(resume);
+    if (!flow.ok()) return Abort();
+    if (!core_out().has_pending() && !f.progress.eos_written &&
+        core_out().bytes_written() == before) {
+      return Abort();  // the chain made no progress: a filter lost the end of the response
+    }
+  }
+  if (!f.keep_decided) {
+    f.keep_decided = true;
+    f.keep = f.framing.keep_alive && r.keep_alive && !server().stopping();
+    if (f.keep && !f.http_in->finished()) {
+      // Never asked for (no 100 Continue was sent): the client may not send it at all.
+      if (f.expect_continue && !f.http_in->continue_sent()) f.keep = false;
+    }
+  }
+  if (f.keep && !f.http_in->finished()) {
+    Step step = DiscardBody(f);
+    if (step != Step::kNext) return step;
+  }
+  bool keep = f.keep;
+  EndRequest(f);
+  if (!keep) Linger();
+  return Step::kNext;  // with keep-alive, a pipelined head may be waiting already
+}
+
+HttpConnection::Step HttpConnection::DiscardBody(InFlight& f) {
+  while (!f.request->body_done()) {
+    Brigade bb(record().allocator());
+    absl::StatusOr<size_t> n = f.request->TryReadBody(bb, kDiscardPiece);
+    if (absl::IsUnavailable(n.status())) return Step::kWaitRead;
+    if (!n.ok()) {
+      f.keep = false;
+      break;
+    }
+  }
+  return Step::kNext;
+}
+
+void HttpConnection::EndRequest(InFlight& f) {
+  handlers::Request& r = *f.request;
+  uint64_t overhead = f.framing.header_bytes;
+  if (f.http_in != nullptr && f.http_in->continue_sent()) overhead += kContinue.size();
+  r.bytes_sent = f.progress.bytes_written > overhead ? f.progress.bytes_written - overhead : 0;
+  r.keep_alive = f.keep && !r.aborted;
+  server().stats().requests++;
+  core_out().set_progress(nullptr);
+  handlers::EndRequestCycle(server().hooks(), r);
+  in_flight_.reset();
+}
+
+HttpConnection::Step HttpConnection::Abort(bool linger) {
+  if (in_flight_) {
+    in_flight_->request->aborted = true;
+    in_flight_->keep = false;
+    absl::Status flushed = FlushOutput();  // best effort: what is held may still go out
+    linger = linger && flushed.ok();
+    EndRequest(*in_flight_);
+  }
+  if (!linger) {
+    Close();
+    return Step::kClosed;
+  }
+  Linger();
+  return Step::kNext;
+}
+
+bool HttpConnection::WaitingForOutput() const { return waiting_ == Step::kWaitWrite; }
+
+void HttpConnection::OnTimer() {
+  if (lingering()) return Close();
+  if (!in_flight_) {
+    bool mid_head = !partial_.empty() || (parser_ != nullptr && parser_->started());
+    if (!mid_head) return Close();  // idle keep-alive connection
+    StartErrorRequest(408, "the request head did not arrive in time");
+    return Advance();
+  }
+  if (WaitingForOutput()) {
+    // Still reading, only slowly: the send queue shrank even though the socket never became
+    // writable enough to wake the loop.
+    if (SendQueueShrank()) {
+      ArmTimer(1000 * int64_t{config().timeout_s}, /*for_output=*/true);
+      return;
+    }
+    Abort();
+    return;
+  }
+  handlers::Request& r = *in_flight_->request;
+  if (!r.cycle().responded) {
+    in_flight_->keep = false;
+    handlers::AbandonRequestCycle(r, 408, "the request body did not arrive in time");
+    return Advance();
+  }
+  in_flight_->keep = false;  // a discarded body that stopped arriving
+  EndRequest(*in_flight_);
+  Close();
+}
+
+void HttpConnection::OnStop() {
+  if (lingering()) return Close();
+  bool mid_head = !partial_.empty() || (parser_ != nullptr && parser_->started());
+  if (!in_flight_ && !mid_head) Close();
+}
+
+void HttpConnection::Cut() { Abort(); }
+
+}  // namespace brigade::server

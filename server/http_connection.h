@@ -1,0 +1,92 @@
+// HttpConnection: one HTTP/1.1 client connection, as a task the worker resumes on readiness.
+//
+//   head ──► request ──► (response on the wire) ──► head (keep-alive, pipelining) … ──► linger
+//
+// head:    request-head lines are read without blocking (GETLINE, NONBLOCK) and fed to the
+//          strict parser; a malformed head becomes an error request.
+// request: the head's target is decoded and normalised once (Location matching, translate and
+//          handlers all see that path; the log keeps the line as sent), the compiled Location's
+//          filters are instantiated, and the request cycle runs. A coroutine handler that parks
+//          is resumed when the socket is readable (body) or writable (room for output). Once the
+//          response's end was passed, CORE_OUT's held bytes and filters' set-aside input are
+//          moved out as the socket drains. When the response's EOS has left the socket, what
+//          the handler left of the body is discarded (without blocking) so that the connection
+//          can carry another request, then log and cleanup run.
+// linger:  after a response that closes the connection.
+//
+// Timeouts (one timer, re-armed on progress): Timeout while a head or body trickles in (408
+// when nothing was sent yet) or while output waits (the response is cut, and its log line says
+// so), KeepAliveTimeout between requests.
+//
+// Thread-safety: none; lives on one worker thread.
+
+#ifndef SERVER_HTTP_CONNECTION_H_
+#define SERVER_HTTP_CONNECTION_H_
+
+#include <memory>
+#include <string>
+
+#include "server/connection.h"
+#include "server/http_filters.h"
+#include "server/http_parser.h"
+
+namespace brigade::server {
+
+class HttpConnection final : public ConnectionBase {
+ public:
+  using ConnectionBase::ConnectionBase;
+  ~HttpConnection() override;
+
+  void Start() override;
+  void OnReady(uint32_t events) override;
+  void OnTimer() override;
+  void OnStop() override;
+  void Cut() override;
+
+ private:
+  // What a step of the connection leaves it waiting for.
+  enum class Step { kNext, kWaitRead, kWaitWrite, kClosed };
+
+  // A request under way, with what the protocol filters and CORE_OUT tell about its response.
+  struct InFlight {
+    std::unique_ptr<handlers::Request> request;
+    ResponseFraming framing;    // HTTP_HEADER points here: the struct must not move
+    ResponseProgress progress;  // CORE_OUT counts here
+    HttpInFilter* http_in = nullptr;
+    bool expect_continue = false;
+    bool cycle_started = false;
+    bool keep = false;  // decided once the response is on the wire
+    bool keep_decided = false;
+  };
+
+  // Makes all the progress possible now, then waits (interest and timer) for what it needs.
+  void Advance();
+  Step ReadHead();
+  // Builds the request from the parsed head; an error found here becomes its response.
+  void StartRequest();
+  // A request that is only an error response (a malformed head).
+  void StartErrorRequest(int status, const std::string& message);
+  // Sets up a request record with the protocol filters; the rest is up to the caller.
+  InFlight& NewRequest(bool keep_alive);
+  Step StepRequest();
+  Step FinishResponse(InFlight& f);
+  Step DiscardBody(InFlight& f);
+  // The response is over (complete or cut): counts it, runs log and cleanup.
+  void EndRequest(InFlight& f);
+  // The response cannot be completed: logs it as cut. `linger`: the client may still be
+  // reading (an error after the head went out), so the connection closes with a lingering
+  // close; otherwise (the client went away, output failed, it was cut) at once.
+  Step Abort(bool linger = false);
+  bool WaitingForOutput() const;
+
+  std::unique_ptr<RequestHeadParser> parser_;
+  std::string partial_;       // a head line read in part
+  std::string request_line_;  // the current head's first line, for the log
+  int requests_ = 0;
+  std::unique_ptr<InFlight> in_flight_;
+  Step waiting_ = Step::kWaitRead;
+};
+
+}  // namespace brigade::server
+
+#endif  // SERVER_HTTP_CONNECTION_H_

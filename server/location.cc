@@ -1,0 +1,130 @@
+#include "server/location.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "server/http_filters.h"
+
+namespace brigade::server {
+namespace {
+
+// The server-wide defaults a filter's own spec may override.
+void MergeDefaults(PreparedFilter& f, filters::Direction direction, const ServerConfig& server) {
+  if (f.name == "DEFLATE" && direction == filters::Direction::kOutput) {
+    f.options.SetDefault("level", absl::StrCat(server.deflate_level));
+  }
+  if (f.name == "INFLATE" && direction == filters::Direction::kInput) {
+    uint64_t limit = server.inflate_limit != 0 ? server.inflate_limit : server.limit_request_body;
+    f.options.SetDefault("limit", absl::StrCat(limit));
+    f.options.SetDefault("ratio", absl::StrCat(server.inflate_ratio));
+  }
+}
+
+absl::StatusOr<PreparedFilter> Prepare(absl::string_view text, filters::Direction direction,
+                                       const ServerConfig& server,
+                                       const filters::FilterRegistry& registry,
+                                       absl::string_view where) {
+  absl::StatusOr<filters::FilterSpec> spec = filters::ParseFilterSpec(text);
+  if (!spec.ok()) return spec.status();
+  PreparedFilter f{spec->name, spec->options};
+  MergeDefaults(f, direction, server);
+  absl::Status made = direction == filters::Direction::kOutput
+                          ? registry.MakeOutput(f.name, f.options).status()
+                          : registry.MakeInput(f.name, f.options).status();
+  if (!made.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", made.message()));
+  }
+  return f;
+}
+
+absl::Status Instantiated(const absl::Status& s, const std::string& name) {
+  if (s.ok()) return s;
+  return absl::InternalError(absl::StrCat("filter ", name, " could not be made: ", s.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<CompiledLocation> CompiledLocation::Compile(const LocationConfig& l,
+                                                           const ServerConfig& server,
+                                                           const filters::FilterRegistry& registry,
+                                                           int root_fd) {
+  CompiledLocation c;
+  c.prefix_ = l.prefix;
+  c.handler_ = l.handler;
+  c.document_root_ = l.document_root.empty() ? server.document_root : l.document_root;
+  c.root_fd_ = root_fd;
+  c.body_buffer_size_ = l.body_buffer_size.value_or(server.body_buffer_size);
+  c.body_temp_dir_ = l.body_temp_dir.value_or(server.body_temp_dir);
+  std::string where = absl::StrCat("<Location ", l.prefix, ">");
+  for (const std::string& spec : l.output_filters) {
+    absl::StatusOr<PreparedFilter> f =
+        Prepare(spec, filters::Direction::kOutput, server, registry, where);
+    if (!f.ok()) return f.status();
+    c.output_.push_back(*std::move(f));
+  }
+  for (const std::string& spec : l.input_filters) {
+    absl::StatusOr<PreparedFilter> f =
+        Prepare(spec, filters::Direction::kInput, server, registry, where);
+    if (!f.ok()) return f.status();
+    c.input_.push_back(*std::move(f));
+  }
+  for (const auto& [name, types] : l.filters_by_type) {
+    absl::StatusOr<PreparedFilter> f =
+        Prepare(name, filters::Direction::kOutput, server, registry, where);
+    if (!f.ok()) return f.status();
+    c.by_type_.push_back({*std::move(f), types});
+  }
+  return c;
+}
+
+absl::Status CompiledLocation::AddFilters(handlers::Request& r,
+                                          const filters::FilterRegistry& registry) const {
+  for (const PreparedFilter& f : input_) {
+    absl::Status s = registry.AddInput(r.input(), f.name, f.options).status();
+    if (!s.ok()) return Instantiated(s, f.name);
+  }
+  for (const PreparedFilter& f : output_) {
+    absl::Status s = registry.AddOutput(r.output(), f.name, f.options).status();
+    if (!s.ok()) return Instantiated(s, f.name);
+  }
+  for (const TypeGated& g : by_type_) {
+    r.output().Add(std::make_unique<TypeGateFilter>(&registry, &r.output(), g.filter.name,
+                                                    g.filter.options, g.types));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Locations> Locations::Compile(const ServerConfig& config,
+                                             const filters::FilterRegistry& registry,
+                                             const std::map<std::string, int>& root_fds) {
+  auto fd_of = [&](const std::string& root) {
+    auto it = root_fds.find(root);
+    return it == root_fds.end() ? -1 : it->second;
+  };
+  Locations out;
+  LocationConfig defaults;
+  absl::StatusOr<CompiledLocation> d =
+      CompiledLocation::Compile(defaults, config, registry, fd_of(config.document_root));
+  if (!d.ok()) return d.status();
+  out.default_ = *std::move(d);
+  for (const LocationConfig& l : config.locations) {
+    std::string root = l.document_root.empty() ? config.document_root : l.document_root;
+    absl::StatusOr<CompiledLocation> c = CompiledLocation::Compile(l, config, registry, fd_of(root));
+    if (!c.ok()) return c.status();
+    out.locations_.push_back(*std::move(c));
+  }
+  return out;
+}
+
+const CompiledLocation& Locations::Match(absl::string_view path) const {
+  const CompiledLocation* best = &default_;
+  size_t best_len = 0;
+  for (const CompiledLocation& l : locations_) {
+    if (absl::StartsWith(path, l.prefix()) && l.prefix().size() >= best_len) {
+      best = &l;
+      best_len = l.prefix().size();
+    }
+  }
+  return *best;
+}
+
+}  // namespace brigade::server

@@ -1,0 +1,88 @@
+// CompiledLocation: one <Location> (or the server's defaults) compiled at load time — its handler,
+// its filters with their options merged with the server-wide defaults and validated once, its
+// document root's directory descriptor and its request-body spooling values — so that a request
+// only instantiates filters. Locations: the compiled set, matched on a request's normalised path.
+//
+// Thread-safety: immutable after Compile; shared by every worker.
+
+#ifndef SERVER_LOCATION_H_
+#define SERVER_LOCATION_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "filters/registry.h"
+#include "handlers/request.h"
+#include "server/config.h"
+
+namespace brigade::server {
+
+// A filter by name with options already checked by its factory.
+struct PreparedFilter {
+  std::string name;
+  filters::FilterOptions options;
+};
+
+class CompiledLocation {
+ public:
+  // Errors: a filter spec its factory refuses (InvalidArgument naming the Location and filter).
+  // `root_fd`: the O_PATH descriptor of the Location's document root (owned by the caller).
+  static absl::StatusOr<CompiledLocation> Compile(const LocationConfig& location,
+                                                  const ServerConfig& server,
+                                                  const filters::FilterRegistry& registry,
+                                                  int root_fd);
+
+  const std::string& prefix() const { return prefix_; }
+  const std::string& handler() const { return handler_; }
+  const std::string& document_root() const { return document_root_; }
+  int root_fd() const { return root_fd_; }
+  uint64_t body_buffer_size() const { return body_buffer_size_; }
+  const std::string& body_temp_dir() const { return body_temp_dir_; }
+  const std::vector<PreparedFilter>& output_filters() const { return output_; }
+
+  // Adds the Location's input and output filters (and its type gates) to `r`'s chains.
+  // Errors: a factory failing now (Internal, naming the filter) — never dropped.
+  absl::Status AddFilters(handlers::Request& r, const filters::FilterRegistry& registry) const;
+
+ private:
+  struct TypeGated {
+    PreparedFilter filter;
+    std::vector<std::string> types;
+  };
+  std::string prefix_;
+  std::string handler_;
+  std::string document_root_;
+  int root_fd_ = -1;
+  uint64_t body_buffer_size_ = 0;
+  std::string body_temp_dir_;
+  std::vector<PreparedFilter> output_;
+  std::vector<PreparedFilter> input_;
+  std::vector<TypeGated> by_type_;
+};
+
+class Locations {
+ public:
+  // Compiles the server's defaults (prefix "/") and every Location; `root_fds` maps each
+  // document root to its descriptor.
+  static absl::StatusOr<Locations> Compile(const ServerConfig& config,
+                                           const filters::FilterRegistry& registry,
+                                           const std::map<std::string, int>& root_fds);
+  // The Location with the longest prefix of `path`; the server's defaults when none matches.
+  // REQUIRES: `path` is decoded and normalised (NormalizePath).
+  const CompiledLocation& Match(absl::string_view path) const;
+  const std::vector<CompiledLocation>& all() const { return locations_; }
+
+ private:
+  CompiledLocation default_;
+  std::vector<CompiledLocation> locations_;
+};
+
+}  // namespace brigade::server
+
+#endif  // SERVER_LOCATION_H_
