@@ -1,0 +1,231 @@
+// A real Server on loopback, in this process, with coroutine response handlers registered as a
+// user would: a handler that streams 1 GiB holds bounded memory and no worker while its client
+// does not read, and cleanups it pushes run FIFO after the response's last byte has left.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+#include "handlers/request.h"
+#include "handlers/task.h"
+#include "server/server.h"
+
+namespace brigade::server {
+namespace {
+
+using handlers::Outcome;
+using handlers::Phase;
+using handlers::Request;
+using handlers::Task;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kPiece = 64 * 1024;
+const std::string& Piece() {
+  static const std::string* piece = new std::string(kPiece, 'z');
+  return *piece;
+}
+
+// Streams `total` bytes in 64 KiB pieces of one shared buffer, waiting whenever the chain
+// answers kAgain.
+Task<Outcome> Stream(Request& r, uint64_t total) {
+  r.response_headers.Set("Content-Type", "application/octet-stream");
+  r.response_headers.Set("Content-Length", std::to_string(total));
+  for (uint64_t sent = 0; sent < total; sent += kPiece) {
+    Brigade bb(r.allocator());
+    bb.Append(Bucket::Immortal(r.allocator(), Piece()));
+    if (absl::Status s = co_await r.Send(bb); !s.ok()) co_return Outcome::Status(500);
+  }
+  co_return Outcome::Ok();
+}
+
+int64_t RssKb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return 0;
+}
+
+int Connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int small = 64 * 1024;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void SendAll(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+// Reads until the peer closes or `deadline`; returns the bytes read (counted, not kept).
+uint64_t Drain(int fd, Clock::time_point deadline, std::string* head = nullptr) {
+  uint64_t total = 0;
+  char buf[1 << 16];
+  while (Clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    if (head != nullptr && head->size() < 4096) head->append(buf, static_cast<size_t>(n));
+    total += static_cast<uint64_t>(n);
+  }
+  return total;
+}
+
+// The time a fresh connection's GET of /index.html took to be answered completely.
+double TimedGet(int port, int* status) {
+  Clock::time_point start = Clock::now();
+  int fd = Connect(port);
+  SendAll(fd, "GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string head;
+  Drain(fd, start + std::chrono::seconds(10), &head);
+  close(fd);
+  *status = head.size() > 12 ? std::stoi(head.substr(9, 3)) : 0;
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+class CoroutineHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = ::testing::TempDir() + "/coroutine_root";
+    mkdir(root_.c_str(), 0755);
+    std::ofstream(root_ + "/index.html") << "<p>index</p>\n";
+    ServerConfig config;
+    config.listens = {{"127.0.0.1", 0, "http"}};
+    config.workers = 1;
+    config.timeout_s = 20;
+    config.document_root = root_;
+    LocationConfig stream;
+    stream.prefix = "/gigabyte";
+    stream.handler = "gigabyte";
+    LocationConfig cleanups;
+    cleanups.prefix = "/cleanups";
+    cleanups.handler = "cleanups";
+    config.locations = {stream, cleanups};
+    absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(config);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    handlers::Hooks& hooks = server_->mutable_hooks();
+    auto gigabyte = handlers::Coroutine<Request>([](Request& r) { return Stream(r, 1ull << 30); });
+    hooks.request(Phase::kResponse).Register([gigabyte](Request& r) {
+      return r.handler == "gigabyte" ? gigabyte(r) : Outcome::Declined();
+    });
+    auto with_cleanups = handlers::Coroutine<Request>([this](Request& r) -> Task<Outcome> {
+      auto push = [this, &r](std::string name) {
+        r.PushHandler(Phase::kCleanup, [this, name](Request& req) {
+          Record(name + " " + req.uri);
+          return Outcome::Ok();
+        });
+      };
+      push("A");
+      push("B");
+      Outcome o = co_await Stream(r, 24ull << 20);
+      push("C");
+      push("A");
+      co_return o;
+    });
+    hooks.request(Phase::kResponse).Register([with_cleanups](Request& r) {
+      return r.handler == "cleanups" ? with_cleanups(r) : Outcome::Declined();
+    });
+    hooks.request(Phase::kLog).Register([this](Request& r) {
+      if (r.handler == "cleanups") Record("log " + r.uri);
+      return Outcome::Ok();
+    });
+    port_ = server_->bound()[0].port;
+    thread_ = std::thread([this] { (void)server_->Run(); });
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  void Record(const std::string& what) {
+    absl::MutexLock lock(&mu_);
+    ran_.push_back(what);
+  }
+  std::vector<std::string> Ran() {
+    absl::MutexLock lock(&mu_);
+    return ran_;
+  }
+
+  std::string root_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+  absl::Mutex mu_;
+  std::vector<std::string> ran_;
+};
+
+TEST_F(CoroutineHandlerTest, AGigabyteToAClientThatDoesNotReadHoldsNeitherMemoryNorTheWorker) {
+  int64_t before = RssKb();
+  int a = Connect(port_);
+  ASSERT_GE(a, 0);
+  SendAll(a, "GET /gigabyte HTTP/1.1\r\nHost: x\r\n\r\n");
+  // Read a little, then stop: the handler must park instead of producing on.
+  uint64_t got = Drain(a, Clock::now() + std::chrono::milliseconds(300));
+  EXPECT_GT(got, 0u);
+  for (int i = 0; i < 5; ++i) {
+    int status = 0;
+    double seconds = TimedGet(port_, &status);
+    EXPECT_EQ(status, 200);
+    EXPECT_LT(seconds, 1.0);
+  }
+  int64_t grown = RssKb() - before;
+  EXPECT_LT(grown, 16 * 1024) << "grew by " << grown << " KiB";
+  close(a);
+}
+
+TEST_F(CoroutineHandlerTest, CleanupsPushedByTheHandlerRunFifoAfterTheLastByteLeft) {
+  int a = Connect(port_);
+  ASSERT_GE(a, 0);
+  SendAll(a, "GET /cleanups/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  char first[4096];
+  uint64_t got = static_cast<uint64_t>(std::max<ssize_t>(0, recv(a, first, sizeof(first), 0)));
+  // Not reading now: the socket fills and the handler parks, with the response under way.
+  int waiting = -1;
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    int now = 0;
+    ioctl(a, FIONREAD, &now);
+    if (now > 0 && now == waiting) break;
+    waiting = now;
+  }
+  EXPECT_TRUE(Ran().empty()) << "nothing runs while the response is still going out";
+  got += Drain(a, Clock::now() + std::chrono::seconds(60));
+  close(a);
+  EXPECT_GT(got, uint64_t{24} << 20);
+  std::vector<std::string> want = {"log /cleanups/x", "A /cleanups/x", "B /cleanups/x",
+                                   "C /cleanups/x", "A /cleanups/x"};
+  for (int i = 0; i < 500 && Ran().size() < want.size(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Ran(), want);
+}
+
+}  // namespace
+}  // namespace brigade::server
