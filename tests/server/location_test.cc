@@ -1,0 +1,91 @@
+#include "server/location.h"
+
+#include <string>
+
+#include "filters/builtin_filters.h"
+#include "gtest/gtest.h"
+#include "handlers/request.h"
+#include "server/config.h"
+
+namespace brigade::server {
+namespace {
+
+class LocationTest : public ::testing::Test {
+ protected:
+  LocationTest() { EXPECT_TRUE(filters::RegisterBuiltinFilters(registry_).ok()); }
+
+  absl::StatusOr<Locations> Compile(const std::string& text) {
+    absl::StatusOr<ServerConfig> config =
+        ParseConfig("Listen 127.0.0.1:0\n" + text, "test.conf", registry_);
+    if (!config.ok()) return config.status();
+    config_ = *std::move(config);
+    return Locations::Compile(config_, registry_, {});
+  }
+  // The option `key` of the Location's output filter `name`, as compiled.
+  std::string Option(const CompiledLocation& l, const std::string& name, const std::string& key) {
+    for (const PreparedFilter& f : l.output_filters()) {
+      if (f.name == name) {
+        filters::FilterOptions options = f.options;
+        return options.GetString(key, "<unset>");
+      }
+    }
+    return "<no filter>";
+  }
+
+  filters::FilterRegistry registry_;
+  ServerConfig config_;
+};
+
+TEST_F(LocationTest, DeflateCompressionLevelAppliesWhateverOtherOptionsTheSpecGives) {
+  absl::StatusOr<Locations> l = Compile(
+      "DeflateCompressionLevel 2\n"
+      "<Location /a>\nSetOutputFilter DEFLATE:memlevel=9\n</Location>\n"
+      "<Location /b>\nSetOutputFilter DEFLATE:level=7\n</Location>\n");
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ(Option(l->Match("/a/x"), "DEFLATE", "level"), "2");
+  EXPECT_EQ(Option(l->Match("/a/x"), "DEFLATE", "memlevel"), "9");
+  EXPECT_EQ(Option(l->Match("/b/x"), "DEFLATE", "level"), "7") << "the spec's own level wins";
+}
+
+TEST_F(LocationTest, RequestBodyValuesMergeWithTheLocationsOwnWinning) {
+  absl::StatusOr<Locations> l = Compile(
+      "RequestBodyBufferSize 1000\n"
+      "<Location /own>\nRequestBodyBufferSize 5\nRequestBodyTempDir /tmp\n</Location>\n"
+      "<Location /inherits>\nSetHandler echo\n</Location>\n");
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ(l->Match("/own").body_buffer_size(), 5u);
+  EXPECT_EQ(l->Match("/own").body_temp_dir(), "/tmp");
+  EXPECT_EQ(l->Match("/inherits").body_buffer_size(), 1000u);
+  EXPECT_EQ(l->Match("/inherits").handler(), "echo");
+  EXPECT_EQ(l->Match("/elsewhere").handler(), "static");
+  EXPECT_EQ(l->Match("/elsewhere").body_buffer_size(), 1000u);
+}
+
+TEST_F(LocationTest, TheLongestPrefixOfTheNormalisedPathWins) {
+  absl::StatusOr<Locations> l = Compile(
+      "<Location /reverse/>\nSetOutputFilter REVERSE\n</Location>\n"
+      "<Location /reverse/deep/>\nSetHandler status\n</Location>\n");
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ(l->Match("/reverse/x").prefix(), "/reverse/");
+  EXPECT_EQ(l->Match("/reverse/deep/x").handler(), "status");
+  EXPECT_EQ(l->Match("/other").prefix(), "/");
+}
+
+TEST_F(LocationTest, AddFiltersInstantiatesTheCompiledFiltersOnARequest) {
+  absl::StatusOr<Locations> l = Compile(
+      "<Location /r>\nSetOutputFilter REVERSE;DEFLATE\nSetInputFilter INFLATE\n</Location>\n");
+  ASSERT_TRUE(l.ok()) << l.status();
+  handlers::Connection connection;
+  handlers::Request r(&connection);
+  ASSERT_TRUE(l->Match("/r").AddFilters(r, registry_).ok());
+  EXPECT_EQ(r.output().Names(), (std::vector<std::string>{"REVERSE", "DEFLATE"}));
+  EXPECT_EQ(r.input().Names(), (std::vector<std::string>{"INFLATE"}));
+}
+
+TEST_F(LocationTest, AFilterSpecItsFactoryRefusesFailsAtLoadTime) {
+  absl::StatusOr<Locations> l = Compile("<Location /x>\nSetOutputFilter DEFLATE:level=42\n</Location>\n");
+  EXPECT_FALSE(l.ok());
+}
+
+}  // namespace
+}  // namespace brigade::server
