@@ -121,12 +121,18 @@ class Connection {
   // The protocol handler's coroutine while it is parked.
   ParkedTask& parked() { return parked_; }
 
+  // Makes the event loop poll this connection's parked coroutine (a kWoken wait) soon.
+  // Thread-safe to call; set by the server before the connection's first handler runs.
+  void set_waker(std::function<void()> waker) { waker_ = std::move(waker); }
+  const std::function<void()>& waker() const { return waker_; }
+
  private:
   BucketAllocator* allocator_;
   filters::Exchange exchange_;  // what connection-level filters see
   filters::OutputChain output_{&exchange_};
   filters::InputChain input_{&exchange_};
   std::array<HandlerStack<Connection>, 2> stacks_;
+  std::function<void()> waker_;
   ParkedTask parked_;
 };
 

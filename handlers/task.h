@@ -105,8 +105,9 @@ class [[nodiscard]] Task {
   std::coroutine_handle<promise_type> handle_;
 };
 
-// What a parked coroutine waits for from the connection's socket.
-enum class Wait { kNone, kReadable, kWritable };
+// What a parked coroutine waits for: the connection's socket to be readable or writable, or
+// its record's waker to be called (another thread has something for it; see blocking.h).
+enum class Wait { kNone, kReadable, kWritable, kWoken };
 
 // An operation a coroutine awaits that may have to wait: TryComplete retries it without
 // blocking and returns true once it completed (successfully or with an error it stored).

@@ -120,6 +120,7 @@ class Parser {
       return number(config_.graceful_shutdown_timeout_s, 0, 86400);
     }
     if (d == "RequestBodyBufferSize") return number(config_.body_buffer_size, 0, int64_t{1} << 40);
+    if (d == "BlockingPoolThreads") return number(config_.blocking_pool_threads, 1, 256);
     if (d == "RequestBodyTempDir") return TempDir(w, config_.body_temp_dir);
     if (d == "SetHandler" || d == "SetOutputFilter" || d == "SetInputFilter" ||
         d == "AddOutputFilterByType") {

@@ -8,7 +8,7 @@
 //   LimitRequestLine BYTES  LimitRequestFields N  LimitRequestFieldSize BYTES
 //   LimitRequestBody BYTES
 //   DeflateCompressionLevel N  DeflateInflateLimitRequestBody BYTES  DeflateInflateRatioLimit N
-//   GracefulShutdownTimeout SEC
+//   GracefulShutdownTimeout SEC  BlockingPoolThreads N
 //   RequestBodyBufferSize BYTES  RequestBodyTempDir DIR     (also inside <Location>)
 //   <Location PREFIX>
 //     SetHandler static|echo|echo-stream|status
@@ -72,6 +72,7 @@ struct ServerConfig {
   // After SIGTERM, responses still making progress may run this long before they are cut.
   int graceful_shutdown_timeout_s = 30;
   uint64_t body_buffer_size = 64 * 1024;  // spooled request bodies: memory before a file
+  int blocking_pool_threads = 4;          // for handlers registered with handlers::Blocking
   std::string body_temp_dir;              // empty: $TMPDIR or /tmp
   std::vector<LocationConfig> locations;
 

@@ -19,6 +19,8 @@ ConnectionBase::ConnectionBase(const WorkerContext& context, uint64_t id, int fd
   record_->local = std::move(local);
   record_->socket = fd;
   record_->notes["protocol"] = protocol;
+  EventLoop* loop = context.loop;
+  record_->set_waker([loop, id] { loop->Post(id); });
   source_ = Source::Adopt(Source::Kind::kSocket, fd, /*take_ownership=*/false);
   Brigade src(record_->allocator());
   src.Append(Bucket::FromSource(record_->allocator(), source_));
@@ -36,9 +38,10 @@ ConnectionBase::~ConnectionBase() {
 }
 
 void ConnectionBase::Want(uint32_t events) {
-  if (closed() || events == interest_) return;
-  if (interest_ == 0) {
+  if (closed() || (registered_ && events == interest_)) return;
+  if (!registered_) {
     loop().Add(fd_, events, id());
+    registered_ = true;
   } else {
     loop().Modify(fd_, events, id());
   }
@@ -73,7 +76,8 @@ absl::Status ConnectionBase::FlushOutput() {
 void ConnectionBase::Close() {
   if (closed()) return;
   loop().timers().Cancel(timer_);
-  if (interest_ != 0) loop().Remove(fd_);
+  if (registered_) loop().Remove(fd_);
+  registered_ = false;
   interest_ = 0;
   source_->Close();
   close(fd_);

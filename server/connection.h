@@ -94,6 +94,7 @@ class ConnectionBase {
   CoreOutputFilter* core_out_ = nullptr;
   TimerNode timer_;
   uint32_t interest_ = 0;
+  bool registered_ = false;  // in the loop's epoll set (with interest_, possibly none)
   bool lingering_ = false;
   int send_queue_ = -1;       // SIOCOUTQ when the timer was armed for output; -1 unknown
   uint64_t counted_out_ = 0;  // CORE_OUT bytes already in the server's counters

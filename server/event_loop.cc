@@ -64,15 +64,33 @@ void EventLoop::RunOnce(int max_wait_ms, const std::function<void(uint64_t, uint
   epoll_event events[64];
   int n = epoll_wait(epoll_, events, 64, wait);
   UpdateNow();
+  bool woken = false;
   for (int i = 0; i < n; ++i) {
     uint64_t id = events[i].data.u64;
     if (id == kWakeId) {
       uint64_t v;
       (void)!read(wake_, &v, sizeof(v));  // a wake-up carries no data worth checking
+      woken = true;
     }
     on_event(id, events[i].events);
   }
+  if (woken) {
+    std::vector<uint64_t> posted;
+    {
+      absl::MutexLock lock(&posted_mu_);
+      posted.swap(posted_);
+    }
+    for (uint64_t id : posted) on_event(id, 0);
+  }
   timers_.Expire(now_ms_, on_timer);
+}
+
+void EventLoop::Post(uint64_t id) {
+  {
+    absl::MutexLock lock(&posted_mu_);
+    posted_.push_back(id);
+  }
+  Wake();
 }
 
 void EventLoop::Wake() {

@@ -14,8 +14,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "server/timers.h"
 
 namespace brigade::server {
@@ -40,12 +42,16 @@ class EventLoop {
 
   // Waits for readiness, at most until the next timer or `max_wait_ms`, then calls
   // `on_event(id, events)` for each ready descriptor (the wake-up eventfd is drained here and
-  // reported as kWakeId) and `on_timer(id)` for each expired timer.
+  // reported as kWakeId), `on_event(id, 0)` for each id posted since, and `on_timer(id)` for each
+  // expired timer.
   void RunOnce(int max_wait_ms, const std::function<void(uint64_t, uint32_t)>& on_event,
                const std::function<void(uint64_t)>& on_timer);
 
   // Makes a RunOnce in progress return soon. Thread-safe.
   void Wake();
+  // Reports `id` as ready (events 0) in the next round: another thread has something for it.
+  // Thread-safe.
+  void Post(uint64_t id);
 
  private:
   EventLoop(int epoll, int wake) : epoll_(epoll), wake_(wake) {}
@@ -53,6 +59,8 @@ class EventLoop {
 
   int epoll_;
   int wake_;
+  absl::Mutex posted_mu_;
+  std::vector<uint64_t> posted_ ABSL_GUARDED_BY(posted_mu_);
   Timers timers_;
   int64_t now_ms_ = 0;
 };

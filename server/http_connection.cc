@@ -53,7 +53,10 @@ void HttpConnection::Advance() {
     if (step == Step::kClosed) return;
     waiting_ = step;
     bool output = step == Step::kWaitWrite;
-    Want(output ? uint32_t{EPOLLOUT} : EPOLLIN | (core_out().has_pending() ? uint32_t{EPOLLOUT} : 0u));
+    uint32_t flush = core_out().has_pending() ? uint32_t{EPOLLOUT} : 0u;
+    // Woken: another thread (the blocking pool) posts to the loop; the socket matters only
+    // for what CORE_OUT holds.
+    Want(output ? uint32_t{EPOLLOUT} : step == Step::kWaitWoken ? flush : EPOLLIN | flush);
     bool idle = !in_flight_ && requests_ > 0 && partial_.empty() &&
                 (parser_ == nullptr || !parser_->started());
     ArmTimer(1000 * int64_t{idle ? config().keepalive_timeout_s : config().timeout_s}, output);
@@ -214,8 +217,14 @@ HttpConnection::Step HttpConnection::StepRequest() {
       state = handlers::ResumeRequestCycle(r);
     }
     if (state == handlers::CycleState::kSuspended) {
-      return r.parked().suspension().wait() == handlers::Wait::kReadable ? Step::kWaitRead
-                                                                : Step::kWaitWrite;
+      switch (r.parked().suspension().wait()) {
+        case handlers::Wait::kReadable:
+          return Step::kWaitRead;
+        case handlers::Wait::kWoken:
+          return Step::kWaitWoken;
+        default:
+          return Step::kWaitWrite;
+      }
     }
   }
   return FinishResponse(f);
@@ -242,10 +251,12 @@ HttpConnection::Step HttpConnection::FinishResponse(InFlight& f) {
   }
   if (!f.keep_decided) {
     f.keep_decided = true;
-    f.keep = f.framing.keep_alive && r.keep_alive && !server().stopping();
-    if (f.keep && !f.http_in->finished()) {
-      // Never asked for (no 100 Continue was sent): the client may not send it at all.
-      if (f.expect_continue && !f.http_in->continue_sent()) f.keep = false;
+    // Without HTTP_IN (a request refused before its body was delimited) the stream cannot be
+    // trusted for another request.
+    f.keep = f.http_in != nullptr && f.framing.keep_alive && r.keep_alive && !server().stopping();
+    // A body never asked for (no 100 Continue was sent) may never come: do not wait for it.
+    if (f.keep && f.expect_continue && !f.http_in->finished() && !f.http_in->continue_sent()) {
+      f.keep = false;
     }
   }
   if (f.keep && !f.http_in->finished()) {
@@ -322,7 +333,11 @@ void HttpConnection::OnTimer() {
   handlers::Request& r = *in_flight_->request;
   if (!r.cycle().responded) {
     in_flight_->keep = false;
-    handlers::AbandonRequestCycle(r, 408, "the request body did not arrive in time");
+    if (waiting_ == Step::kWaitWoken) {
+      handlers::AbandonRequestCycle(r, 503, "the handler did not answer in time");
+    } else {
+      handlers::AbandonRequestCycle(r, 408, "the request body did not arrive in time");
+    }
     return Advance();
   }
   in_flight_->keep = false;  // a discarded body that stopped arriving

@@ -45,7 +45,7 @@ class HttpConnection final : public ConnectionBase {
 
  private:
   // What a step of the connection leaves it waiting for.
-  enum class Step { kNext, kWaitRead, kWaitWrite, kClosed };
+  enum class Step { kNext, kWaitRead, kWaitWrite, kWaitWoken, kClosed };
 
   // A request under way, with what the protocol filters and CORE_OUT tell about its response.
   struct InFlight {

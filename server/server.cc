@@ -21,7 +21,13 @@
 
 namespace brigade::server {
 
-Server::Server(ServerConfig config) : config_(std::move(config)) {}
+namespace {
+// The queue bound: requests waiting for a blocking thread beyond it are answered 503.
+constexpr size_t kBlockingQueue = 64;
+}  // namespace
+
+Server::Server(ServerConfig config)
+    : config_(std::move(config)), blocking_pool_(config_.blocking_pool_threads, kBlockingQueue) {}
 
 Server::~Server() {
   for (auto& w : workers_) w->Join();

@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "filters/registry.h"
+#include "handlers/blocking.h"
 #include "handlers/phases.h"
 #include "server/access_log.h"
 #include "server/config.h"
@@ -69,6 +70,9 @@ class Server {
   // REQUIRES: Run has not been called.
   handlers::Hooks& mutable_hooks() { return hooks_; }
   const Locations& locations() const { return locations_; }
+  // The bounded pool for handlers registered with handlers::Blocking (BlockingPoolThreads
+  // threads, started only when such a handler first runs).
+  handlers::BlockingPool& blocking_pool() { return blocking_pool_; }
   ServerStats& stats() { return stats_; }
   bool stopping() const { return stopping_.load(); }
   // The listeners as bound (port 0 replaced by the port the kernel chose).
@@ -93,6 +97,8 @@ class Server {
   Locations locations_;                          // compiled once, read-only after Create
   AccessLog access_log_;
   std::vector<std::vector<int>> listen_fds_;     // [worker][listen]
+  // Before the workers: joined after them, once every request that used it is gone.
+  handlers::BlockingPool blocking_pool_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<bool> stopping_{false};
 };

@@ -18,6 +18,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
+#include "handlers/blocking.h"
 #include "handlers/request.h"
 #include "handlers/task.h"
 #include "server/server.h"
@@ -127,7 +128,10 @@ class CoroutineHandlerTest : public ::testing::Test {
     LocationConfig cleanups;
     cleanups.prefix = "/cleanups";
     cleanups.handler = "cleanups";
-    config.locations = {stream, cleanups};
+    LocationConfig legacy_location;
+    legacy_location.prefix = "/legacy";
+    legacy_location.handler = "legacy";
+    config.locations = {stream, cleanups, legacy_location};
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(config);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -152,6 +156,20 @@ class CoroutineHandlerTest : public ::testing::Test {
     });
     hooks.request(Phase::kResponse).Register([with_cleanups](Request& r) {
       return r.handler == "cleanups" ? with_cleanups(r) : Outcome::Declined();
+    });
+    // Blocking style on the server's pool: it sleeps, then echoes the body.
+    auto legacy = handlers::Blocking(&server_->blocking_pool(), [](handlers::BlockingRequest& br) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      std::string body;
+      for (absl::StatusOr<std::string> piece = br.ReadBody(4096); piece.ok() && !piece->empty();
+           piece = br.ReadBody(4096)) {
+        body += *piece;
+      }
+      br.response_headers.Set("Content-Length", std::to_string(body.size()));
+      return br.Write(body).ok() ? Outcome::Ok() : Outcome::Status(500);
+    });
+    hooks.request(Phase::kResponse).Register([legacy](Request& r) {
+      return r.handler == "legacy" ? legacy(r) : Outcome::Declined();
     });
     hooks.request(Phase::kLog).Register([this](Request& r) {
       if (r.handler == "cleanups") Record("log " + r.uri);
@@ -225,6 +243,23 @@ TEST_F(CoroutineHandlerTest, CleanupsPushedByTheHandlerRunFifoAfterTheLastByteLe
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(Ran(), want);
+}
+
+TEST_F(CoroutineHandlerTest, ABlockingHandlerRunsOnThePoolWhileTheWorkerServesOthers) {
+  int a = Connect(port_);
+  ASSERT_GE(a, 0);
+  Clock::time_point start = Clock::now();
+  SendAll(a, "POST /legacy HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n"
+             "Connection: close\r\n\r\nhello, pool");
+  int status = 0;
+  EXPECT_LT(TimedGet(port_, &status), 1.0) << "the worker is not the one sleeping";
+  EXPECT_EQ(status, 200);
+  std::string response;
+  Drain(a, start + std::chrono::seconds(20), &response);
+  close(a);
+  EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(1500));
+  EXPECT_EQ(response.substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_EQ(response.substr(response.size() - 11), "hello, pool");
 }
 
 }  // namespace

@@ -1,0 +1,142 @@
+#include "handlers/blocking.h"
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "handlers/phases.h"
+#include "tests/handlers/test_doubles.h"
+
+namespace brigade::handlers {
+namespace {
+
+using test::Render;
+using test::ThrottledSink;
+using test::TrickleSource;
+
+TEST(BlockingPoolTest, StartsNoThreadUntilAJobComesAndNeverMoreThanItsBound) {
+  BlockingPool pool(2, 8);
+  EXPECT_EQ(pool.threads_started(), 0);
+  absl::Notification release;
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(pool.Submit([&] {
+      release.WaitForNotification();
+      ++ran;
+    }));
+  }
+  EXPECT_EQ(pool.threads_started(), 2);
+  release.Notify();
+  for (int i = 0; i < 500 && ran < 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_EQ(ran, 5);
+}
+
+TEST(BlockingPoolTest, AFullQueueRefusesTheJob) {
+  BlockingPool pool(1, 2);
+  absl::Notification release;
+  EXPECT_TRUE(pool.Submit([&] { release.WaitForNotification(); }));
+  // The thread may or may not have taken the first job yet: at most 2 more fit.
+  int accepted = 0;
+  for (int i = 0; i < 4; ++i) accepted += pool.Submit([] {});
+  EXPECT_LE(accepted, 2);
+  EXPECT_GE(accepted, 1);
+  release.Notify();
+}
+
+class BlockingHandlerTest : public ::testing::Test {
+ protected:
+  BlockingHandlerTest() {
+    sink_ = static_cast<ThrottledSink*>(
+        connection_.output().Add(std::make_unique<ThrottledSink>(&wire_, 1 << 20)));
+    source_ = static_cast<TrickleSource*>(
+        connection_.input().Add(std::make_unique<TrickleSource>()));
+    connection_.set_waker([this] { ++wakes_; });
+  }
+  // Polls the cycle (as the event loop would after each wake-up) until it responded.
+  CycleState Drive(Request& r, CycleState state) {
+    for (int i = 0; i < 5000 && state == CycleState::kSuspended; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      state = ResumeRequestCycle(r);
+    }
+    sink_->Drain();
+    return state;
+  }
+
+  BlockingPool pool_{2, 8};
+  Hooks hooks_;
+  Connection connection_;
+  Brigade wire_{connection_.allocator()};
+  ThrottledSink* sink_;
+  TrickleSource* source_;
+  std::atomic<int> wakes_{0};
+};
+
+TEST_F(BlockingHandlerTest, AHandlerInBlockingStyleReadsTheBodyAndWritesOnAPoolThread) {
+  std::thread::id worker = std::this_thread::get_id();
+  std::atomic<bool> on_pool_thread{false};
+  hooks_.request(Phase::kResponse).Register(Blocking(&pool_, [&](BlockingRequest& br) {
+    on_pool_thread = std::this_thread::get_id() != worker;
+    std::string body;
+    while (true) {
+      absl::StatusOr<std::string> piece = br.ReadBody(3);
+      if (!piece.ok()) return Outcome::Status(500);
+      if (piece->empty()) break;
+      body += *piece;
+    }
+    br.response_headers.Set("Content-Type", "text/plain");
+    br.status = 201;
+    if (!br.Write(br.method + " " + br.uri + ": ").ok()) return Outcome::Status(500);
+    return br.Write(body).ok() ? Outcome::Ok() : Outcome::Status(500);
+  }));
+  source_->Deliver("hello, ");
+  source_->Deliver("pool");
+  source_->End();
+  Request r(&connection_);
+  r.method = "POST";
+  r.uri = "/legacy";
+  CycleState state = StartRequestCycle(hooks_, r);
+  ASSERT_EQ(state, CycleState::kSuspended);
+  ASSERT_EQ(Drive(r, state), CycleState::kResponded);
+  EXPECT_TRUE(on_pool_thread);
+  EXPECT_EQ(Render(wire_), "POST /legacy: hello, pool<EOS>");
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.response_headers.Get("Content-Type").value_or(""), "text/plain");
+  EXPECT_GT(wakes_, 0);
+}
+
+TEST_F(BlockingHandlerTest, AHandlerBlockedOnADeadConnectionIsCancelled) {
+  absl::Notification finished;
+  absl::Status seen;
+  hooks_.request(Phase::kResponse).Register(Blocking(&pool_, [&](BlockingRequest& br) {
+    absl::StatusOr<std::string> piece = br.ReadBody(10);  // nothing ever arrives
+    seen = piece.status();
+    finished.Notify();
+    return Outcome::Ok();
+  }));
+  auto r = std::make_unique<Request>(&connection_);
+  CycleState state = StartRequestCycle(hooks_, *r);
+  ASSERT_EQ(state, CycleState::kSuspended);
+  for (int i = 0; i < 100 && wakes_ == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ResumeRequestCycle(*r);  // takes the read and parks on the empty socket
+  EndRequestCycle(hooks_, *r);  // the connection died
+  r.reset();
+  ASSERT_TRUE(finished.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(absl::IsCancelled(seen)) << seen;
+}
+
+TEST_F(BlockingHandlerTest, AFullPoolAnswers503) {
+  BlockingPool tiny(1, 0);
+  hooks_.request(Phase::kResponse).Register(
+      Blocking(&tiny, [](BlockingRequest&) { return Outcome::Ok(); }));
+  Request r(&connection_);
+  EXPECT_EQ(StartRequestCycle(hooks_, r), CycleState::kResponded);
+  EXPECT_EQ(r.cycle().decided, Outcome::Status(503));
+}
+
+}  // namespace
+}  // namespace brigade::handlers
