@@ -11,24 +11,28 @@ BlockingPool::BlockingPool(int threads, size_t queue_limit)
 BlockingPool::~BlockingPool() {
   std::vector<std::thread> threads;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
     threads = std::move(threads_);
   }
+  work_.notify_all();
   for (std::thread& t : threads) t.join();
 }
 
 bool BlockingPool::Submit(std::function<void()> job) {
-  absl::MutexLock lock(&mu_);
-  if (stopping_ || queue_.size() >= queue_limit_) return false;
-  queue_.push_back(std::move(job));
-  // Threads start as jobs come, so a server without blocking handlers has none.
-  if (static_cast<int>(threads_.size()) < max_threads_) threads_.emplace_back([this] { Run(); });
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || queue_.size() >= queue_limit_) return false;
+    queue_.push_back(std::move(job));
+    // Threads start as jobs come, so a server without blocking handlers has none.
+    if (static_cast<int>(threads_.size()) < max_threads_) threads_.emplace_back([this] { Run(); });
+  }
+  work_.notify_one();
   return true;
 }
 
 int BlockingPool::threads_started() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return static_cast<int>(threads_.size());
 }
 
@@ -36,12 +40,8 @@ void BlockingPool::Run() {
   while (true) {
     std::function<void()> job;
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](BlockingPool* p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu_) {
-            return p->stopping_ || !p->queue_.empty();
-          },
-          this));
+      std::unique_lock<std::mutex> lock(mu_);
+      work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and nothing left to run
       job = std::move(queue_.front());
       queue_.pop_front();
@@ -74,18 +74,14 @@ class BlockingChannel {
 
   // Pool thread: posts `m` and, unless it is kDone, waits for the reply.
   Reply Call(Message m) {
-    absl::MutexLock lock(&mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     if (cancelled_) return {absl::CancelledError("the connection closed"), ""};
     bool done = m.op == Op::kDone;
     message_ = std::move(m);
     // Under the lock: Cancel() waits for it, so the worker's loop still exists while it runs.
     wake_();
     if (done) return {};
-    mu_.Await(absl::Condition(
-        +[](BlockingChannel* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
-          return c->cancelled_ || c->reply_.has_value();
-        },
-        this));
+    answered_.wait(lock, [this] { return cancelled_ || reply_.has_value(); });
     if (!reply_.has_value()) return {absl::CancelledError("the connection closed"), ""};
     Reply r = std::move(*reply_);
     reply_.reset();
@@ -94,27 +90,34 @@ class BlockingChannel {
 
   // Worker: the posted message, if there is one.
   std::optional<Message> Take() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     std::optional<Message> m = std::move(message_);
     message_.reset();
     return m;
   }
   void Answer(Reply r) {
-    absl::MutexLock lock(&mu_);
-    reply_ = std::move(r);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      reply_ = std::move(r);
+    }
+    answered_.notify_one();
   }
   // Worker: the request is over; every call from now on fails, the one waiting too.
   void Cancel() {
-    absl::MutexLock lock(&mu_);
-    cancelled_ = true;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancelled_ = true;
+    }
+    answered_.notify_one();
   }
 
  private:
-  absl::Mutex mu_;
+  std::mutex mu_;
+  std::condition_variable answered_;  // reply_ was set, or cancelled_
   std::function<void()> wake_;
-  std::optional<Message> message_ ABSL_GUARDED_BY(mu_);
-  std::optional<Reply> reply_ ABSL_GUARDED_BY(mu_);
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<Message> message_;  // guarded by mu_
+  std::optional<Reply> reply_;      // guarded by mu_
+  bool cancelled_ = false;          // guarded by mu_
 };
 
 }  // namespace internal

@@ -77,7 +77,7 @@ void EventLoop::RunOnce(int max_wait_ms, const std::function<void(uint64_t, uint
   if (woken) {
     std::vector<uint64_t> posted;
     {
-      absl::MutexLock lock(&posted_mu_);
+      std::lock_guard<std::mutex> lock(posted_mu_);
       posted.swap(posted_);
     }
     for (uint64_t id : posted) on_event(id, 0);
@@ -87,7 +87,7 @@ void EventLoop::RunOnce(int max_wait_ms, const std::function<void(uint64_t, uint
 
 void EventLoop::Post(uint64_t id) {
   {
-    absl::MutexLock lock(&posted_mu_);
+    std::lock_guard<std::mutex> lock(posted_mu_);
     posted_.push_back(id);
   }
   Wake();

@@ -12,11 +12,11 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "handlers/blocking.h"
 #include "handlers/request.h"
@@ -183,11 +183,11 @@ class CoroutineHandlerTest : public ::testing::Test {
     if (thread_.joinable()) thread_.join();
   }
   void Record(const std::string& what) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     ran_.push_back(what);
   }
   std::vector<std::string> Ran() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return ran_;
   }
 
@@ -195,7 +195,7 @@ class CoroutineHandlerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
   std::thread thread_;
   int port_ = 0;
-  absl::Mutex mu_;
+  std::mutex mu_;  // the log and cleanup handlers run on the worker thread
   std::vector<std::string> ran_;
 };
 
