@@ -292,12 +292,15 @@ class OutputProgressTest(unittest.TestCase):
             start = time.monotonic()
             pieces = []
             got = 0
+            cut_after = None  # when the stalled client's cut showed in the log
             while True:
                 d = steady.recv(16 << 10)
                 if not d:
                     break
                 pieces.append(d)
                 got += len(d)
+                if cut_after is None and any('"stalled"' in l for l in srv.log_lines()):
+                    cut_after = time.monotonic() - start
                 ahead = got / (256 << 10) - (time.monotonic() - start)  # 256 KiB/s
                 if ahead > 0:
                     time.sleep(ahead)
@@ -311,6 +314,10 @@ class OutputProgressTest(unittest.TestCase):
             # line says how far the response got.
             cut = wait_until(lambda: [l for l in srv.log_lines() if '"stalled"' in l])
             self.assertTrue(cut, srv.log_lines())
+            # Cut about Timeout after its socket stopped draining (it filled within a second),
+            # long before the steady download's 32 s were over.
+            self.assertIsNotNone(cut_after)
+            self.assertLess(cut_after, 10.0)
             self.assertTrue(cut[0].endswith(" X"), cut[0])
             sent = int(re.search(r'" 200 (\d+) ', cut[0]).group(1))
             self.assertLess(sent, 24 << 20)
