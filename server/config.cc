@@ -243,19 +243,6 @@ class Parser {
 
 }  // namespace
 
-const LocationConfig& ServerConfig::Match(absl::string_view path) const {
-  static const LocationConfig* const kDefault = new LocationConfig();
-  const LocationConfig* best = kDefault;
-  size_t best_len = 0;
-  for (const LocationConfig& l : locations) {
-    if (absl::StartsWith(path, l.prefix) && l.prefix.size() >= best_len) {
-      best = &l;
-      best_len = l.prefix.size();
-    }
-  }
-  return *best;
-}
-
 absl::StatusOr<ServerConfig> ParseConfig(absl::string_view text, const std::string& filename,
                                          const filters::FilterRegistry& registry) {
   return Parser(filename, registry).Parse(text);

@@ -74,10 +74,7 @@ struct ServerConfig {
   uint64_t body_buffer_size = 64 * 1024;  // spooled request bodies: memory before a file
   int blocking_pool_threads = 4;          // for handlers registered with handlers::Blocking
   std::string body_temp_dir;              // empty: $TMPDIR or /tmp
-  std::vector<LocationConfig> locations;
-
-  // The Location with the longest prefix matching `path`, or a default one.
-  const LocationConfig& Match(absl::string_view path) const;
+  std::vector<LocationConfig> locations;  // matched once compiled (location.h)
 };
 
 // Parses `text`, naming `filename` in errors ("conf/x.conf:12: ..."). Filter names are checked

@@ -27,7 +27,9 @@ TEST_F(ConfigTest, ReadsEveryDirective) {
       "MaxKeepAliveRequests 7\nLimitRequestLine 4096\nLimitRequestFields 50\n"
       "LimitRequestFieldSize 4000\nLimitRequestBody 1000\nDeflateCompressionLevel 9\n"
       "DeflateInflateLimitRequestBody 5000\nDeflateInflateRatioLimit 50\n"
-      "<Location /api>\n  SetHandler echo\n  SetInputFilter INFLATE\n"
+      "GracefulShutdownTimeout 3\nRequestBodyBufferSize 4096\nRequestBodyTempDir " + tmp_ +
+      "\nBlockingPoolThreads 2\n"
+      "<Location /api>\n  SetHandler echo\n  SetInputFilter INFLATE\n  RequestBodyBufferSize 9\n"
       "  SetOutputFilter REVERSE;DEFLATE:level=2\n  AddOutputFilterByType DEFLATE text/html text/css\n"
       "</Location>\n");
   ASSERT_TRUE(c.ok()) << c.status();
@@ -37,21 +39,18 @@ TEST_F(ConfigTest, ReadsEveryDirective) {
   EXPECT_EQ(c->max_keepalive_requests, 7);
   EXPECT_EQ(c->limit_request_body, 1000u);
   EXPECT_EQ(c->inflate_ratio, 50);
-  const LocationConfig& api = c->Match("/api/x");
+  EXPECT_EQ(c->graceful_shutdown_timeout_s, 3);
+  EXPECT_EQ(c->body_buffer_size, 4096u);
+  EXPECT_EQ(c->body_temp_dir, tmp_);
+  EXPECT_EQ(c->blocking_pool_threads, 2);
+  ASSERT_EQ(c->locations.size(), 1u);
+  const LocationConfig& api = c->locations[0];
+  EXPECT_EQ(api.prefix, "/api");
   EXPECT_EQ(api.handler, "echo");
   EXPECT_EQ(api.output_filters, (std::vector<std::string>{"REVERSE", "DEFLATE:level=2"}));
   EXPECT_EQ(api.filters_by_type[0].second, (std::vector<std::string>{"text/html", "text/css"}));
-  EXPECT_EQ(c->Match("/other").handler, "static");
-}
-
-TEST_F(ConfigTest, LongestPrefixWins) {
-  absl::StatusOr<ServerConfig> c = Parse(
-      "Listen 127.0.0.1:0\n<Location />\nSetHandler static\n</Location>\n"
-      "<Location /a/b>\nSetHandler status\n</Location>\n<Location /a>\nSetHandler echo\n</Location>\n");
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->Match("/a/b/c").handler, "status");
-  EXPECT_EQ(c->Match("/a/x").handler, "echo");
-  EXPECT_EQ(c->Match("/z").handler, "static");
+  EXPECT_EQ(api.body_buffer_size, std::optional<uint64_t>(9));
+  EXPECT_FALSE(api.body_temp_dir.has_value()) << "unset: the server's applies";
 }
 
 TEST_F(ConfigTest, ErrorsNameFileLineAndReason) {

@@ -61,14 +61,16 @@ TEST_F(LocationTest, RequestBodyValuesMergeWithTheLocationsOwnWinning) {
   EXPECT_EQ(l->Match("/elsewhere").body_buffer_size(), 1000u);
 }
 
-TEST_F(LocationTest, TheLongestPrefixOfTheNormalisedPathWins) {
+TEST_F(LocationTest, TheLongestPrefixOfTheNormalisedPathWinsWhateverTheOrder) {
   absl::StatusOr<Locations> l = Compile(
-      "<Location /reverse/>\nSetOutputFilter REVERSE\n</Location>\n"
-      "<Location /reverse/deep/>\nSetHandler status\n</Location>\n");
+      "<Location />\nSetHandler static\n</Location>\n"
+      "<Location /a/b>\nSetHandler status\n</Location>\n<Location /a>\nSetHandler echo\n</Location>\n"
+      "<Location /reverse/>\nSetOutputFilter REVERSE\n</Location>\n");
   ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ(l->Match("/a/b/c").handler(), "status");
+  EXPECT_EQ(l->Match("/a/x").handler(), "echo");
+  EXPECT_EQ(l->Match("/z").handler(), "static");
   EXPECT_EQ(l->Match("/reverse/x").prefix(), "/reverse/");
-  EXPECT_EQ(l->Match("/reverse/deep/x").handler(), "status");
-  EXPECT_EQ(l->Match("/other").prefix(), "/");
 }
 
 TEST_F(LocationTest, AddFiltersInstantiatesTheCompiledFiltersOnARequest) {
