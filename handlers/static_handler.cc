@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -39,6 +40,21 @@ bool EtagMatches(absl::string_view header, absl::string_view etag) {
     if (candidate == "*" || candidate == etag) return true;
   }
   return false;
+}
+
+// `path` (decoded) percent-encoded again for a header: every byte but RFC 3986's unreserved
+// characters, sub-delims, ':', '@' and '/', so no space, control byte or CR LF reaches a field.
+std::string EscapePath(absl::string_view path) {
+  static constexpr absl::string_view kKeep = "-._~!$&'()*+,;=:@/";
+  std::string out;
+  for (unsigned char c : path) {
+    if (absl::ascii_isalnum(c) || kKeep.find(static_cast<char>(c)) != absl::string_view::npos) {
+      out += static_cast<char>(c);
+    } else {
+      absl::StrAppend(&out, absl::StrFormat("%%%02X", c));
+    }
+  }
+  return out;
 }
 
 // The status for a failed open(2): the client's fault only when the file is missing or refused.
@@ -136,7 +152,7 @@ Outcome ServeStatic(Request& r) {
   std::string path = r.filename;
   if (S_ISDIR(st.st_mode)) {
     if (!absl::EndsWith(r.uri, "/")) {
-      r.response_headers.Set("Location", r.uri + "/");
+      r.response_headers.Set("Location", EscapePath(r.uri) + "/");
       return Outcome::Status(301);
     }
     // O_NOFOLLOW: an index.html that is a symlink could lead out of the document root.

@@ -40,6 +40,8 @@ class ServerTest(unittest.TestCase):
         with open(os.path.join(r, "dir", "index.html"), "wb") as f:
             f.write(b"<p>dir index</p>\n")
         os.makedirs(os.path.join(r, "empty"))
+        os.makedirs(os.path.join(r, "sp ace"))
+        os.makedirs(os.path.join(r, "cr\r\nSet-Cookie: x=1"))
         os.makedirs(os.path.join(r, "reverse"))
         with open(os.path.join(r, "reverse", "r.txt"), "wb") as f:
             f.write(b"zyxwvutsrqponmlkjihgfedcba\n9876543210\n")
@@ -121,6 +123,17 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(body, b"<p>dir index</p>\n")
         r, _ = self.get("/empty/")
         self.assertEqual(r.status, 403)
+
+    def test_a_redirect_location_is_encoded_again_never_raw_bytes(self):
+        r, _ = self.get("/sp%20ace")
+        self.assertEqual(r.status, 301)
+        self.assertEqual(r.getheader("Location"), "/sp%20ace/")
+        resp = raw(self.server.port, b"GET /cr%0d%0aSet-Cookie:%20x=1 HTTP/1.1\r\nHost: x\r\n"
+                   b"Connection: close\r\n\r\n")
+        head = resp.partition(b"\r\n\r\n")[0]
+        self.assertEqual(status_of(resp), 301)
+        self.assertIn(b"\r\nLocation: /cr%0D%0ASet-Cookie:%20x=1/\r\n", head)
+        self.assertNotIn(b"\r\nSet-Cookie", head, "no header injected from the path")
 
     def test_missing_file_is_404_and_wrong_method_405(self):
         r, body = self.get("/nope.txt")
