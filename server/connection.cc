@@ -75,6 +75,7 @@ absl::Status ConnectionBase::FlushOutput() {
 
 void ConnectionBase::Close() {
   if (closed()) return;
+  CountOutput();  // what left since the last wait, e.g. the last response before a close
   loop().timers().Cancel(timer_);
   if (registered_) loop().Remove(fd_);
   registered_ = false;

@@ -393,10 +393,18 @@ class ServerTest(unittest.TestCase):
     # --- operations ---
 
     def test_server_status_counts(self):
+        def counter(name):
+            return int(re.search(name + r": (\d+)", self.get("/server-status")[1].decode()).group(1))
         r, body = self.get("/server-status")
         text = body.decode()
         for key in ["connections_open", "requests", "bytes_in", "bytes_out", "bytes_copied", "bytes_shared"]:
             self.assertRegex(text, key + r": \d+")
+        # Bytes are counted however the connection ends, a close right after the response too.
+        before = counter("bytes_out")
+        resp = raw(self.server.port, b"GET /text.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        self.assertEqual(status_of(resp), 200)
+        self.assertTrue(wait_until(lambda: counter("bytes_out") - before >= len(TEXT)),
+                        "bytes_out grew by %d" % (counter("bytes_out") - before))
 
     def test_access_log_is_combined_format(self):
         self.get("/dir/", {"User-Agent": "integration-test", "Referer": "http://ref.test/"})
