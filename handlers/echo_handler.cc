@@ -53,6 +53,25 @@ class EmptyLineScanner {
   bool held_ = false;
 };
 
+// Ends the response: `bb` (possibly empty), then EOS, waiting while the chain is full.
+Task<Outcome> SendLast(Request& r, Brigade bb) {
+  bb.Append(Bucket::Eos(r.allocator()));
+  absl::Status s = co_await r.Send(bb);
+  co_return s.ok() ? Outcome::Ok() : Outcome::Status(HttpStatusFor(s));
+}
+
+// `n` bytes of `bb` from `offset` (a few, here), leaving `bb` as it was.
+absl::StatusOr<std::string> Peek(Brigade& bb, uint64_t offset, size_t n) {
+  absl::StatusOr<Brigade> from = bb.SplitAtOffset(offset);
+  if (!from.ok()) return from.status();
+  absl::StatusOr<Brigade> after = from->SplitAtOffset(n);
+  if (!after.ok()) return after.status();
+  absl::StatusOr<std::string> bytes = from->FlattenToString(n);
+  bb.Concat(*from);
+  bb.Concat(*after);
+  return bytes;
+}
+
 }  // namespace
 
 Task<Outcome> EchoSpooled(Request& r) {
@@ -64,10 +83,7 @@ Task<Outcome> EchoSpooled(Request& r) {
     if (absl::Status s = spool.Append(piece); !s.ok()) co_return Outcome::Status(500);
   }
   SetEchoType(r);
-  Brigade body = spool.Take();
-  body.Append(Bucket::Eos(r.allocator()));
-  absl::Status s = co_await r.Send(body);
-  co_return s.ok() ? Outcome::Ok() : Outcome::Status(HttpStatusFor(s));
+  co_return co_await SendLast(r, spool.Take());
 }
 
 Task<Outcome> EchoStream(Request& r) {
@@ -83,27 +99,9 @@ Task<Outcome> EchoStream(Request& r) {
       co_return Outcome::Status(HttpStatusFor(s));
     }
   }
-  Brigade end(r.allocator());
-  end.Append(Bucket::Eos(r.allocator()));
-  absl::Status s = co_await r.Send(end);
-  co_return s.ok() ? Outcome::Ok() : Outcome::Status(HttpStatusFor(s));
+  co_return co_await SendLast(r, Brigade(r.allocator()));
 }
 
-namespace {
-
-// `n` bytes of `bb` from `offset` (a few, here), leaving `bb` as it was.
-absl::StatusOr<std::string> Peek(Brigade& bb, uint64_t offset, size_t n) {
-  absl::StatusOr<Brigade> from = bb.SplitAtOffset(offset);
-  if (!from.ok()) return from.status();
-  absl::StatusOr<Brigade> after = from->SplitAtOffset(n);
-  if (!after.ok()) return after.status();
-  absl::StatusOr<std::string> bytes = from->FlattenToString(n);
-  bb.Concat(*from);
-  bb.Concat(*after);
-  return bytes;
-}
-
-}  // namespace
 
 Task<Outcome> EchoLines(Connection& c) {
   EmptyLineScanner scanner;

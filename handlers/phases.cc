@@ -108,11 +108,7 @@ Outcome RunConnection(const Hooks& hooks, Connection& connection) {
 }
 
 Outcome ResumeConnection(Connection& c) {
-  if (c.parked().suspension().parked()) c.parked().suspension().Poll();
-  if (!c.parked().task()->done()) return Outcome::Suspended();
-  Outcome o = c.parked().task()->result();
-  c.parked().Drop();
-  return o;
+  return c.parked().PollResult().value_or(Outcome::Suspended());
 }
 
 namespace {
@@ -155,11 +151,8 @@ CycleState StartRequestCycle(const Hooks& hooks, Request& r) {
 }
 
 CycleState ResumeRequestCycle(Request& r) {
-  if (r.parked().suspension().parked()) r.parked().suspension().Poll();
-  if (!r.parked().task()->done()) return CycleState::kSuspended;
-  Outcome o = r.parked().task()->result();
-  r.parked().Drop();
-  return Respond(r, o);
+  std::optional<Outcome> o = r.parked().PollResult();
+  return o.has_value() ? Respond(r, *o) : CycleState::kSuspended;
 }
 
 CycleState AbandonRequestCycle(Request& r, int status, absl::string_view detail) {

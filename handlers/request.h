@@ -72,6 +72,16 @@ class ParkedTask {
     task_.emplace(std::move(task));
     owner_ = std::move(keep);
   }
+  // Polls the parked operation (resuming the coroutine when it completed). Returns what the
+  // coroutine returned once it has, destroying the task; nullopt while it is still parked.
+  // REQUIRES: task() != nullptr.
+  std::optional<Outcome> PollResult() {
+    if (suspension_.parked()) suspension_.Poll();
+    if (!task_->done()) return std::nullopt;
+    Outcome o = task_->result();
+    Drop();
+    return o;
+  }
   // Destroys the task (and forgets its suspension).
   void Drop() {
     suspension_.Clear();
@@ -192,12 +202,16 @@ class Request : public filters::Exchange {
   bool aborted = false;   // the response could not be completed; close the connection
   bool keep_alive = true;
 
-  // For the log phase: the request line as sent, the target as sent (uri is the decoded,
-  // normalised path), the body bytes that left the socket, and the request's start time.
+  // For the log phase: the request line as sent (uri is the target's decoded, normalised
+  // path), the body bytes that left the socket, and the request's start time.
   std::string the_request;
-  std::string unparsed_uri;
   uint64_t bytes_sent = 0;
   time_t request_time = 0;
+
+  // The matched Location's document root, for translate: its path (a view of the server's
+  // compiled configuration, which outlives every request) and its O_PATH descriptor (-1: none).
+  absl::string_view document_root;
+  int document_root_fd = -1;
 
   // Spooling of bodies a handler needs whole (RequestBodyBufferSize, RequestBodyTempDir).
   uint64_t body_buffer_size = 64 * 1024;

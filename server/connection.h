@@ -60,7 +60,6 @@ class ConnectionBase {
   const ServerConfig& config() const { return context_.server->config(); }
   handlers::Connection& record() { return *record_; }
   CoreOutputFilter& core_out() { return *core_out_; }
-  int fd() const { return fd_; }
 
   // Sets the epoll interest; a no-op when unchanged.
   void Want(uint32_t events);

@@ -140,7 +140,6 @@ HttpConnection::InFlight& HttpConnection::NewRequest(bool keep_alive) {
 void HttpConnection::StartErrorRequest(int status, const std::string& message) {
   parser_.reset();
   InFlight& f = NewRequest(/*keep_alive=*/false);
-  f.cycle_started = true;
   handlers::AbandonRequestCycle(*f.request, status, message);
 }
 
@@ -155,9 +154,7 @@ void HttpConnection::StartRequest() {
   handlers::Request& r = *f.request;
   r.method = head.method;
   r.protocol = head.protocol;
-  r.unparsed_uri = head.target;
   r.request_headers = std::move(head.headers);
-  f.cycle_started = true;
 
   absl::StatusOr<std::string> path = NormalizePath(head.path);
   if (!path.ok()) {
@@ -167,6 +164,8 @@ void HttpConnection::StartRequest() {
   r.uri = *std::move(path);
   const CompiledLocation& loc = server().locations().Match(r.uri);
   r.handler = loc.handler();
+  r.document_root = loc.document_root();
+  r.document_root_fd = loc.root_fd();
   r.body_buffer_size = loc.body_buffer_size();
   r.body_temp_dir = loc.body_temp_dir();
 
@@ -200,22 +199,18 @@ void HttpConnection::StartRequest() {
       r.input().Add(std::make_unique<HttpInFilter>(length, std::move(send_continue))));
   if (absl::Status s = loc.AddFilters(r, server().registry()); !s.ok()) {
     handlers::AbandonRequestCycle(r, 500, s.message());
-    return;
   }
-  f.cycle_started = false;  // the phases run on the next step
+  // Otherwise the phases run on the next step.
 }
 
 HttpConnection::Step HttpConnection::StepRequest() {
   InFlight& f = *in_flight_;
   handlers::Request& r = *f.request;
   if (!r.cycle().responded) {
-    handlers::CycleState state;
-    if (!f.cycle_started) {
-      f.cycle_started = true;
-      state = handlers::StartRequestCycle(server().hooks(), r);
-    } else {
-      state = handlers::ResumeRequestCycle(r);
-    }
+    // A cycle that has started and not responded has a parked handler.
+    handlers::CycleState state = r.parked().task() != nullptr
+                                     ? handlers::ResumeRequestCycle(r)
+                                     : handlers::StartRequestCycle(server().hooks(), r);
     if (state == handlers::CycleState::kSuspended) {
       switch (r.parked().suspension().wait()) {
         case handlers::Wait::kReadable:

@@ -54,7 +54,6 @@ class HttpConnection final : public ConnectionBase {
     ResponseProgress progress;  // CORE_OUT counts here
     HttpInFilter* http_in = nullptr;
     bool expect_continue = false;
-    bool cycle_started = false;
     bool keep = false;  // decided once the response is on the wire
     bool keep_decided = false;
   };

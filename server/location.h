@@ -76,7 +76,6 @@ class Locations {
   // The Location with the longest prefix of `path`; the server's defaults when none matches.
   // REQUIRES: `path` is decoded and normalised (NormalizePath).
   const CompiledLocation& Match(absl::string_view path) const;
-  const std::vector<CompiledLocation>& all() const { return locations_; }
 
  private:
   CompiledLocation default_;

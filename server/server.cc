@@ -112,13 +112,13 @@ std::vector<std::string> Server::Addresses() const {
   return out;
 }
 
-handlers::Outcome Server::MapToFile(handlers::Request& r) const {
+handlers::Outcome Server::MapToFile(handlers::Request& r) {
   using handlers::Outcome;
   if (r.handler != "static") return Outcome::Declined();
-  const CompiledLocation& loc = locations_.Match(r.uri);
-  r.filename = loc.document_root() + r.uri;
-  if (loc.root_fd() >= 0) {
-    absl::StatusOr<Ref<File>> file = OpenBeneath(loc.root_fd(), r.uri);
+  std::string root(r.document_root);
+  r.filename = root + r.uri;
+  if (r.document_root_fd >= 0) {
+    absl::StatusOr<Ref<File>> file = OpenBeneath(r.document_root_fd, r.uri);
     if (file.ok()) {
       r.file = *std::move(file);
       return Outcome::Ok();
@@ -128,8 +128,7 @@ handlers::Outcome Server::MapToFile(handlers::Request& r) const {
     if (absl::IsUnavailable(file.status())) return Outcome::Status(503);
     if (!absl::IsUnimplemented(file.status())) return Outcome::Status(500);
   }
-  absl::StatusOr<std::string> file =
-      server::MapToFile(loc.document_root(), r.uri);  // kernels without openat2
+  absl::StatusOr<std::string> file = server::MapToFile(root, r.uri);  // kernels without openat2
   if (absl::IsPermissionDenied(file.status())) return Outcome::Status(403);
   if (!file.ok()) return Outcome::Status(404);
   r.filename = *file;
@@ -162,7 +161,7 @@ void Server::RegisterHandlers() {
   using handlers::Phase;
   using handlers::Request;
   hooks_.request(Phase::kTranslate)
-      .Register([this](Request& r) { return MapToFile(r); }, Order::kMiddle, "map-to-file");
+      .Register(&Server::MapToFile, Order::kMiddle, "map-to-file");
   hooks_.request(Phase::kResponse).Register(
       [](Request& r) { return r.handler == "static" ? handlers::ServeStatic(r) : Outcome::Declined(); },
       Order::kMiddle, "static");

@@ -84,8 +84,8 @@ class Server {
   // Opens every document root once (O_PATH), for OpenBeneath.
   absl::Status OpenRoots();
   void RegisterHandlers();
-  // translate: maps the normalised path to a file beneath the Location's document root.
-  handlers::Outcome MapToFile(handlers::Request& r) const;
+  // translate: maps the normalised path to a file beneath the request's document root.
+  static handlers::Outcome MapToFile(handlers::Request& r);
   handlers::Outcome ServeStatus(handlers::Request& r);
 
   ServerConfig config_;

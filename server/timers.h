@@ -29,8 +29,6 @@ class TimerNode {
   ~TimerNode() { Unlink(); }
 
   uint64_t id() const { return id_; }
-  bool armed() const { return list_ != nullptr; }
-  int64_t deadline_ms() const { return deadline_ms_; }
 
  private:
   friend class Timers;
