@@ -5,21 +5,19 @@
 
 namespace brigade::filters {
 
-absl::StatusOr<DechunkOptions> DechunkOptions::FromOptions(FilterOptions& o) {
-  DechunkOptions d;
-  absl::StatusOr<int64_t> max_body = o.GetInt("max_body", 0, 0, int64_t{1} << 60);
-  if (!max_body.ok()) return max_body.status();
-  absl::StatusOr<int64_t> max_line = o.GetInt("max_line", 4096, 16, 1 << 20);
-  if (!max_line.ok()) return max_line.status();
-  absl::StatusOr<int64_t> max_trailers = o.GetInt("max_trailers", 100, 0, 10000);
-  if (!max_trailers.ok()) return max_trailers.status();
-  absl::StatusOr<int64_t> max_trailer_bytes = o.GetInt("max_trailer_bytes", 16384, 0, 1 << 24);
-  if (!max_trailer_bytes.ok()) return max_trailer_bytes.status();
-  d.max_body = static_cast<uint64_t>(*max_body);
-  d.max_line = static_cast<size_t>(*max_line);
-  d.max_trailers = static_cast<size_t>(*max_trailers);
-  d.max_trailer_bytes = static_cast<size_t>(*max_trailer_bytes);
-  return d;
+const OptionTable<DechunkOptions>& DechunkOptions::Table() {
+  using O = DechunkOptions;
+  static const auto* table =
+      &(*new OptionTable<O>())
+           .Int("max_body", [](O& o) -> uint64_t& { return o.max_body; }, 0, int64_t{1} << 60,
+                "largest decoded body in bytes, 0 = none")
+           .Int("max_line", [](O& o) -> size_t& { return o.max_line; }, 16, 1 << 20,
+                "longest size or trailer line")
+           .Int("max_trailers", [](O& o) -> size_t& { return o.max_trailers; }, 0, 10000,
+                "most trailer fields")
+           .Int("max_trailer_bytes", [](O& o) -> size_t& { return o.max_trailer_bytes; }, 0,
+                1 << 24, "most trailer bytes");
+  return *table;
 }
 
 absl::Status DechunkFilter::Error(absl::string_view what, uint64_t at) const {

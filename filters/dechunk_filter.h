@@ -19,7 +19,7 @@
 #include <string>
 
 #include "filters/filter.h"
-#include "filters/registry.h"
+#include "filters/options.h"
 
 namespace brigade::filters {
 
@@ -28,7 +28,7 @@ struct DechunkOptions {
   size_t max_line = 4096;
   size_t max_trailers = 100;
   size_t max_trailer_bytes = 16 * 1024;
-  static absl::StatusOr<DechunkOptions> FromOptions(FilterOptions& options);
+  static const OptionTable<DechunkOptions>& Table();
 };
 
 class DechunkFilter : public InputFilter {

@@ -29,37 +29,48 @@ std::string MediaType(absl::string_view content_type) {
 
 }  // namespace
 
-absl::StatusOr<DeflateOptions> DeflateOptions::FromOptions(FilterOptions& o) {
-  DeflateOptions d;
-  absl::StatusOr<int64_t> level = o.GetInt("level", 6, 1, 9);
-  if (!level.ok()) return level.status();
-  absl::StatusOr<int64_t> window = o.GetInt("window", 15, 9, 15);
-  if (!window.ok()) return window.status();
-  absl::StatusOr<int64_t> mem = o.GetInt("memlevel", 8, 1, 9);
-  if (!mem.ok()) return mem.status();
-  absl::StatusOr<int64_t> block = o.GetInt("block", 8192, 64, 1 << 20);
-  if (!block.ok()) return block.status();
-  absl::StatusOr<int64_t> min_length = o.GetInt("min_length", 20, 0, int64_t{1} << 40);
-  if (!min_length.ok()) return min_length.status();
-  d.codec = {static_cast<int>(*level), static_cast<int>(*window), static_cast<int>(*mem)};
-  d.block_size = static_cast<size_t>(*block);
-  d.min_length = static_cast<uint64_t>(*min_length);
-  std::string types = o.GetString("types", "*");
+namespace {
+
+absl::Status ParseTypes(absl::string_view types, DeflateOptions& d) {
+  using Types = DeflateOptions::Types;
+  d.type_list.clear();
   if (types == "*") {
     d.types = Types::kAll;
-  } else if (types == "default") {
-    d.types = Types::kDefault;
-  } else {
-    d.types = Types::kList;
-    for (absl::string_view t : absl::StrSplit(types, absl::ByAnyChar("; "), absl::SkipEmpty())) {
-      if (t.find('/') == absl::string_view::npos) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("option types: '", t, "' is not a media type (type/subtype)"));
-      }
-      d.type_list.push_back(absl::AsciiStrToLower(t));
-    }
+    return absl::OkStatus();
   }
-  return d;
+  if (types == "default") {
+    d.types = Types::kDefault;
+    return absl::OkStatus();
+  }
+  d.types = Types::kList;
+  for (absl::string_view t : absl::StrSplit(types, absl::ByAnyChar("; "), absl::SkipEmpty())) {
+    if (t.find('/') == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", t, "' is not a media type (type/subtype)"));
+    }
+    d.type_list.push_back(absl::AsciiStrToLower(t));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const OptionTable<DeflateOptions>& DeflateOptions::Table() {
+  using O = DeflateOptions;
+  static const auto* table =
+      &(*new OptionTable<O>())
+           .Int("level", [](O& o) -> int& { return o.codec.level; }, 1, 9, "compression level")
+           .Int("window", [](O& o) -> int& { return o.codec.window_bits; }, 9, 15, "window bits")
+           .Int("memlevel", [](O& o) -> int& { return o.codec.mem_level; }, 1, 9,
+                "zlib memory level")
+           .Int("block", [](O& o) -> size_t& { return o.block_size; }, 64, 1 << 20,
+                "output block bytes")
+           .Int("min_length", [](O& o) -> uint64_t& { return o.min_length; }, 0,
+                int64_t{1} << 40, "smallest known body length worth compressing")
+           .Custom("types", ParseTypes, "*",
+                   "* (any type), default (text/* and friends), or a ';'-separated list of "
+                   "media types");
+  return *table;
 }
 
 absl::StatusOr<std::unique_ptr<DeflateFilter>> DeflateFilter::Create(

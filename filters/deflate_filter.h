@@ -35,7 +35,7 @@
 
 #include "filters/filter.h"
 #include "filters/gzip_codec.h"
-#include "filters/registry.h"
+#include "filters/options.h"
 
 namespace brigade::filters {
 
@@ -47,15 +47,18 @@ struct DeflateOptions {
   enum class Types { kAll, kList, kDefault } types = Types::kAll;
   std::vector<std::string> type_list;  // lower case; "text/*" patterns allowed
 
-  // Reads level, window, memlevel, block, min_length and types ("*", "default", or a list
-  // separated by ';' or spaces). Errors name the option and its range.
-  static absl::StatusOr<DeflateOptions> FromOptions(FilterOptions& options);
+  // level, window, memlevel, block, min_length and types ("*", "default", or a list separated
+  // by ';' or spaces).
+  static const OptionTable<DeflateOptions>& Table();
 };
 
 class DeflateFilter : public OutputFilter {
  public:
   // Errors: codec options out of range → InvalidArgument.
   static absl::StatusOr<std::unique_ptr<DeflateFilter>> Create(const DeflateOptions& options);
+  // REQUIRES: `options` as DeflateOptions::Table() accepts them (the codec's ranges).
+  explicit DeflateFilter(const DeflateOptions& options)
+      : OutputFilter("DEFLATE", FilterKind::kContentSet), options_(options) {}
 
   absl::StatusOr<Flow> Filter(Brigade& bb) override;
   FilterTraits traits() const override;
@@ -69,8 +72,6 @@ class DeflateFilter : public OutputFilter {
   Decision Decide(const Brigade& first) const;
 
  private:
-  explicit DeflateFilter(const DeflateOptions& options)
-      : OutputFilter("DEFLATE", FilterKind::kContentSet), options_(options) {}
 
   absl::Status Start();
   void EditHeaders();

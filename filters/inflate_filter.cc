@@ -51,18 +51,17 @@ absl::StatusOr<Decoded> DecodeInto(GzipDecoder& decoder, absl::string_view in, B
 
 }  // namespace
 
-absl::StatusOr<InflateOptions> InflateOptions::FromOptions(FilterOptions& o) {
-  InflateOptions opts;
-  absl::StatusOr<int64_t> limit = o.GetInt("limit", 0, 0, int64_t{1} << 50);
-  if (!limit.ok()) return limit.status();
-  absl::StatusOr<int64_t> ratio = o.GetInt("ratio", 0, 0, 1 << 20);
-  if (!ratio.ok()) return ratio.status();
-  absl::StatusOr<int64_t> block = o.GetInt("block", 8192, 64, 1 << 20);
-  if (!block.ok()) return block.status();
-  opts.codec.max_output = static_cast<uint64_t>(*limit);
-  opts.codec.max_ratio = static_cast<uint64_t>(*ratio);
-  opts.block_size = static_cast<size_t>(*block);
-  return opts;
+const OptionTable<InflateOptions>& InflateOptions::Table() {
+  using O = InflateOptions;
+  static const auto* table =
+      &(*new OptionTable<O>())
+           .Int("limit", [](O& o) -> uint64_t& { return o.codec.max_output; }, 0,
+                int64_t{1} << 50, "largest decoded size in bytes over all members, 0 = none")
+           .Int("ratio", [](O& o) -> uint64_t& { return o.codec.max_ratio; }, 0, 1 << 20,
+                "largest decoded/compressed ratio, 0 = none")
+           .Int("block", [](O& o) -> size_t& { return o.block_size; }, 64, 1 << 20,
+                "decoded block bytes");
+  return *table;
 }
 
 // --- input ---

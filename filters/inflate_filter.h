@@ -21,14 +21,15 @@
 
 #include "filters/filter.h"
 #include "filters/gzip_codec.h"
-#include "filters/registry.h"
+#include "filters/options.h"
 
 namespace brigade::filters {
 
 struct InflateOptions {
   GzipDecoderOptions codec;
   size_t block_size = 8192;
-  static absl::StatusOr<InflateOptions> FromOptions(FilterOptions& options);
+  // limit, ratio and block.
+  static const OptionTable<InflateOptions>& Table();
 };
 
 class InflateInputFilter : public InputFilter {

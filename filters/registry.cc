@@ -1,61 +1,8 @@
 #include "filters/registry.h"
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 
 namespace brigade::filters {
-
-absl::StatusOr<int64_t> FilterOptions::GetInt(const std::string& key, int64_t fallback,
-                                              int64_t min, int64_t max) {
-  used_.insert(key);
-  auto it = values_.find(key);
-  if (it == values_.end()) return fallback;
-  int64_t v;
-  if (!absl::SimpleAtoi(it->second, &v) || v < min || v > max) {
-    return absl::InvalidArgumentError(absl::StrCat("option ", key, "=", it->second,
-                                                   ": expected an integer from ", min, " to ",
-                                                   max));
-  }
-  return v;
-}
-
-std::string FilterOptions::GetString(const std::string& key, const std::string& fallback) {
-  used_.insert(key);
-  auto it = values_.find(key);
-  return it == values_.end() ? fallback : it->second;
-}
-
-absl::Status FilterOptions::CheckAllUsed(absl::string_view filter_name) const {
-  std::vector<std::string> unknown;
-  for (const auto& [key, value] : values_) {
-    if (!used_.contains(key)) unknown.push_back(key);
-  }
-  if (unknown.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(filter_name, ": unknown option",
-                                                 unknown.size() > 1 ? "s " : " ",
-                                                 absl::StrJoin(unknown, ", ")));
-}
-
-absl::StatusOr<FilterSpec> ParseFilterSpec(absl::string_view text) {
-  FilterSpec spec;
-  std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(text, absl::MaxSplits(':', 1));
-  spec.name = std::string(parts.first);
-  if (spec.name.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("filter spec '", text, "' has no name"));
-  }
-  if (parts.second.empty()) return spec;
-  for (absl::string_view kv : absl::StrSplit(parts.second, ',')) {
-    std::pair<absl::string_view, absl::string_view> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
-    if (p.first.empty() || kv.find('=') == absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("filter spec '", text, "': option '", kv, "' is not key=value"));
-    }
-    spec.options.Set(std::string(p.first), std::string(p.second));
-  }
-  return spec;
-}
 
 absl::Status FilterRegistry::RegisterOutput(FilterInfo info, OutputFactory factory) {
   info.direction = Direction::kOutput;
@@ -94,24 +41,47 @@ std::vector<const FilterInfo*> FilterRegistry::List() const {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<OutputFilter>> FilterRegistry::MakeOutput(
+namespace {
+
+template <typename Maker, typename Factory>
+absl::StatusOr<Maker> Prepare(const Factory& factory, const std::string& name,
+                              FilterOptions& options) {
+  absl::StatusOr<Maker> maker = factory(options);
+  if (!maker.ok()) {
+    return absl::Status(maker.status().code(), absl::StrCat(name, ": ", maker.status().message()));
+  }
+  if (absl::Status s = options.CheckAllUsed(name); !s.ok()) return s;
+  return maker;
+}
+
+}  // namespace
+
+absl::StatusOr<FilterRegistry::OutputMaker> FilterRegistry::PrepareOutput(
     const std::string& name, FilterOptions options) const {
   const Entry* e = FindEntry(name, Direction::kOutput);
   if (e == nullptr) return absl::NotFoundError(absl::StrCat("no output filter named ", name));
-  absl::StatusOr<std::unique_ptr<OutputFilter>> f = e->output(options);
-  if (!f.ok()) return absl::Status(f.status().code(), absl::StrCat(name, ": ", f.status().message()));
-  if (absl::Status s = options.CheckAllUsed(name); !s.ok()) return s;
-  return f;
+  return Prepare<OutputMaker>(e->output, name, options);
+}
+
+absl::StatusOr<FilterRegistry::InputMaker> FilterRegistry::PrepareInput(
+    const std::string& name, FilterOptions options) const {
+  const Entry* e = FindEntry(name, Direction::kInput);
+  if (e == nullptr) return absl::NotFoundError(absl::StrCat("no input filter named ", name));
+  return Prepare<InputMaker>(e->input, name, options);
+}
+
+absl::StatusOr<std::unique_ptr<OutputFilter>> FilterRegistry::MakeOutput(
+    const std::string& name, FilterOptions options) const {
+  absl::StatusOr<OutputMaker> make = PrepareOutput(name, std::move(options));
+  if (!make.ok()) return make.status();
+  return (*make)();
 }
 
 absl::StatusOr<std::unique_ptr<InputFilter>> FilterRegistry::MakeInput(
     const std::string& name, FilterOptions options) const {
-  const Entry* e = FindEntry(name, Direction::kInput);
-  if (e == nullptr) return absl::NotFoundError(absl::StrCat("no input filter named ", name));
-  absl::StatusOr<std::unique_ptr<InputFilter>> f = e->input(options);
-  if (!f.ok()) return absl::Status(f.status().code(), absl::StrCat(name, ": ", f.status().message()));
-  if (absl::Status s = options.CheckAllUsed(name); !s.ok()) return s;
-  return f;
+  absl::StatusOr<InputMaker> make = PrepareInput(name, std::move(options));
+  if (!make.ok()) return make.status();
+  return (*make)();
 }
 
 absl::StatusOr<OutputFilter*> FilterRegistry::AddOutput(OutputChain& chain,

@@ -60,12 +60,15 @@ std::string ReverseLine(absl::string_view line) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<ReverseFilter>> ReverseFilter::FromOptions(FilterOptions& o) {
-  absl::StatusOr<int64_t> max_line = o.GetInt("max_line", 1 << 20, 1, 1 << 30);
-  if (!max_line.ok()) return max_line.status();
-  std::string signature = o.GetString("signature", "");
-  if (!signature.empty()) signature += "\n";
-  return std::make_unique<ReverseFilter>(static_cast<size_t>(*max_line), std::move(signature));
+const OptionTable<ReverseOptions>& ReverseOptions::Table() {
+  using O = ReverseOptions;
+  static const auto* table =
+      &(*new OptionTable<O>())
+           .Int("max_line", [](O& o) -> size_t& { return o.max_line; }, 1, 1 << 30,
+                "longest line held, in bytes")
+           .String("signature", [](O& o) -> std::string& { return o.signature; },
+                   "a last line appended at the end");
+  return *table;
 }
 
 absl::Status ReverseFilter::AddText(absl::string_view data, std::string& out) {

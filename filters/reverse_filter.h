@@ -19,17 +19,22 @@
 #include <string>
 
 #include "filters/filter.h"
-#include "filters/registry.h"
+#include "filters/options.h"
 
 namespace brigade::filters {
 
+struct ReverseOptions {
+  size_t max_line = 1 << 20;  // the longest line held
+  std::string signature;      // a last line added at the end, when not empty
+  static const OptionTable<ReverseOptions>& Table();
+};
+
 class ReverseFilter : public OutputFilter {
  public:
-  explicit ReverseFilter(size_t max_line = 1 << 20, std::string signature = "")
+  explicit ReverseFilter(const ReverseOptions& options = ReverseOptions())
       : OutputFilter("REVERSE", FilterKind::kResource),
-        max_line_(max_line),
-        signature_(std::move(signature)) {}
-  static absl::StatusOr<std::unique_ptr<ReverseFilter>> FromOptions(FilterOptions& options);
+        max_line_(options.max_line),
+        signature_(options.signature.empty() ? "" : options.signature + "\n") {}
 
   absl::StatusOr<Flow> Filter(Brigade& bb) override;
   FilterTraits traits() const override {

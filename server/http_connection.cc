@@ -197,9 +197,7 @@ void HttpConnection::StartRequest() {
   }
   f.http_in = static_cast<HttpInFilter*>(
       r.input().Add(std::make_unique<HttpInFilter>(length, std::move(send_continue))));
-  if (absl::Status s = loc.AddFilters(r, server().registry()); !s.ok()) {
-    handlers::AbandonRequestCycle(r, 500, s.message());
-  }
+  loc.AddFilters(r);
   // Otherwise the phases run on the next step.
 }
 

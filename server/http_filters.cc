@@ -255,10 +255,7 @@ absl::StatusOr<filters::Flow> TypeGateFilter::Filter(Brigade& bb) {
       match = true;
     }
   }
-  if (match) {
-    absl::StatusOr<filters::OutputFilter*> added = registry_->AddOutput(*chain_, filter_, options_);
-    if (!added.ok()) return added.status();
-  }
+  if (match) chain_->Add((*make_)());
   RemoveSelf();
   return PassNext(bb);
 }

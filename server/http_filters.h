@@ -119,26 +119,23 @@ class CoreOutputFilter : public filters::OutputFilter {
   ResponseProgress* progress_ = nullptr;
 };
 
-// Adds `filter` (with `options`) below itself when the response's media type is one of
-// `types`, then leaves the chain.
+// Adds the filter `make` makes below itself when the response's media type is one of `types`,
+// then leaves the chain.
 class TypeGateFilter : public filters::OutputFilter {
  public:
-  TypeGateFilter(const filters::FilterRegistry* registry, filters::OutputChain* chain,
-                 std::string filter, filters::FilterOptions options, std::vector<std::string> types)
+  using Maker = std::function<std::unique_ptr<filters::OutputFilter>()>;
+  // REQUIRES: `chain` and `make` outlive the filter.
+  TypeGateFilter(filters::OutputChain* chain, const Maker* make, std::vector<std::string> types)
       : OutputFilter("TYPE_GATE", filters::FilterKind::kResource),
-        registry_(registry),
         chain_(chain),
-        filter_(std::move(filter)),
-        options_(std::move(options)),
+        make_(make),
         types_(std::move(types)) {}
   absl::StatusOr<filters::Flow> Filter(Brigade& bb) override;
   filters::FilterTraits traits() const override { return {.needs_bytes = false}; }
 
  private:
-  const filters::FilterRegistry* registry_;
   filters::OutputChain* chain_;
-  std::string filter_;
-  filters::FilterOptions options_;
+  const Maker* make_;
   std::vector<std::string> types_;
 };
 

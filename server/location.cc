@@ -25,20 +25,22 @@ absl::StatusOr<PreparedFilter> Prepare(absl::string_view text, filters::Directio
                                        absl::string_view where) {
   absl::StatusOr<filters::FilterSpec> spec = filters::ParseFilterSpec(text);
   if (!spec.ok()) return spec.status();
-  PreparedFilter f{spec->name, spec->options};
+  PreparedFilter f{spec->name, spec->options, nullptr, nullptr};
   MergeDefaults(f, direction, server);
-  absl::Status made = direction == filters::Direction::kOutput
-                          ? registry.MakeOutput(f.name, f.options).status()
-                          : registry.MakeInput(f.name, f.options).status();
+  absl::Status made;
+  if (direction == filters::Direction::kOutput) {
+    absl::StatusOr<filters::FilterRegistry::OutputMaker> m = registry.PrepareOutput(f.name, f.options);
+    made = m.status();
+    if (m.ok()) f.make_output = *std::move(m);
+  } else {
+    absl::StatusOr<filters::FilterRegistry::InputMaker> m = registry.PrepareInput(f.name, f.options);
+    made = m.status();
+    if (m.ok()) f.make_input = *std::move(m);
+  }
   if (!made.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(where, ": ", made.message()));
   }
   return f;
-}
-
-absl::Status Instantiated(const absl::Status& s, const std::string& name) {
-  if (s.ok()) return s;
-  return absl::InternalError(absl::StrCat("filter ", name, " could not be made: ", s.message()));
 }
 
 }  // namespace
@@ -76,21 +78,12 @@ absl::StatusOr<CompiledLocation> CompiledLocation::Compile(const LocationConfig&
   return c;
 }
 
-absl::Status CompiledLocation::AddFilters(handlers::Request& r,
-                                          const filters::FilterRegistry& registry) const {
-  for (const PreparedFilter& f : input_) {
-    absl::Status s = registry.AddInput(r.input(), f.name, f.options).status();
-    if (!s.ok()) return Instantiated(s, f.name);
-  }
-  for (const PreparedFilter& f : output_) {
-    absl::Status s = registry.AddOutput(r.output(), f.name, f.options).status();
-    if (!s.ok()) return Instantiated(s, f.name);
-  }
+void CompiledLocation::AddFilters(handlers::Request& r) const {
+  for (const PreparedFilter& f : input_) r.input().Add(f.make_input());
+  for (const PreparedFilter& f : output_) r.output().Add(f.make_output());
   for (const TypeGated& g : by_type_) {
-    r.output().Add(std::make_unique<TypeGateFilter>(&registry, &r.output(), g.filter.name,
-                                                    g.filter.options, g.types));
+    r.output().Add(std::make_unique<TypeGateFilter>(&r.output(), &g.filter.make_output, g.types));
   }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<Locations> Locations::Compile(const ServerConfig& config,

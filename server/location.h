@@ -9,6 +9,7 @@
 #define SERVER_LOCATION_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -23,10 +24,12 @@
 
 namespace brigade::server {
 
-// A filter by name with options already checked by its factory.
+// A filter by name with its options merged and checked once; `make` instantiates it.
 struct PreparedFilter {
   std::string name;
-  filters::FilterOptions options;
+  filters::FilterOptions options;  // as merged, for inspection
+  std::function<std::unique_ptr<filters::OutputFilter>()> make_output;  // output filters
+  std::function<std::unique_ptr<filters::InputFilter>()> make_input;    // input filters
 };
 
 class CompiledLocation {
@@ -47,8 +50,7 @@ class CompiledLocation {
   const std::vector<PreparedFilter>& output_filters() const { return output_; }
 
   // Adds the Location's input and output filters (and its type gates) to `r`'s chains.
-  // Errors: a factory failing now (Internal, naming the filter) — never dropped.
-  absl::Status AddFilters(handlers::Request& r, const filters::FilterRegistry& registry) const;
+  void AddFilters(handlers::Request& r) const;
 
  private:
   struct TypeGated {

@@ -138,7 +138,7 @@ TEST(DeflateFilterTest, TypeSelection) {
        }) {
     FilterOptions o;
     if (c.types != nullptr) o.Set("types", c.types);
-    absl::StatusOr<DeflateOptions> d = DeflateOptions::FromOptions(o);
+    absl::StatusOr<DeflateOptions> d = DeflateOptions::Table().Parse(o);
     ASSERT_TRUE(d.ok()) << d.status();
     Exchange ex = GzipRequest();
     ex.response_headers.Remove("Content-Type");
@@ -155,13 +155,13 @@ TEST(DeflateFilterTest, BadOptionsAreRefusedWithAMessage) {
   for (const char* level : {"0", "10", "x", "-1"}) {
     FilterOptions o;
     o.Set("level", level);
-    absl::StatusOr<DeflateOptions> d = DeflateOptions::FromOptions(o);
+    absl::StatusOr<DeflateOptions> d = DeflateOptions::Table().Parse(o);
     EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument) << level;
     EXPECT_NE(d.status().message().find("level"), std::string::npos);
   }
   FilterOptions o;
   o.Set("types", "html");
-  EXPECT_EQ(DeflateOptions::FromOptions(o).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(DeflateOptions::Table().Parse(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(DeflateFilterTest, FlushPassesEverythingCompressedSoFar) {

@@ -27,15 +27,24 @@ class TagFilter : public OutputFilter {
   int count_;
 };
 
+struct TagOptions {
+  std::string tag = "#";
+  int count = 1;
+  static const OptionTable<TagOptions>& Table() {
+    static const auto* table =
+        &(*new OptionTable<TagOptions>())
+             .String("tag", [](TagOptions& o) -> std::string& { return o.tag; }, "text to append")
+             .Int("count", [](TagOptions& o) -> int& { return o.count; }, 1, 5, "times");
+    return *table;
+  }
+};
+
 FilterRegistry MakeRegistry() {
   FilterRegistry r;
-  absl::Status s = r.RegisterOutput(
-      {.name = "TAG", .kind = FilterKind::kResource, .description = "appends a tag",
-       .options = {{"tag", "text to append"}, {"count", "1-5"}}},
-      [](FilterOptions& o) -> absl::StatusOr<std::unique_ptr<OutputFilter>> {
-        absl::StatusOr<int64_t> count = o.GetInt("count", 1, 1, 5);
-        if (!count.ok()) return count.status();
-        return std::make_unique<TagFilter>(o.GetString("tag", "#"), static_cast<int>(*count));
+  absl::Status s = r.RegisterOutput<TagOptions>(
+      {.name = "TAG", .kind = FilterKind::kResource, .description = "appends a tag"},
+      TagOptions::Table(), [](const TagOptions& o) -> std::unique_ptr<OutputFilter> {
+        return std::make_unique<TagFilter>(o.tag, o.count);
       });
   EXPECT_TRUE(s.ok()) << s;
   return r;
@@ -85,7 +94,9 @@ TEST(RegistryTest, DuplicateRegistrationIsAlreadyExists) {
   FilterRegistry registry = MakeRegistry();
   absl::Status s = registry.RegisterOutput(
       {.name = "TAG", .kind = FilterKind::kResource},
-      [](FilterOptions&) -> absl::StatusOr<std::unique_ptr<OutputFilter>> { return nullptr; });
+      [](FilterOptions&) -> absl::StatusOr<FilterRegistry::OutputMaker> {
+        return FilterRegistry::OutputMaker([] { return nullptr; });
+      });
   EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
 }
 
@@ -94,8 +105,60 @@ TEST(RegistryTest, ListAndFindDescribeFilters) {
   ASSERT_EQ(registry.List().size(), 1u);
   const FilterInfo* info = registry.Find("TAG", Direction::kOutput);
   ASSERT_NE(info, nullptr);
-  EXPECT_EQ(info->options.size(), 2u);
+  ASSERT_EQ(info->options.size(), 2u);
+  // The help comes from the option table, defaults from the options struct.
+  EXPECT_EQ(info->options[0].key, "tag");
+  EXPECT_EQ(info->options[0].help, "text to append (default #)");
+  EXPECT_EQ(info->options[1].help, "times (1-5, default 1)");
   EXPECT_EQ(registry.Find("TAG", Direction::kInput), nullptr);
+}
+
+TEST(RegistryTest, PreparedMakerChecksOptionsOnceAndMakesIndependentInstances) {
+  FilterRegistry registry = MakeRegistry();
+  absl::StatusOr<FilterRegistry::OutputMaker> make = registry.PrepareOutput(
+      "TAG", FilterOptions(std::map<std::string, std::string>{{"tag", "!"}, {"count", "3"}}));
+  ASSERT_TRUE(make.ok()) << make.status();
+  AllocatorHandle alloc = BucketAllocator::Create();
+  for (int i = 0; i < 2; ++i) {
+    Exchange ex;
+    Brigade collected(alloc.get());
+    OutputChain chain(&ex);
+    chain.Add(std::make_unique<CollectFilter>(&collected));
+    chain.Add((*make)());
+    Brigade bb(alloc.get());
+    bb.Append(Bucket::Immortal(alloc.get(), "x"));
+    bb.Append(Bucket::Eos(alloc.get()));
+    ASSERT_TRUE(chain.Pass(bb).ok());
+    EXPECT_EQ(*collected.FlattenToString(100), "x!!!");
+  }
+  EXPECT_EQ(registry.PrepareOutput("TAG", FilterOptions(std::map<std::string, std::string>{
+                                              {"count", "0"}}))
+                .status()
+                .message(),
+            "TAG: option count=0: expected an integer from 1 to 5");
+}
+
+TEST(OptionTableTest, CustomOptionsReportTheirKeyAndDefaultsStayUnset) {
+  struct Mode {
+    bool fast = false;
+  };
+  OptionTable<Mode> table;
+  table.Custom(
+      "mode",
+      [](absl::string_view v, Mode& m) -> absl::Status {
+        if (v != "fast" && v != "slow") return absl::InvalidArgumentError("fast or slow");
+        m.fast = v == "fast";
+        return absl::OkStatus();
+      },
+      "slow", "speed");
+  FilterOptions none;
+  EXPECT_FALSE(table.Parse(none)->fast);
+  EXPECT_TRUE(none.CheckAllUsed("M").ok());
+  FilterOptions fast(std::map<std::string, std::string>{{"mode", "fast"}});
+  EXPECT_TRUE(table.Parse(fast)->fast);
+  FilterOptions bad(std::map<std::string, std::string>{{"mode", "warp"}});
+  EXPECT_EQ(table.Parse(bad).status().message(), "option mode: fast or slow");
+  EXPECT_EQ(table.Docs()[0].help, "speed (default slow)");
 }
 
 TEST(FilterSpecTest, ParsesNameAndOptions) {

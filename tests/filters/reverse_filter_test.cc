@@ -32,9 +32,9 @@ TEST(ReverseFilterTest, MatchesModPerlExampleOutput) {
   }
   FilterOptions o;
   o.Set("signature", "Reversed by mod_perl 2.0");
-  absl::StatusOr<std::unique_ptr<ReverseFilter>> f = ReverseFilter::FromOptions(o);
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(Reverse(pieces, nullptr, std::move(*f)),
+  absl::StatusOr<ReverseOptions> options = ReverseOptions::Table().Parse(o);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(Reverse(pieces, nullptr, std::make_unique<ReverseFilter>(*options)),
             "abcdefghijklmnopqrstuvwxyz\n0123456789\nReversed by mod_perl 2.0\n<EOS>");
 }
 
@@ -63,7 +63,7 @@ TEST(ReverseFilterTest, ReversesUtf8ByCodePointAndOtherBytesByByte) {
 
 TEST(ReverseFilterTest, OverLongLineIsRefusedNotTruncated) {
   Exchange ex;
-  absl::StatusOr<test::Output> out = RunFilter(std::make_unique<ReverseFilter>(8), ex,
+  absl::StatusOr<test::Output> out = RunFilter(std::make_unique<ReverseFilter>(ReverseOptions{.max_line = 8, .signature = ""}), ex,
                                                {"short\n", "much too long a line\n"});
   EXPECT_EQ(out.status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_NE(out.status().message().find("REVERSE: line longer than 8 bytes at byte"),
@@ -78,7 +78,7 @@ TEST(ReverseFilterTest, KeepsContentLengthUnlessSigning) {
   EXPECT_EQ(ex.response_headers.Get("Content-Length"), "4");
   Exchange signed_ex;
   signed_ex.response_headers.Set("Content-Length", "4");
-  Reverse({"abc\n"}, &signed_ex, std::make_unique<ReverseFilter>(1 << 20, "sig\n"));
+  Reverse({"abc\n"}, &signed_ex, std::make_unique<ReverseFilter>(ReverseOptions{.signature = "sig"}));
   EXPECT_FALSE(signed_ex.response_headers.Has("Content-Length"));
 }
 

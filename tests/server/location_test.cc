@@ -79,7 +79,7 @@ TEST_F(LocationTest, AddFiltersInstantiatesTheCompiledFiltersOnARequest) {
   ASSERT_TRUE(l.ok()) << l.status();
   handlers::Connection connection;
   handlers::Request r(&connection);
-  ASSERT_TRUE(l->Match("/r").AddFilters(r, registry_).ok());
+  l->Match("/r").AddFilters(r);
   EXPECT_EQ(r.output().Names(), (std::vector<std::string>{"REVERSE", "DEFLATE"}));
   EXPECT_EQ(r.input().Names(), (std::vector<std::string>{"INFLATE"}));
 }
