@@ -91,11 +91,16 @@ absl::Status GzipDecoder::Error(absl::string_view what) const {
   return absl::InvalidArgumentError(absl::StrCat(what, " at byte ", offset_));
 }
 
-absl::StatusOr<size_t> GzipDecoder::ParseHeader() const {
+absl::StatusOr<size_t> GzipDecoder::ParseHeader(uint64_t start) const {
   const std::string& h = header_;
-  if (h.size() >= 1 && static_cast<unsigned char>(h[0]) != 0x1f) return Error("not gzip data: bad magic");
-  if (h.size() >= 2 && static_cast<unsigned char>(h[1]) != 0x8b) return Error("not gzip data: bad magic");
-  if (h.size() >= 3 && h[2] != 8) return Error("unsupported gzip compression method");
+  bool magic = (h.size() < 1 || static_cast<unsigned char>(h[0]) == 0x1f) &&
+               (h.size() < 2 || static_cast<unsigned char>(h[1]) == 0x8b);
+  if (!magic && members_ > 0) return TrailingGarbage(start);
+  if (!magic) return Error("not gzip data: bad magic");
+  if (h.size() >= 3 && h[2] != 8) {
+    if (members_ > 0) return TrailingGarbage(start);
+    return Error("unsupported gzip compression method");
+  }
   if (h.size() < 10) return 0;
   unsigned char flags = static_cast<unsigned char>(h[3]);
   if (flags & kFlagReserved) return Error("reserved gzip header flags set");
@@ -137,7 +142,19 @@ absl::Status GzipDecoder::CheckLimits() const {
 
 absl::StatusOr<GzipDecoder::Step> GzipDecoder::Decode(absl::string_view in, char* out,
                                                       size_t out_size) {
+  if (!failed_.ok()) return failed_;
   Step step;
+  absl::Status s = DecodeSteps(in, out, out_size, step);
+  if (s.ok()) return step;
+  failed_ = s;
+  // Bytes decoded before malformed input are good: they go out, and the error comes with the
+  // next call. Output past a limit is not returned.
+  if (step.produced > 0 && !absl::IsResourceExhausted(s)) return step;
+  return s;
+}
+
+absl::Status GzipDecoder::DecodeSteps(absl::string_view in, char* out, size_t out_size,
+                                      Step& step) {
   // In kData an empty input still runs inflate: zlib may hold output from a previous call
   // that ran out of room.
   while (step.produced < out_size && (!in.empty() || state_ == State::kData)) {
@@ -146,7 +163,7 @@ absl::StatusOr<GzipDecoder::Step> GzipDecoder::Decode(absl::string_view in, char
         size_t before = header_.size();
         size_t room = options_.max_header + 10 + 8 - before;  // fixed part, XLEN, HCRC
         header_.append(in.data(), std::min(in.size(), room));
-        absl::StatusOr<size_t> length = ParseHeader();
+        absl::StatusOr<size_t> length = ParseHeader(offset_ - before);
         if (!length.ok()) return length.status();
         if (*length == 0) {
           if (header_.size() - before == room) return Error("gzip header too long");
@@ -181,6 +198,7 @@ absl::StatusOr<GzipDecoder::Step> GzipDecoder::Decode(absl::string_view in, char
         if (rc == Z_MEM_ERROR) return absl::ResourceExhaustedError("inflate: out of memory");
         offset_ += used;
         total_out_ += made;
+        member_out_ += made;
         step.consumed += used;
         step.produced += made;
         in.remove_prefix(used);
@@ -188,7 +206,7 @@ absl::StatusOr<GzipDecoder::Step> GzipDecoder::Decode(absl::string_view in, char
         if (rc == Z_STREAM_END) {
           state_ = State::kTrailer;
         } else if (used == 0 && made == 0) {
-          return step;  // zlib needs more input or more room
+          return absl::OkStatus();  // zlib needs more input or more room
         }
         break;
       }
@@ -202,29 +220,50 @@ absl::StatusOr<GzipDecoder::Step> GzipDecoder::Decode(absl::string_view in, char
         if (LittleEndian32(trailer_.data()) != crc_) {
           return absl::DataLossError(absl::StrCat("gzip CRC-32 mismatch at byte ", offset_ - 8));
         }
-        if (LittleEndian32(trailer_.data() + 4) != static_cast<uint32_t>(total_out_)) {
+        if (LittleEndian32(trailer_.data() + 4) != static_cast<uint32_t>(member_out_)) {
           return absl::DataLossError(absl::StrCat("gzip size mismatch: trailer says ",
                                                   LittleEndian32(trailer_.data() + 4),
-                                                  ", inflated ", total_out_, " at byte ",
+                                                  ", inflated ", member_out_, " at byte ",
                                                   offset_ - 4));
         }
+        ++members_;
         state_ = State::kDone;
         break;
       }
       case State::kDone:
-        return Error("trailing garbage after the gzip member");
+        // RFC 1952 section 2.2: a gzip file is a series of members. What follows a member must
+        // start the next one.
+        if (absl::Status s = StartMember(); !s.ok()) return s;
+        break;
     }
   }
-  if (!in.empty() && state_ == State::kDone) return Error("trailing garbage after the gzip member");
-  return step;
+  return absl::OkStatus();
+}
+
+absl::Status GzipDecoder::TrailingGarbage(uint64_t at) const {
+  return absl::InvalidArgumentError(absl::StrCat("trailing garbage after gzip member ", members_,
+                                                 " (not the start of another member) at byte ",
+                                                 at));
+}
+
+absl::Status GzipDecoder::StartMember() {
+  if (inflateReset(&stream_) != Z_OK) return absl::InternalError("inflateReset failed");
+  crc_ = 0;
+  member_out_ = 0;
+  trailer_.clear();
+  state_ = State::kHeader;
+  return absl::OkStatus();
 }
 
 absl::Status GzipDecoder::Finish() const {
+  if (!failed_.ok()) return failed_;
   switch (state_) {
     case State::kDone:
       return absl::OkStatus();
     case State::kHeader:
-      return Error("truncated gzip body: the header is incomplete");
+      return Error(members_ == 0 ? "truncated gzip body: the header is incomplete"
+                                 : absl::StrCat("truncated gzip body: the header of member ",
+                                                members_ + 1, " is incomplete"));
     case State::kData:
       return Error("truncated gzip body: the compressed data ends early");
     case State::kTrailer:

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/filters/filter_test_util.h"
 
@@ -138,7 +139,9 @@ TEST(GzipCodecTest, MalformedInputsAreRejectedWithAReason) {
            {bad_size, absl::StatusCode::kDataLoss, "size mismatch"},
            {corrupt, absl::StatusCode::kInvalidArgument, "bad deflate data"},
            {good + "junk", absl::StatusCode::kInvalidArgument, "trailing garbage"},
-           {good + good, absl::StatusCode::kInvalidArgument, "trailing garbage"},
+           {good + good + "\x1f\x8b\x07", absl::StatusCode::kInvalidArgument, "trailing garbage"},
+           {good + good.substr(0, 6), absl::StatusCode::kInvalidArgument,
+            "header of member 2 is incomplete"},
            {good.substr(0, 5), absl::StatusCode::kInvalidArgument, "header is incomplete"},
            {good.substr(0, good.size() - 12), absl::StatusCode::kInvalidArgument,
             "truncated gzip body"},
@@ -151,6 +154,46 @@ TEST(GzipCodecTest, MalformedInputsAreRejectedWithAReason) {
     EXPECT_EQ(out.status().code(), b.code) << b.reason << ": " << out.status();
     EXPECT_NE(out.status().message().find(b.reason), std::string::npos) << out.status();
   }
+}
+
+TEST(GzipCodecTest, DecodesASeriesOfMembersAsOneStream) {
+  std::string a(5000, 'a'), b = "second member\n", c;
+  std::string gz = ZlibGzip(a, 6) + ZlibGzip(b, 1) + ZlibGzip(c, 9);
+  absl::StatusOr<std::string> out = Decode(gz);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, a + b + c);
+}
+
+TEST(GzipCodecTest, JunkAfterAMemberNamesItsOffset) {
+  std::string gz = ZlibGzip(std::string(100, 'x'), 6);
+  absl::StatusOr<std::string> out = Decode(gz + gz + "junk");
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(out.status().message().find(absl::StrCat("member 2 (not the start of another "
+                                                     "member) at byte ",
+                                                     2 * gz.size())),
+            std::string::npos)
+      << out.status();
+}
+
+TEST(GzipCodecTest, OutputLimitCountsEveryMember) {
+  std::string member = ZlibGzip(std::string(600 << 10, 'a'), 9);
+  absl::StatusOr<std::unique_ptr<GzipDecoder>> d = GzipDecoder::Create({.max_output = 1 << 20});
+  ASSERT_TRUE(d.ok());
+  std::string gz = member + member;
+  std::string block(8192, '\0');
+  size_t pos = 0;
+  absl::Status failure;
+  while (pos < gz.size()) {
+    absl::StatusOr<GzipDecoder::Step> step =
+        (*d)->Decode(absl::string_view(gz).substr(pos), block.data(), block.size());
+    if (!step.ok()) {
+      failure = step.status();
+      break;
+    }
+    pos += step->consumed;
+  }
+  EXPECT_EQ(failure.code(), absl::StatusCode::kResourceExhausted) << failure;
+  EXPECT_EQ((*d)->members(), 1u);
 }
 
 TEST(GzipCodecTest, OutputLimitStopsWithinOneBlock) {

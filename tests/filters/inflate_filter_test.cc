@@ -5,6 +5,7 @@
 #include "filters/chain.h"
 #include "filters/core_input.h"
 #include "filters/testing/split_invariance.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/filters/filter_test_util.h"
 
@@ -148,6 +149,48 @@ TEST(InflateFilterTest, GarbageIs400WithOffsetAndTruncationIsReported) {
   Exchange ex3 = GzipBody();
   absl::StatusOr<std::string> trailing = ReadBody(gz + "extra", ex3);
   EXPECT_NE(trailing.status().message().find("trailing garbage"), std::string::npos);
+}
+
+TEST(InflateFilterTest, ARequestBodyOfSeveralMembersDecodesWhole) {
+  std::string a = Text(3000), b = Text(10);
+  Exchange ex = GzipBody();
+  absl::StatusOr<std::string> body = ReadBody(ZlibGzip(a, 6) + ZlibGzip(b, 1), ex);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(*body, a + b);
+}
+
+TEST(InflateFilterTest, LimitCountsEveryMemberOfARequestBody) {
+  std::string member = ZlibGzip(std::string(40000, 'z'), 9);
+  InflateOptions o;
+  o.codec.max_output = 50000;
+  Exchange one = GzipBody();
+  EXPECT_TRUE(ReadBody(member, one, o).ok());
+  Exchange two = GzipBody();
+  EXPECT_EQ(ReadBody(member + member, two, o).status().code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+// Decoded bytes that came before the malformed input are read before the error.
+TEST(InflateFilterTest, BytesDecodedBeforeJunkAreReadFirst) {
+  std::string text = Text(50);
+  std::string gz = ZlibGzip(text, 6);
+  AllocatorHandle alloc = BucketAllocator::Create();
+  Brigade src(alloc.get());
+  src.Append(Bucket::CopyOf(alloc.get(), gz + "junk"));
+  Exchange ex = GzipBody();
+  InputChain chain(&ex);
+  chain.Add(std::make_unique<CoreInputFilter>(std::move(src)));
+  chain.Add(std::make_unique<InflateInputFilter>(InflateOptions()));
+  std::string body;
+  absl::Status s;
+  while (s.ok()) {
+    Brigade out(alloc.get());
+    s = chain.Read(out, ReadMode::kReadBytes, BlockMode::kBlock, 1 << 20);
+    if (s.ok()) body += *out.FlattenToString(1 << 20);
+  }
+  EXPECT_EQ(body, text);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find(absl::StrCat("at byte ", gz.size())), std::string::npos) << s;
 }
 
 TEST(InflateFilterTest, OtherReadModesAreUnimplemented) {
