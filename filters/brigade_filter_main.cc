@@ -1,92 +1,88 @@
-// brigade-filter: streams stdin (or --in FILE, read as file buckets) through built-in filters,
-// in the order named, to stdout (or --out FILE).
+// brigade-filter: streams stdin (or --in FILE, read as file ranges) through filters, exactly in
+// the order named, to stdout (or --out FILE).
 //
-//   bazel run //filters:brigade-filter -- DEFLATE:level=9 < in > out.gz
+//   bazel run //:brigade-filter -- DEFLATE:level=9 < in > out.gz
+//
+// Each named filter is a stage of one stream with its own message: an output filter transforms
+// what reaches it; an input filter (DECHUNK) decodes the stream at that point. Kinds do not
+// reorder the stages here, as they do in a server's chains.
 //
 // Exit status: 0 on success, 1 when a filter fails (a one-line message on stderr names the
 // filter and the byte offset; everything produced before the failure has been written),
 // 2 for bad usage.
 
 #include <fcntl.h>
-#include <sys/uio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "brigade/brigade.h"
 #include "filters/builtin_filters.h"
 #include "filters/chain.h"
-#include "filters/core_input.h"
+#include "filters/fd_writer.h"
+#include "filters/input_stage.h"
 #include "filters/registry.h"
 
 namespace brigade::filters {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: brigade-filter [--in FILE] [--out FILE] [--bucket=BYTES] [--stats] "
+    "usage: brigade-filter [--in FILE] [--out FILE] [--bucket=BYTES] [--stats] [--report] "
     "FILTER[:key=value,...]...\n";
 
-// The end of the output chain: writes every byte it is passed to a file descriptor.
-class WriteFilter : public OutputFilter {
- public:
-  explicit WriteFilter(int fd) : OutputFilter("WRITE", FilterKind::kNetwork), fd_(fd) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
-    while (!bb.empty()) {
-      Bucket* b = bb.front();
-      if (b->is_metadata()) {
-        bb.Delete(b);
-        continue;
-      }
-      absl::StatusOr<absl::string_view> data = b->Read();
-      if (!data.ok()) return data.status();
-      if (absl::Status s = WriteAll(*data); !s.ok()) return s;
-      bb.Delete(b);
-    }
-    return Flow::kDone;
-  }
-  FilterTraits traits() const override { return {.needs_bytes = true}; }
-  uint64_t written() const { return written_; }
-
- private:
-  absl::Status WriteAll(absl::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = write(fd_, data.data(), data.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return internal::ErrnoStatus(errno, "write");
-      data.remove_prefix(static_cast<size_t>(n));
-      written_ += static_cast<uint64_t>(n);
-    }
-    return absl::OkStatus();
-  }
-  int fd_;
-  uint64_t written_ = 0;
+// Options that differ from a server's in a tool: gzip(1) compresses every input, even an
+// empty one, so DEFLATE here has no minimum length.
+struct ToolDefault {
+  const char* filter;
+  const char* key;
+  const char* value;
 };
+constexpr ToolDefault kToolDefaults[] = {{"DEFLATE", "min_length", "0"}};
+
+// File input goes down the chain this many bytes per pass: in ranges of 64 buckets when a filter
+// reads the bytes, and in large ranges when none does, so a copy takes few kernel calls.
+constexpr size_t kBucketsPerPass = 64;
+constexpr uint64_t kZeroCopyPass = 16 << 20;
 
 struct Args {
   std::string in_path;
   std::string out_path;
   size_t bucket = 8192;
   bool stats = false;
+  bool report = false;
   std::vector<std::string> specs;
 };
 
 void PrintHelp(const FilterRegistry& registry) {
   std::string text = kUsage;
-  absl::StrAppend(&text,
-                  "\nStreams stdin (or --in FILE, read as file buckets) through the named "
-                  "filters in order to stdout (or --out FILE).\n"
-                  "  --bucket=BYTES  input bucket size (default 8192)\n"
-                  "  --stats         print bytes in/out and copy accounting to stderr\n\n"
-                  "Filters:\n");
+  absl::StrAppend(
+      &text,
+      "\nStreams stdin (or --in FILE, read as file ranges) through the named filters, exactly in "
+      "the order named, to stdout (or --out FILE). An input filter named here decodes the "
+      "stream at its place: DEFLATE CHUNK DECHUNK INFLATE gives back its input. (A server's "
+      "chains order filters by kind instead.)\n"
+      "  --bucket=BYTES  input bucket size (default 8192)\n"
+      "  --stats         print bytes in/out and copy accounting to stderr\n"
+      "  --report        print the chain's pipeline report and exit without reading input\n"
+      "When no filter needs bytes in memory, --in FILE goes to the output without entering user "
+      "space (copy_file_range, splice or sendfile).\n");
+  for (const ToolDefault& d : kToolDefaults) {
+    absl::StrAppend(&text, "Here ", d.filter, "'s ", d.key, " defaults to ", d.value,
+                    ", as gzip(1) compresses any input.\n");
+  }
+  absl::StrAppend(&text, "\nFilters:\n");
   for (const FilterInfo* f : registry.List()) {
     absl::StrAppend(&text, "  ", f->name, f->direction == Direction::kInput ? " (input)" : "",
                     " [", FilterKindName(f->kind), "]: ", f->description, "\n");
@@ -95,7 +91,7 @@ void PrintHelp(const FilterRegistry& registry) {
   fputs(text.c_str(), stdout);
 }
 
-// Returns 0 to go on, or the exit status.
+// Returns 0 to go on, -1 to exit 0, or the exit status.
 int ParseArgs(int argc, char** argv, const FilterRegistry& registry, Args& args) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -109,6 +105,8 @@ int ParseArgs(int argc, char** argv, const FilterRegistry& registry, Args& args)
       return -1;
     } else if (a == "--stats") {
       args.stats = true;
+    } else if (a == "--report") {
+      args.report = true;
     } else if (std::optional<std::string> v = value("--in")) {
       args.in_path = *v;
     } else if (std::optional<std::string> v = value("--out")) {
@@ -128,6 +126,115 @@ int ParseArgs(int argc, char** argv, const FilterRegistry& registry, Args& args)
   return 0;
 }
 
+// One named filter as a stage: an output filter, or an input filter run by an InputStage.
+struct Stage {
+  std::unique_ptr<OutputFilter> filter;
+  bool input = false;
+};
+
+// Returns the stages in the order named, or the exit status on a bad spec.
+std::optional<std::vector<Stage>> MakeStages(const Args& args, const FilterRegistry& registry,
+                                             int* status) {
+  std::vector<Stage> stages;
+  for (const std::string& text : args.specs) {
+    absl::StatusOr<FilterSpec> spec = ParseFilterSpec(text);
+    if (!spec.ok()) {
+      fprintf(stderr, "brigade-filter: %s\n", std::string(spec.status().message()).c_str());
+      *status = 2;
+      return std::nullopt;
+    }
+    for (const ToolDefault& d : kToolDefaults) {
+      if (spec->name == d.filter) spec->options.SetDefault(d.key, d.value);
+    }
+    Stage stage;
+    absl::Status made;
+    if (registry.Find(spec->name, Direction::kOutput) != nullptr) {
+      absl::StatusOr<std::unique_ptr<OutputFilter>> f = registry.MakeOutput(spec->name, spec->options);
+      made = f.status();
+      if (f.ok()) stage.filter = *std::move(f);
+    } else if (registry.Find(spec->name, Direction::kInput) != nullptr) {
+      absl::StatusOr<std::unique_ptr<InputFilter>> f = registry.MakeInput(spec->name, spec->options);
+      made = f.status();
+      if (f.ok()) stage.filter = std::make_unique<InputStage>(*std::move(f), args.bucket);
+      stage.input = true;
+    } else {
+      made = absl::NotFoundError(absl::StrCat("no filter named ", spec->name, " (see --help)"));
+    }
+    if (!made.ok()) {
+      fprintf(stderr, "brigade-filter: %s\n", std::string(made.message()).c_str());
+      *status = 2;
+      return std::nullopt;
+    }
+    stages.push_back(std::move(stage));
+  }
+  return stages;
+}
+
+PipelineReport ReportOf(const std::vector<Stage>& stages) {
+  PipelineReport report;
+  for (const Stage& s : stages) {
+    report.Add({s.filter->name(), s.filter->kind(), s.filter->traits(), s.input, ""});
+  }
+  return report;
+}
+
+// The input: a file (--in, or stdin when it is a regular file) as file ranges, else stdin as a
+// pipe source read as it comes.
+class Input {
+ public:
+  // Errors: --in cannot be opened or sized.
+  absl::Status Open(const std::string& path) {
+    if (!path.empty()) {
+      absl::StatusOr<Ref<File>> f = File::Open(path);
+      if (!f.ok()) return f.status();
+      file_ = *f;
+    } else {
+      struct stat st;
+      if (fstat(0, &st) != 0 || !S_ISREG(st.st_mode)) return absl::OkStatus();
+      off_t at = lseek(0, 0, SEEK_CUR);
+      file_ = File::Adopt(0, false);
+      offset_ = at > 0 ? static_cast<uint64_t>(at) : 0;
+    }
+    absl::StatusOr<uint64_t> size = file_->Size();
+    if (!size.ok()) return size.status();
+    end_ = *size;
+    return absl::OkStatus();
+  }
+
+  // Fills `bb` with the next stretch of at most `pass` bytes; appends EOS at the end of input.
+  absl::Status Next(Brigade& bb, uint64_t pass) {
+    BucketAllocator* alloc = bb.allocator();
+    if (file_) {
+      uint64_t n = std::min<uint64_t>(pass, end_ - offset_);
+      if (n > 0) bb.Append(Bucket::FileRange(alloc, file_, offset_, n));
+      offset_ += n;
+      bytes_ += n;
+      if (offset_ == end_) bb.Append(Bucket::Eos(alloc));
+      return absl::OkStatus();
+    }
+    Brigade src(alloc);
+    src.Append(Bucket::FromSource(alloc, Source::Adopt(Source::Kind::kPipe, 0, false)));
+    absl::StatusOr<absl::string_view> data = src.front()->Read();
+    if (!data.ok()) return data.status();
+    bytes_ += data->size();
+    if (data->empty()) {
+      bb.Append(Bucket::Eos(alloc));
+    } else {
+      bb.Append(src.Remove(src.front()));
+    }
+    return absl::OkStatus();
+  }
+
+  bool is_file() const { return static_cast<bool>(file_); }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  Ref<File> file_;
+  uint64_t offset_ = 0;
+  uint64_t end_ = 0;
+  uint64_t bytes_ = 0;
+};
+
 int Run(int argc, char** argv) {
   FilterRegistry registry;
   if (absl::Status s = RegisterBuiltinFilters(registry); !s.ok()) {
@@ -136,16 +243,21 @@ int Run(int argc, char** argv) {
   }
   Args args;
   if (int rc = ParseArgs(argc, argv, registry, args); rc != 0) return rc < 0 ? 0 : rc;
+  int status = 0;
+  std::optional<std::vector<Stage>> stages = MakeStages(args, registry, &status);
+  if (!stages.has_value()) return status;
+  PipelineReport report = ReportOf(*stages);
+  if (args.report) {
+    fputs(report.Format().c_str(), stdout);
+    return 0;
+  }
 
-  AllocatorHandle alloc = BucketAllocator::Create({.block_size = args.bucket});
-  Exchange exchange;
-  // The tool filters a stream, not an HTTP exchange: it accepts gzip so DEFLATE compresses.
-  exchange.request_headers.Set("Accept-Encoding", "gzip");
-  Exchange conn_exchange;
-  OutputChain connection(&conn_exchange);
-  InputChain input(&exchange);
-  OutputChain output(&exchange, &connection);
-
+  Input input;
+  if (absl::Status s = input.Open(args.in_path); !s.ok()) {
+    fprintf(stderr, "brigade-filter: --in %s: %s\n", args.in_path.c_str(),
+            std::string(s.message()).c_str());
+    return 2;
+  }
   int out_fd = 1;
   if (!args.out_path.empty()) {
     out_fd = open(args.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -154,105 +266,39 @@ int Run(int argc, char** argv) {
       return 2;
     }
   }
-  auto* writer = static_cast<WriteFilter*>(connection.Add(std::make_unique<WriteFilter>(out_fd)));
 
-  bool input_filters = false;
-  bool seen_output = false;
-  for (const std::string& text : args.specs) {
-    absl::StatusOr<FilterSpec> spec = ParseFilterSpec(text);
-    if (!spec.ok()) {
-      fprintf(stderr, "brigade-filter: %s\n", std::string(spec.status().message()).c_str());
-      return 2;
-    }
-    absl::Status added;
-    if (registry.Find(spec->name, Direction::kOutput) != nullptr) {
-      added = registry.AddOutput(output, spec->name, spec->options).status();
-      seen_output = true;
-    } else if (registry.Find(spec->name, Direction::kInput) != nullptr) {
-      if (seen_output) {
-        fprintf(stderr, "brigade-filter: input filter %s must come before output filters\n",
-                spec->name.c_str());
-        return 2;
-      }
-      added = registry.AddInput(input, spec->name, spec->options).status();
-      input_filters = true;
-    } else {
-      fprintf(stderr, "brigade-filter: no filter named %s (see --help)\n", spec->name.c_str());
-      return 2;
-    }
-    if (!added.ok()) {
-      fprintf(stderr, "brigade-filter: %s\n", std::string(added.message()).c_str());
-      return 2;
-    }
+  // One chain per stage, each with its own message, the stream running from one into the next
+  // and last into the writer's.
+  std::string names;
+  for (const Stage& s : *stages) absl::StrAppend(&names, s.filter->name(), ",");
+  absl::StrAppend(&names, "WRITE");
+  std::deque<Exchange> exchanges(stages->size() + 1);
+  std::deque<OutputChain> chains;
+  chains.emplace_front(&exchanges.back(), nullptr, ChainOrder::kAsAdded);
+  auto* writer = static_cast<FdWriter*>(chains.front().Add(std::make_unique<FdWriter>(out_fd)));
+  for (size_t i = stages->size(); i-- > 0;) {
+    Exchange& ex = exchanges[i];
+    // The tool filters a stream, not an HTTP exchange: it accepts gzip so DEFLATE compresses.
+    ex.request_headers.Set("Accept-Encoding", "gzip");
+    chains.emplace_front(&ex, &chains.front(), ChainOrder::kAsAdded);
+    chains.front().Add(std::move((*stages)[i].filter));
   }
 
-  // The source: stdin as a pipe bucket, or the file as file buckets passed a batch at a time.
-  Ref<File> file;
-  uint64_t file_size = 0;
-  if (!args.in_path.empty()) {
-    absl::StatusOr<Ref<File>> f = File::Open(args.in_path);
-    absl::StatusOr<uint64_t> size = f.ok() ? (*f)->Size() : f.status();
-    if (!size.ok()) {
-      fprintf(stderr, "brigade-filter: --in %s\n", std::string(size.status().message()).c_str());
-      return 2;
-    }
-    file = *f;
-    file_size = *size;
-  }
-  uint64_t bytes_in = 0;
-  uint64_t file_offset = 0;
-  // Fills `bb` with the next stretch of input; appends EOS at the end of input.
-  auto next_input = [&](Brigade& bb) -> absl::Status {
-    if (input_filters) {
-      absl::Status s = input.Read(bb, ReadMode::kReadBytes, BlockMode::kBlock, args.bucket);
-      if (s.ok()) bytes_in += bb.Length().value_or(0);
-      return s;
-    }
-    if (file) {
-      for (int i = 0; i < 64 && file_offset < file_size; ++i) {
-        uint64_t n = std::min<uint64_t>(args.bucket, file_size - file_offset);
-        bb.Append(Bucket::FileRange(alloc.get(), file, file_offset, n));
-        file_offset += n;
-      }
-      bytes_in = file_offset;
-      if (file_offset == file_size) bb.Append(Bucket::Eos(alloc.get()));
-      return absl::OkStatus();
-    }
-    Brigade src(alloc.get());
-    src.Append(Bucket::FromSource(alloc.get(), Source::Adopt(Source::Kind::kPipe, 0, false)));
-    absl::StatusOr<absl::string_view> data = src.front()->Read();
-    if (!data.ok()) return data.status();
-    bytes_in += data->size();
-    if (data->empty()) {
-      bb.Append(Bucket::Eos(alloc.get()));
-    } else {
-      bb.Append(src.Remove(src.front()));
-    }
-    return absl::OkStatus();
-  };
-  if (input_filters) {
-    Brigade src(alloc.get());
-    if (file) {
-      src.Append(Bucket::FileRange(alloc.get(), file, 0, file_size));
-    } else {
-      src.Append(Bucket::FromSource(alloc.get(), Source::Adopt(Source::Kind::kPipe, 0, false)));
-    }
-    input.Add(std::make_unique<CoreInputFilter>(std::move(src)));
-  }
-
-  // Taken now: DEFLATE and CONTENT_LENGTH leave the chain as they finish.
-  std::string names = absl::StrJoin(output.Names(), ",");
+  AllocatorHandle alloc = BucketAllocator::Create({.block_size = args.bucket});
+  uint64_t pass = report.zero_copy ? kZeroCopyPass : args.bucket * kBucketsPerPass;
   CopyStats before = GlobalCopyStats();
-  int status = 0;
   while (true) {
     Brigade bb(alloc.get());
-    absl::Status s = next_input(bb);
+    absl::Status s = input.Next(bb, pass);
     bool eos = s.ok() && bb.ends_with_eos();
-    absl::StatusOr<Flow> flow = s.ok() ? output.Pass(bb) : absl::StatusOr<Flow>(s);
+    absl::StatusOr<Flow> flow = s.ok() ? chains.front().Pass(bb) : absl::StatusOr<Flow>(s);
+    if (flow.ok() && eos && !writer->saw_eos()) {
+      flow = absl::InternalError("the chain ended without passing the end of the stream on");
+    }
     if (!flow.ok()) {
       fprintf(stderr, "brigade-filter: %s (after %llu input bytes)\n",
               std::string(flow.status().message()).c_str(),
-              static_cast<unsigned long long>(bytes_in));
+              static_cast<unsigned long long>(input.bytes()));
       status = 1;
       break;
     }
@@ -260,9 +306,10 @@ int Run(int argc, char** argv) {
   }
   if (args.stats) {
     CopyStats d = GlobalCopyStats().Since(before);
-    fprintf(stderr, "brigade-filter: filters=%s bytes_in=%llu bytes_out=%llu %s\n",
-            names.c_str(), static_cast<unsigned long long>(bytes_in),
-            static_cast<unsigned long long>(writer->written()), d.DebugString().c_str());
+    fprintf(stderr, "brigade-filter: filters=%s bytes_in=%llu bytes_out=%llu zero_copy_out=%llu %s\n",
+            names.c_str(), static_cast<unsigned long long>(input.bytes()),
+            static_cast<unsigned long long>(writer->written()),
+            static_cast<unsigned long long>(writer->zero_copy_bytes()), d.DebugString().c_str());
   }
   if (out_fd != 1) close(out_fd);
   return status;

@@ -47,9 +47,12 @@ absl::string_view ReadModeName(ReadMode mode) {
 template <typename T>
 T* ChainCore<T>::Insert(std::unique_ptr<T> filter) {
   filter->exchange_ = exchange_;
-  auto pos = std::find_if(filters_.begin(), filters_.end(), [&](const std::unique_ptr<T>& f) {
-    return static_cast<int>(f->kind()) > static_cast<int>(filter->kind());
-  });
+  auto pos = filters_.end();
+  if (order_kind_ == ChainOrder::kByKind) {
+    pos = std::find_if(filters_.begin(), filters_.end(), [&](const std::unique_ptr<T>& f) {
+      return static_cast<int>(f->kind()) > static_cast<int>(filter->kind());
+    });
+  }
   T* inserted = filters_.insert(pos, std::move(filter))->get();
   Reindex();
   return inserted;
@@ -134,7 +137,8 @@ std::string PipelineReport::DebugString() const {
 }
 
 OutputFilter* OutputChain::Add(std::unique_ptr<OutputFilter> filter) {
-  if (below_ != nullptr && filter->kind() >= FilterKind::kConnection) {
+  if (below_ != nullptr && core_.order() == ChainOrder::kByKind &&
+      filter->kind() >= FilterKind::kConnection) {
     return below_->Add(std::move(filter));
   }
   filter->chain_ = this;
@@ -187,14 +191,39 @@ std::vector<std::string> OutputChain::Names() const {
   return names;
 }
 
-void OutputChain::AppendReport(PipelineReport& report) const {
-  for (const OutputFilter* f : core_.Live()) {
-    FilterTraits t = f->traits();
-    report.filters.push_back({f->name(), f->kind(), t});
-    report.zero_copy = report.zero_copy && !t.needs_bytes;
-    report.preserves_flush = report.preserves_flush && t.preserves_flush;
-    report.max_buffered_bytes += t.max_buffered_bytes;
+void PipelineReport::Add(Entry entry) {
+  zero_copy = zero_copy && !entry.traits.needs_bytes;
+  preserves_flush = preserves_flush && entry.traits.preserves_flush;
+  max_buffered_bytes += entry.traits.max_buffered_bytes;
+  filters.push_back(std::move(entry));
+}
+
+const PipelineReport::Entry* PipelineReport::FirstNeedingBytes() const {
+  for (const Entry& e : filters) {
+    if (e.traits.needs_bytes) return &e;
   }
+  return nullptr;
+}
+
+std::string PipelineReport::Format() const {
+  std::string out;
+  for (const Entry& e : filters) {
+    absl::StrAppend(&out, e.name, ": ", e.input ? "input " : "", FilterKindName(e.kind), ", ",
+                    e.traits.needs_bytes ? "needs bytes in memory" : "takes file ranges as they are",
+                    ", ", e.traits.preserves_flush ? "passes FLUSH on" : "holds FLUSH back",
+                    ", holds at most ", e.traits.max_buffered_bytes, " bytes",
+                    e.note.empty() ? "" : ", ", e.note, "\n");
+  }
+  const Entry* first = FirstNeedingBytes();
+  absl::StrAppend(&out, "zero-copy: ",
+                  first == nullptr ? "yes" : absl::StrCat("no (", first->name, " needs bytes in memory)"),
+                  "\n");
+  absl::StrAppend(&out, "worst-case buffered: ", max_buffered_bytes, " bytes\n");
+  return out;
+}
+
+void OutputChain::AppendReport(PipelineReport& report) const {
+  for (const OutputFilter* f : core_.Live()) report.Add({f->name(), f->kind(), f->traits(), false, ""});
   if (below_ != nullptr) below_->AppendReport(report);
 }
 
@@ -211,7 +240,8 @@ void OutputFilter::RemoveSelf() { chain_->Remove(this); }
 // --- InputChain ---
 
 InputFilter* InputChain::Add(std::unique_ptr<InputFilter> filter) {
-  if (below_ != nullptr && filter->kind() >= FilterKind::kConnection) {
+  if (below_ != nullptr && core_.order() == ChainOrder::kByKind &&
+      filter->kind() >= FilterKind::kConnection) {
     return below_->Add(std::move(filter));
   }
   filter->chain_ = this;

@@ -1,10 +1,11 @@
 // OutputChain and InputChain: ordered filter instances for one request or one connection.
 //
-// Filters sit in kind order (filter.h); a filter is inserted before the first filter of a higher
-// kind, so filters of one kind keep the order they were added in. A request's chain may sit
-// above its connection's chain (`below`): filters of kind kConnection and kNetwork added to the
-// request chain go to the connection chain, and the stream continues into it after the
-// request's last filter.
+// A server's chains keep kind order (filter.h): a filter is inserted before the first filter of a
+// higher kind, so filters of one kind keep the order they were added in. A request's chain may
+// sit above its connection's chain (`below`): filters of kind kConnection and kNetwork added to
+// the request chain go to the connection chain, and the stream continues into it after the
+// request's last filter. A chain made with ChainOrder::kAsAdded (brigade-filter's) keeps its
+// filters in the order added, whatever their kinds, and sends none below.
 //
 // Filters may be added while a response is running and may remove themselves from inside
 // their own call; the stream then continues through the rest of the chain.
@@ -29,17 +30,32 @@
 
 namespace brigade::filters {
 
+enum class ChainOrder {
+  kByKind,   // filters sorted by kind (servers)
+  kAsAdded,  // filters in the order added (a tool's stream of stages)
+};
+
 // What a chain promises end to end (from FilterTraits).
 struct PipelineReport {
   struct Entry {
     std::string name;
     FilterKind kind;
     FilterTraits traits;
+    bool input = false;  // an input filter (run as a stage of the stream)
+    std::string note;    // when it applies, if not always (e.g. "only for text/html")
   };
   std::vector<Entry> filters;       // in chain order, connection filters included
   bool zero_copy = true;            // no filter needs bytes in memory: sendfile survives
   bool preserves_flush = true;      // every filter passes FLUSH on with what it holds
   uint64_t max_buffered_bytes = 0;  // worst case held by the chain between calls
+
+  // Appends an entry and folds its traits into the summary.
+  void Add(Entry entry);
+  // The first filter that needs bytes in memory, or null.
+  const Entry* FirstNeedingBytes() const;
+  // One line per filter, then "zero-copy: yes" or "zero-copy: no (NAME needs bytes in
+  // memory)", then "worst-case buffered: N bytes"; every line ends in '\n'.
+  std::string Format() const;
   std::string DebugString() const;
 };
 
@@ -47,7 +63,8 @@ struct PipelineReport {
 template <typename T>
 class ChainCore {
  public:
-  explicit ChainCore(Exchange* exchange) : exchange_(exchange) {}
+  ChainCore(Exchange* exchange, ChainOrder order) : exchange_(exchange), order_kind_(order) {}
+  ChainOrder order() const { return order_kind_; }
   T* Insert(std::unique_ptr<T> filter);
   // Erases `filter` now, or when its running call returns.
   void Remove(T* filter);
@@ -66,17 +83,19 @@ class ChainCore {
   std::list<std::unique_ptr<T>> filters_;  // owns the filters, in chain order
   std::vector<T*> order_;                  // the same filters, indexable
   Exchange* exchange_;
+  ChainOrder order_kind_;
 };
 
 class OutputChain {
  public:
   // REQUIRES: `exchange` and `below` (when not null) outlive the chain.
-  explicit OutputChain(Exchange* exchange, OutputChain* below = nullptr)
-      : core_(exchange), below_(below) {}
+  explicit OutputChain(Exchange* exchange, OutputChain* below = nullptr,
+                       ChainOrder order = ChainOrder::kByKind)
+      : core_(exchange, order), below_(below) {}
   OutputChain(const OutputChain&) = delete;
   OutputChain& operator=(const OutputChain&) = delete;
 
-  // Inserts by kind and returns the instance, owned by the chain (or the chain below).
+  // Inserts (by kind, or last) and returns the instance, owned by the chain (or the chain below).
   OutputFilter* Add(std::unique_ptr<OutputFilter> filter);
   // REQUIRES: `filter` is in this chain.
   void Remove(OutputFilter* filter);
@@ -106,8 +125,9 @@ class OutputChain {
 class InputChain {
  public:
   // REQUIRES: `exchange` and `below` (when not null) outlive the chain.
-  explicit InputChain(Exchange* exchange, InputChain* below = nullptr)
-      : core_(exchange), below_(below) {}
+  explicit InputChain(Exchange* exchange, InputChain* below = nullptr,
+                      ChainOrder order = ChainOrder::kByKind)
+      : core_(exchange, order), below_(below) {}
   InputChain(const InputChain&) = delete;
   InputChain& operator=(const InputChain&) = delete;
 

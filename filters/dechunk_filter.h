@@ -38,6 +38,11 @@ class DechunkFilter : public InputFilter {
   // Serves READBYTES (and INIT); other modes are Unimplemented on a chunked body.
   absl::Status Read(Brigade& out, ReadMode mode, BlockMode block, size_t readbytes) override;
   uint64_t body_bytes() const { return body_bytes_; }
+  // Chunk data goes up as it came (a file range stays one); size lines are read into memory.
+  FilterTraits traits() const override {
+    return {.needs_bytes = true, .preserves_flush = true,
+            .max_buffered_bytes = options_.max_line + options_.max_trailer_bytes};
+  }
 
  private:
   enum class State { kSize, kData, kDataCrlf, kTrailer, kDone };

@@ -118,7 +118,9 @@ absl::Status InflateInputFilter::Read(Brigade& out, ReadMode mode, BlockMode blo
         absl::StrCat("INFLATE: ", ReadModeName(mode), " reads of a gzip body are not supported"));
   }
   while (true) {
-    if (absl::Status s = DecodePending(readbytes); !s.ok()) return s;
+    if (failed_.ok()) failed_ = DecodePending(readbytes);
+    // What was decoded before an error is read first.
+    if (!failed_.ok() && pending_out_->empty()) return failed_;
     if (!pending_out_->empty()) {
       absl::StatusOr<Brigade> rest =
           pending_out_->SplitAtOffset(std::min<uint64_t>(readbytes, *pending_out_->Length()));
@@ -180,7 +182,12 @@ absl::StatusOr<Flow> InflateOutputFilter::Filter(Brigade& bb) {
     while (true) {
       absl::StatusOr<Decoded> d =
           DecodeInto(*decoder_, rest, out, options_.block_size, kPassBytes);
-      if (!d.ok()) return d.status();
+      if (!d.ok()) {
+        // What was decoded before the error goes out first.
+        absl::StatusOr<Flow> flow = PassNext(out);
+        if (!flow.ok()) return flow;
+        return d.status();
+      }
       rest.remove_prefix(d->consumed);
       if (out.Length().value_or(0) >= kPassBytes) {
         absl::StatusOr<Flow> flow = PassNext(out);

@@ -5,10 +5,11 @@
 // that header and Content-Length (the decoded length differs) and serves READBYTES reads of the
 // decoded body. Output: decodes whatever it is given unless the response names another
 // Content-Encoding, and removes a gzip Content-Encoding and Content-Length.
-// The header is parsed strictly, CRC-32 and size are checked at the end, trailing bytes are
-// rejected; limits on the decoded size (limit) and on the decoded/compressed ratio (ratio) are
-// checked after every decoded block, so a decompression bomb stops within one block of the
-// limit with ResourceExhausted (413). Malformed data is InvalidArgument or DataLoss (400), with
+// The header is parsed strictly, CRC-32 and size are checked after each member, and a series
+// of members decodes as one body, as gzip -d reads it (bytes after a member that do not start
+// another are an error). Limits on the decoded size (limit) and on the decoded/compressed ratio
+// (ratio) count the whole series and are checked after every decoded block, so a decompression
+// bomb stops within one block of the limit with ResourceExhausted (413). Malformed data is InvalidArgument or DataLoss (400), with
 // the compressed byte offset. Memory: one decoded block plus zlib's 32 KiB window.
 // Options: limit (bytes, 0 = none), ratio (0 = none), block (decoded block size).
 //
@@ -39,6 +40,10 @@ class InflateInputFilter : public InputFilter {
   // Serves READBYTES (and INIT); other modes make no sense on a compressed body and are
   // Unimplemented.
   absl::Status Read(Brigade& out, ReadMode mode, BlockMode block, size_t readbytes) override;
+  FilterTraits traits() const override {
+    return {.needs_bytes = true, .preserves_flush = true,
+            .max_buffered_bytes = 32 * 1024 + 2 * options_.block_size};
+  }
 
  private:
   // Decodes from pending_in_ until `want` decoded bytes are ready or input runs out.
@@ -47,6 +52,7 @@ class InflateInputFilter : public InputFilter {
   InflateOptions options_;
   bool started_ = false;
   bool eos_below_ = false;
+  absl::Status failed_;  // a decoding error, returned once what came before it is read
   std::unique_ptr<GzipDecoder> decoder_;
   std::unique_ptr<Brigade> pending_in_;   // compressed, not yet decoded
   std::unique_ptr<Brigade> pending_out_;  // decoded, not yet returned

@@ -2,6 +2,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "filters/chunk_filter.h"
+#include "filters/content_length_filter.h"
 #include "server/http_filters.h"
 
 namespace brigade::server {
@@ -86,6 +89,31 @@ void CompiledLocation::AddFilters(handlers::Request& r) const {
   }
 }
 
+filters::PipelineReport CompiledLocation::OutputReport() const {
+  filters::Exchange ex;
+  ResponseFraming framing;
+  filters::OutputChain connection(&ex);
+  connection.set_connection_level(true);
+  filters::OutputChain chain(&ex, &connection);
+  for (const PreparedFilter& f : output_) chain.Add(f.make_output());
+  for (const TypeGated& g : by_type_) chain.Add(g.filter.make_output());
+  chain.Add(std::make_unique<filters::ContentLengthFilter>());
+  chain.Add(std::make_unique<filters::ChunkFilter>());
+  chain.Add(std::make_unique<HttpHeaderFilter>(&framing, "brigaded"));
+  chain.Add(std::make_unique<CoreOutputFilter>(-1));
+  filters::PipelineReport report = chain.Report();
+  std::vector<bool> marked(report.filters.size(), false);
+  for (const TypeGated& g : by_type_) {
+    for (size_t i = 0; i < report.filters.size(); ++i) {
+      if (marked[i] || report.filters[i].name != g.filter.name) continue;
+      marked[i] = true;
+      report.filters[i].note = absl::StrCat("only for ", absl::StrJoin(g.types, " "));
+      break;
+    }
+  }
+  return report;
+}
+
 absl::StatusOr<Locations> Locations::Compile(const ServerConfig& config,
                                              const filters::FilterRegistry& registry,
                                              const std::map<std::string, int>& root_fds) {
@@ -106,6 +134,12 @@ absl::StatusOr<Locations> Locations::Compile(const ServerConfig& config,
     out.locations_.push_back(*std::move(c));
   }
   return out;
+}
+
+std::vector<const CompiledLocation*> Locations::All() const {
+  std::vector<const CompiledLocation*> all;
+  for (const CompiledLocation& l : locations_) all.push_back(&l);
+  return all;
 }
 
 const CompiledLocation& Locations::Match(absl::string_view path) const {

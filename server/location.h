@@ -52,6 +52,11 @@ class CompiledLocation {
   // Adds the Location's input and output filters (and its type gates) to `r`'s chains.
   void AddFilters(handlers::Request& r) const;
 
+  // The pipeline report of a response's output chain here: the Location's filters in kind
+  // order (a filter gated by type shown as if selected, noting its types), then what the
+  // server adds to every response (CONTENT_LENGTH, CHUNK, HTTP_HEADER, CORE_OUT).
+  filters::PipelineReport OutputReport() const;
+
  private:
   struct TypeGated {
     PreparedFilter filter;
@@ -78,6 +83,10 @@ class Locations {
   // The Location with the longest prefix of `path`; the server's defaults when none matches.
   // REQUIRES: `path` is decoded and normalised (NormalizePath).
   const CompiledLocation& Match(absl::string_view path) const;
+  // Every Location in configuration order.
+  std::vector<const CompiledLocation*> All() const;
+  // What a path no Location matches gets.
+  const CompiledLocation& defaults() const { return default_; }
 
  private:
   CompiledLocation default_;

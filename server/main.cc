@@ -2,8 +2,9 @@
 //
 //   brigaded                      the built-in demo on 127.0.0.1:8080 (HTTP) and :8081 (echo)
 //   brigaded --config FILE        serve FILE's configuration
-//   brigaded --check-config [--config FILE]
-//                                 validate and exit: 0 when valid, 2 with file:line: reason
+//   brigaded --check-config [--report] [--config FILE]
+//                                 validate and exit: 0 when valid, 2 with file:line: reason;
+//                                 --report prints each Location's output pipeline report
 //
 // SIGTERM/SIGINT: stop accepting, finish responses in flight, exit 0. SIGHUP: reopen the log.
 
@@ -20,10 +21,13 @@
 #include "absl/strings/str_cat.h"
 #include "filters/builtin_filters.h"
 #include "server/config.h"
+#include "server/location.h"
 #include "server/server.h"
 
 namespace brigade::server {
 namespace {
+
+constexpr char kUsage[] = "usage: brigaded [--config FILE] [--check-config [--report]]\n";
 
 bool IsDirectory(const std::string& path) {
   struct stat st;
@@ -52,6 +56,7 @@ std::string FindDemoRoot(const char* argv0) {
 int Main(int argc, char** argv) {
   std::string config_path;
   bool check_only = false;
+  bool report = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--config" && i + 1 < argc) {
@@ -60,14 +65,19 @@ int Main(int argc, char** argv) {
       config_path = a.substr(9);
     } else if (a == "--check-config") {
       check_only = true;
+    } else if (a == "--report") {
+      report = true;
     } else if (a == "--help" || a == "-h") {
-      printf("usage: brigaded [--config FILE] [--check-config]\n");
+      printf("%s", kUsage);
       return 0;
     } else {
-      fprintf(stderr, "brigaded: unknown argument %s\nusage: brigaded [--config FILE] [--check-config]\n",
-              a.c_str());
+      fprintf(stderr, "brigaded: unknown argument %s\n%s", a.c_str(), kUsage);
       return 2;
     }
+  }
+  if (report && !check_only) {
+    fprintf(stderr, "brigaded: --report goes with --check-config\n%s", kUsage);
+    return 2;
   }
   filters::FilterRegistry registry;
   if (absl::Status s = filters::RegisterBuiltinFilters(registry); !s.ok()) return 1;
@@ -88,6 +98,27 @@ int Main(int argc, char** argv) {
     config = *std::move(loaded);
   }
   if (check_only) {
+    if (report) {
+      absl::StatusOr<Locations> locations = Locations::Compile(config, registry, {});
+      if (!locations.ok()) {
+        fprintf(stderr, "brigaded: %s\n", std::string(locations.status().message()).c_str());
+        return 2;
+      }
+      auto handler = [](const CompiledLocation& l) {
+        return l.handler().empty() ? "static" : l.handler().c_str();
+      };
+      bool catch_all = false;
+      for (const CompiledLocation* l : locations->All()) {
+        printf("Location %s (handler %s):\n%s", l->prefix().c_str(), handler(*l),
+               l->OutputReport().Format().c_str());
+        catch_all = catch_all || l->prefix() == "/";
+      }
+      if (!catch_all) {
+        const CompiledLocation& d = locations->defaults();
+        printf("Outside every Location (handler %s):\n%s", handler(d),
+               d.OutputReport().Format().c_str());
+      }
+    }
     printf("brigaded: configuration %s is valid\n", config_path.empty() ? "(demo)" : config_path.c_str());
     return 0;
   }

@@ -318,6 +318,32 @@ TEST_F(ChainTest, PipelineReportSumsBuffersAndLosesZeroCopyOnAByteFilter) {
   EXPECT_NE(report.DebugString().find("zero_copy=no"), std::string::npos);
 }
 
+TEST_F(ChainTest, AnAsAddedChainKeepsTheOrderWhateverTheKinds) {
+  OutputChain below(&exchange_);
+  OutputChain chain(&exchange_, &below, ChainOrder::kAsAdded);
+  chain.Add(std::make_unique<TraceFilter>("net", FilterKind::kNetwork, &trace_));
+  chain.Add(std::make_unique<TraceFilter>("res", FilterKind::kResource, &trace_));
+  below.Add(std::make_unique<CollectFilter>(&collected_));
+  EXPECT_EQ(chain.Names(), (std::vector<std::string>{"net", "res", "COLLECT"}));
+  Brigade bb(alloc_.get());
+  bb.Append(Bucket::Immortal(alloc_.get(), "x"));
+  ASSERT_TRUE(chain.Pass(bb).ok());
+  EXPECT_EQ(trace_, (std::vector<std::string>{"net", "res"}));
+}
+
+TEST_F(ChainTest, PipelineReportFormatsOneLinePerFilterAndTwoSummaryLines) {
+  OutputChain chain(&exchange_);
+  chain.Add(std::make_unique<UpperFilter>());
+  chain.Add(std::make_unique<HoldFilter>());
+  EXPECT_EQ(chain.Report().Format(),
+            "UPPER: RESOURCE, needs bytes in memory, passes FLUSH on, holds at most 0 bytes\n"
+            "HOLD: CONTENT_SET, takes file ranges as they are, passes FLUSH on, holds at most "
+            "1048576 bytes\n"
+            "zero-copy: no (UPPER needs bytes in memory)\n"
+            "worst-case buffered: 1048576 bytes\n");
+  EXPECT_EQ(PipelineReport().Format(), "zero-copy: yes\nworst-case buffered: 0 bytes\n");
+}
+
 // --- Input chains ---
 
 // Upper-cases what it reads from below.

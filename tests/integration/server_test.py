@@ -557,6 +557,43 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(r.returncode, 2, text)
             self.assertRegex(r.stderr.decode(), re.escape(bad) + r":\d+: .*" + re.escape(reason))
 
+    def test_check_config_report_shows_where_sendfile_is_lost(self):
+        d = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        conf = os.path.join(d, "report.conf")
+        with open(conf, "w") as f:
+            f.write("Listen 127.0.0.1:0\nDocumentRoot %s\n"
+                    "<Location /files/>\n</Location>\n"
+                    "<Location /gz/>\nSetOutputFilter DEFLATE:level=1\n</Location>\n"
+                    "<Location /typed/>\nAddOutputFilterByType DEFLATE text/html\n</Location>\n"
+                    % self.root)
+        r = subprocess.run([SERVER, "--check-config", "--report", "--config", conf],
+                           capture_output=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout.decode()
+        sections = {}
+        heading = None
+        for line in out.splitlines():
+            if line.startswith("Location ") or line.startswith("Outside every Location"):
+                heading = line.split(" (")[0]
+                sections[heading] = []
+            elif line.startswith("brigaded: "):
+                heading = None
+            elif heading is not None:
+                sections[heading].append(line)
+        self.assertEqual(set(sections), {"Location /files/", "Location /gz/", "Location /typed/",
+                                         "Outside every Location"}, out)
+        files = sections["Location /files/"]
+        self.assertIn("zero-copy: yes", files)
+        self.assertTrue(any(l.startswith("CORE_OUT: NETWORK") for l in files), files)
+        self.assertIn("zero-copy: no (DEFLATE needs bytes in memory)", sections["Location /gz/"])
+        typed = sections["Location /typed/"]
+        self.assertTrue(any(l.startswith("DEFLATE:") and "only for text/html" in l for l in typed))
+        for lines in sections.values():
+            self.assertRegex(lines[-1], r"^worst-case buffered: \d+ bytes$")
+        self.assertIn("is valid", out.splitlines()[-1])
+        r = subprocess.run([SERVER, "--report"], capture_output=True)
+        self.assertEqual(r.returncode, 2)
+
 
 if __name__ == "__main__":
     junit_unittest.main("__main__")
