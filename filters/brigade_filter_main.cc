@@ -52,9 +52,10 @@ struct ToolDefault {
 constexpr ToolDefault kToolDefaults[] = {{"DEFLATE", "min_length", "0"}};
 
 // File input goes down the chain this many bytes per pass: in ranges of 64 buckets when a filter
-// reads the bytes, and in large ranges when none does, so a copy takes few kernel calls.
+// reads the bytes, and in ranges of 1 GiB when none does (a range costs no memory), so a copy
+// takes as few kernel calls as cp's one copy_file_range for the whole file.
 constexpr size_t kBucketsPerPass = 64;
-constexpr uint64_t kZeroCopyPass = 16 << 20;
+constexpr uint64_t kZeroCopyPass = uint64_t{1} << 30;
 
 struct Args {
   std::string in_path;
@@ -178,8 +179,8 @@ PipelineReport ReportOf(const std::vector<Stage>& stages) {
   return report;
 }
 
-// The input: a file (--in, or stdin when it is a regular file) as file ranges, else stdin as a
-// pipe source read as it comes.
+// The input: a regular file (--in, or stdin when it is one) as file ranges; anything else (a
+// pipe, a terminal, a FIFO named by --in) as a source read as it comes.
 class Input {
  public:
   // Errors: --in cannot be opened or sized.
@@ -187,17 +188,19 @@ class Input {
     if (!path.empty()) {
       absl::StatusOr<Ref<File>> f = File::Open(path);
       if (!f.ok()) return f.status();
-      file_ = *f;
-    } else {
-      struct stat st;
-      if (fstat(0, &st) != 0 || !S_ISREG(st.st_mode)) return absl::OkStatus();
-      off_t at = lseek(0, 0, SEEK_CUR);
-      file_ = File::Adopt(0, false);
-      offset_ = at > 0 ? static_cast<uint64_t>(at) : 0;
+      opened_ = *f;
+      stream_fd_ = opened_->fd();
     }
-    absl::StatusOr<uint64_t> size = file_->Size();
-    if (!size.ok()) return size.status();
-    end_ = *size;
+    struct stat st;
+    if (fstat(stream_fd_, &st) != 0) return internal::ErrnoStatus(errno, "fstat");
+    if (!S_ISREG(st.st_mode)) return absl::OkStatus();
+    off_t at = path.empty() ? lseek(0, 0, SEEK_CUR) : 0;
+    file_ = path.empty() ? File::Adopt(0, false) : opened_;
+    offset_ = at > 0 ? static_cast<uint64_t>(at) : 0;
+    end_ = static_cast<uint64_t>(st.st_size);
+    if (end_ < offset_) end_ = offset_;
+    // Read once, front to back: the kernel may read ahead further (as cp and cat ask too).
+    (void)posix_fadvise(file_->fd(), 0, 0, POSIX_FADV_SEQUENTIAL);  // a hint; may fail harmlessly
     return absl::OkStatus();
   }
 
@@ -213,7 +216,7 @@ class Input {
       return absl::OkStatus();
     }
     Brigade src(alloc);
-    src.Append(Bucket::FromSource(alloc, Source::Adopt(Source::Kind::kPipe, 0, false)));
+    src.Append(Bucket::FromSource(alloc, Source::Adopt(Source::Kind::kPipe, stream_fd_, false)));
     absl::StatusOr<absl::string_view> data = src.front()->Read();
     if (!data.ok()) return data.status();
     bytes_ += data->size();
@@ -225,11 +228,12 @@ class Input {
     return absl::OkStatus();
   }
 
-  bool is_file() const { return static_cast<bool>(file_); }
   uint64_t bytes() const { return bytes_; }
 
  private:
-  Ref<File> file_;
+  Ref<File> opened_;  // --in, whatever its type
+  int stream_fd_ = 0;
+  Ref<File> file_;    // set iff the input is a regular file
   uint64_t offset_ = 0;
   uint64_t end_ = 0;
   uint64_t bytes_ = 0;

@@ -353,6 +353,17 @@ class ZeroCopyTest(ToolTest):
         with open(dst, "rb") as f:
             self.assertEqual(f.read(), b"head:" + self.DATA)
 
+    def test_in_names_a_fifo_which_is_read_as_a_stream(self):
+        fifo = self.path("fifo")
+        os.mkfifo(fifo)
+        p = subprocess.Popen([TOOL, "--in", fifo, "DEFLATE"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        with open(fifo, "wb") as w:
+            w.write(TEXT)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(gzip.decompress(out), TEXT)
+
     def test_chunk_reads_no_body_bytes(self):
         src, dst = self.path("src", self.DATA), self.path("chunked")
         r = run(["--stats", "--in", src, "--out", dst, "CHUNK"])
