@@ -199,6 +199,8 @@ class Input {
     offset_ = at > 0 ? static_cast<uint64_t>(at) : 0;
     end_ = static_cast<uint64_t>(st.st_size);
     if (end_ < offset_) end_ = offset_;
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
     // Read once, front to back: the kernel may read ahead further (as cp and cat ask too).
     (void)posix_fadvise(file_->fd(), 0, 0, POSIX_FADV_SEQUENTIAL);  // a hint; may fail harmlessly
     return absl::OkStatus();
@@ -229,6 +231,8 @@ class Input {
   }
 
   uint64_t bytes() const { return bytes_; }
+  // True iff `st` describes the input (a regular file).
+  bool Is(const struct stat& st) const { return file_ && st.st_dev == dev_ && st.st_ino == ino_; }
 
  private:
   Ref<File> opened_;  // --in, whatever its type
@@ -237,6 +241,8 @@ class Input {
   uint64_t offset_ = 0;
   uint64_t end_ = 0;
   uint64_t bytes_ = 0;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
 };
 
 int Run(int argc, char** argv) {
@@ -264,6 +270,12 @@ int Run(int argc, char** argv) {
   }
   int out_fd = 1;
   if (!args.out_path.empty()) {
+    // Truncating the input would lose it: refuse, as cp does.
+    struct stat out_st;
+    if (stat(args.out_path.c_str(), &out_st) == 0 && input.Is(out_st)) {
+      fprintf(stderr, "brigade-filter: --out %s is the input file\n", args.out_path.c_str());
+      return 2;
+    }
     out_fd = open(args.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out_fd < 0) {
       fprintf(stderr, "brigade-filter: --out %s: %s\n", args.out_path.c_str(), strerror(errno));

@@ -353,6 +353,14 @@ class ZeroCopyTest(ToolTest):
         with open(dst, "rb") as f:
             self.assertEqual(f.read(), b"head:" + self.DATA)
 
+    def test_out_naming_the_input_is_refused_and_the_input_kept(self):
+        src = self.path("same", TEXT)
+        r = run(["--in", src, "--out", src, "CHUNK"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"is the input file", r.stderr)
+        with open(src, "rb") as f:
+            self.assertEqual(f.read(), TEXT)
+
     def test_in_names_a_fifo_which_is_read_as_a_stream(self):
         fifo = self.path("fifo")
         os.mkfifo(fifo)
