@@ -66,17 +66,22 @@ absl::Status CoreInputFilter::ReadBytes(Brigade& out, BlockMode block, size_t re
                                         bool keep) {
   if (absl::Status s = FillFront(block); !s.ok()) return s;
   if (TakeEnd(out)) return absl::OkStatus();
-  uint64_t take = std::min<uint64_t>(readbytes, FrontMemoryBytes());
-  absl::StatusOr<Bucket*> end = pending_.Partition(take, block);
+  return internal::TakeFront(pending_, std::min<uint64_t>(readbytes, FrontMemoryBytes()), out,
+                             keep, block);
+}
+
+absl::Status internal::TakeFront(Brigade& from, uint64_t n, Brigade& out, bool keep,
+                                 BlockMode block) {
+  absl::StatusOr<Bucket*> end = from.Partition(n, block);
   if (!end.ok()) return end.status();
-  for (Bucket* b = pending_.front(); b != *end;) {
-    Bucket* next = pending_.Next(b);
+  for (Bucket* b = from.front(); b != *end;) {
+    Bucket* next = from.Next(b);
     if (keep) {
       absl::StatusOr<BucketPtr> copy = b->Copy();
       if (!copy.ok()) return copy.status();
       out.Append(std::move(*copy));
     } else {
-      out.Append(pending_.Remove(b));
+      out.Append(from.Remove(b));
     }
     b = next;
   }

@@ -45,6 +45,17 @@ class CoreInputFilter : public InputFilter {
   Brigade pending_;
 };
 
+namespace internal {
+
+// Moves the first `n` bytes of `from` (split at a bucket boundary as needed) to the end of
+// `out`; with `keep`, copies the buckets instead (sharing their storage), leaving `from` as it
+// was — a SPECULATIVE read. Shared by the input filters that serve reads from a brigade.
+// REQUIRES: `from` holds at least `n` bytes before any metadata.
+absl::Status TakeFront(Brigade& from, uint64_t n, Brigade& out, bool keep,
+                       BlockMode block = BlockMode::kBlock);
+
+}  // namespace internal
+
 // COLLECT: a network-level output filter that keeps everything it is passed (set aside) in a
 // brigade the caller owns — the end of a chain in tests and in the brigade-filter tool.
 class CollectFilter : public OutputFilter {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "filters/core_input.h"
 
 namespace brigade::filters {
 
@@ -42,20 +43,7 @@ class InputStage::Feed : public InputFilter {
       case ReadMode::kSpeculative: {
         if (pending_.empty()) return End(out);
         uint64_t take = std::min<uint64_t>(std::max<size_t>(readbytes, 1), left());
-        absl::StatusOr<Bucket*> end = pending_.Partition(take);
-        if (!end.ok()) return end.status();
-        for (Bucket* b = pending_.front(); b != *end;) {
-          Bucket* next = pending_.Next(b);
-          if (mode == ReadMode::kSpeculative) {
-            absl::StatusOr<BucketPtr> copy = b->Copy();
-            if (!copy.ok()) return copy.status();
-            out.Append(std::move(*copy));
-          } else {
-            out.Append(pending_.Remove(b));
-          }
-          b = next;
-        }
-        return absl::OkStatus();
+        return internal::TakeFront(pending_, take, out, mode == ReadMode::kSpeculative);
       }
       case ReadMode::kExhaustive:
         if (pending_.empty()) return End(out);
