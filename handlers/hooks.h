@@ -85,8 +85,11 @@ struct HandlerEntry {
   std::string name;
 };
 
-// The per-request (or per-connection) part of a phase's handler list: handlers pushed at run
-// time, or a whole list set to replace the registered one.
+// The per-request (or per-connection) part of a phase's handler list: the handlers its
+// configuration names (shared, never copied per request), handlers pushed at run time, or a
+// whole list set to replace the registered one. The configured handlers run where a hook
+// registered at Order::kMiddle would, after those (mod_perl's handlers run from its middle
+// hook); what was pushed runs last.
 template <typename Arg>
 class HandlerStack {
  public:
@@ -100,11 +103,15 @@ class HandlerStack {
     pushed_.clear();
   }
   bool replaced() const { return replaced_.has_value(); }
+  // The handlers the configuration names for this phase.
+  // REQUIRES: `entries` outlives the stack (a compiled configuration), or is null.
+  void Configure(const std::vector<Entry>* entries) { configured_ = entries; }
 
  private:
   template <typename>
   friend class Hook;
   std::optional<std::vector<Entry>> replaced_;
+  const std::vector<Entry>* configured_ = nullptr;
   std::vector<Entry> pushed_;
 };
 
@@ -130,7 +137,15 @@ class Hook {
   // The list a run with `stack` would use, in order.
   std::vector<std::string> Names(const HandlerStack<Arg>* stack = nullptr) const {
     std::vector<std::string> names;
-    ForEachBase(stack, [&](const Entry& e) { names.push_back(e.name); });
+    auto add = [&](const Entry& e) {
+      names.push_back(e.name);
+      return true;
+    };
+    if (stack != nullptr && stack->replaced_) {
+      for (const Entry& e : *stack->replaced_) add(e);
+    } else {
+      ForRegistered(stack, add);
+    }
     if (stack != nullptr) {
       for (const Entry& e : stack->pushed_) names.push_back(e.name);
     }
@@ -152,10 +167,8 @@ class Hook {
         Entry e = (*stack->replaced_)[i];
         if (!step(e)) return *stop;
       }
-    } else {
-      for (const Registered& r : registered_) {
-        if (!step(r.entry)) return *stop;
-      }
+    } else if (!ForRegistered(stack, step)) {
+      return *stop;
     }
     if (stack != nullptr) {
       for (size_t i = 0; i < stack->pushed_.size(); ++i) {
@@ -182,13 +195,25 @@ class Hook {
     }
     return false;
   }
+  // Calls f on the registered handlers with the configured ones at kMiddle, while f says true.
   template <typename F>
-  void ForEachBase(const HandlerStack<Arg>* stack, F f) const {
-    if (stack != nullptr && stack->replaced_) {
-      for (const Entry& e : *stack->replaced_) f(e);
-    } else {
-      for (const Registered& r : registered_) f(r.entry);
+  bool ForRegistered(const HandlerStack<Arg>* stack, F f) const {
+    const std::vector<Entry>* configured = stack != nullptr ? stack->configured_ : nullptr;
+    for (const Registered& r : registered_) {
+      if (configured != nullptr && static_cast<int>(r.order) > static_cast<int>(Order::kMiddle)) {
+        for (const Entry& e : *configured) {
+          if (!f(e)) return false;
+        }
+        configured = nullptr;
+      }
+      if (!f(r.entry)) return false;
     }
+    if (configured != nullptr) {
+      for (const Entry& e : *configured) {
+        if (!f(e)) return false;
+      }
+    }
+    return true;
   }
 
   RunType type_;

@@ -25,6 +25,8 @@
 #define HANDLERS_PHASES_H_
 
 #include <array>
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -61,9 +63,20 @@ RunType RunTypeOf(Phase phase);
 bool IsRequestPhase(Phase phase);
 
 // What server-scope handlers see.
+// What every worker counts; the status page reads it. Relaxed counters: statistics only.
+struct ServerCounters {
+  std::atomic<uint64_t> connections_open{0};
+  std::atomic<uint64_t> connections_total{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> bytes_out{0};
+};
+
+// The server as its handlers see it (Apache's server_rec). Connections point to it.
 struct ServerRecord {
   std::string name = "brigaded";
   absl::flat_hash_map<std::string, std::string> notes;
+  ServerCounters counters;
 };
 
 using ServerHook = Hook<ServerRecord>;

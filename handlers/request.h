@@ -116,6 +116,10 @@ class Connection {
   absl::flat_hash_map<std::string, std::string> notes;
   // Handlers pushed for this connection's connection phases.
   HandlerStack<Connection>& stack(Phase phase);
+  // The server this connection belongs to; null outside a server (tests).
+  const ServerRecord* server() const { return server_; }
+  // REQUIRES: `server` outlives the connection.
+  void set_server(const ServerRecord* server) { server_ = server; }
 
   // co_await c.Read(out, mode, max): one non-blocking read through the input chain, parking
   // while nothing is ready. Returns the chain's Status (OK with an EOS at end of input).
@@ -144,6 +148,7 @@ class Connection {
   std::array<HandlerStack<Connection>, 2> stacks_;
   std::function<void()> waker_;
   ParkedTask parked_;
+  const ServerRecord* server_ = nullptr;
 };
 
 class Request : public filters::Exchange {
@@ -199,6 +204,10 @@ class Request : public filters::Exchange {
   std::string handler;    // SetHandler name chosen by the configuration ("static", "echo", ...)
   std::string filename;   // set by translate
   Ref<File> file;         // the file translate opened for it, when it did
+  // Translate's verdict when it found no file to serve (403, 404, 503, 500); the response
+  // handler answers it, after the access checks, so a denied client learns nothing of which
+  // files exist. 0: none.
+  int file_status = 0;
   bool aborted = false;   // the response could not be completed; close the connection
   bool keep_alive = true;
 

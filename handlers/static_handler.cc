@@ -142,6 +142,7 @@ Outcome ServeStatic(Request& r) {
   }
   Ref<File> file = r.file;
   if (!file) {
+    if (r.file_status != 0) return Outcome::Status(r.file_status);
     if (r.filename.empty()) return Outcome::Status(404);
     int fd = open(r.filename.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Outcome::Status(StatusForOpenError(errno, 404));

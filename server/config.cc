@@ -4,18 +4,43 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "server/uri.h"
 
 namespace brigade::server {
 namespace {
+
+// The per-phase handler directives (mod_perl's Perl*Handler, without the Perl).
+std::optional<handlers::Phase> PhaseOfDirective(absl::string_view d) {
+  using handlers::Phase;
+  static constexpr std::pair<const char*, Phase> kDirectives[] = {
+      {"PostReadRequestHandler", Phase::kPostReadRequest},
+      {"TransHandler", Phase::kTranslate},
+      {"HeaderParserHandler", Phase::kHeaderParser},
+      {"AccessHandler", Phase::kAccess},
+      {"AuthenHandler", Phase::kAuthen},
+      {"AuthzHandler", Phase::kAuthz},
+      {"TypeHandler", Phase::kType},
+      {"FixupHandler", Phase::kFixups},
+      {"ResponseHandler", Phase::kResponse},
+      {"LogHandler", Phase::kLog},
+      {"CleanupHandler", Phase::kCleanup},
+  };
+  for (const auto& [name, phase] : kDirectives) {
+    if (d == name) return phase;
+  }
+  return std::nullopt;
+}
 
 bool IsDirectory(const std::string& path) {
   struct stat st;
@@ -24,8 +49,8 @@ bool IsDirectory(const std::string& path) {
 
 class Parser {
  public:
-  Parser(const std::string& filename, const filters::FilterRegistry& registry)
-      : filename_(filename), registry_(registry) {}
+  Parser(const std::string& filename, const Registries& registries)
+      : filename_(filename), registries_(registries), registry_(registries.filters) {}
 
   absl::StatusOr<ServerConfig> Parse(absl::string_view text) {
     int line_no = 0;
@@ -122,6 +147,12 @@ class Parser {
     if (d == "RequestBodyBufferSize") return number(config_.body_buffer_size, 0, int64_t{1} << 40);
     if (d == "BlockingPoolThreads") return number(config_.blocking_pool_threads, 1, 256);
     if (d == "RequestBodyTempDir") return TempDir(w, config_.body_temp_dir);
+    if (d == "PreConnectionHandler") {
+      return Handlers(w, handlers::Phase::kPreConnection, config_.handlers);
+    }
+    if (std::optional<handlers::Phase> phase = PhaseOfDirective(d)) {
+      return Handlers(w, *phase, config_.handlers);
+    }
     if (d == "SetHandler" || d == "SetOutputFilter" || d == "SetInputFilter" ||
         d == "AddOutputFilterByType") {
       return Error(absl::StrCat(d, " belongs inside <Location>"));
@@ -145,9 +176,17 @@ class Parser {
     }
     if (w.size() == 3) {
       spec.protocol = w[2];
-      if (spec.protocol != "http" && spec.protocol != "echo" && spec.protocol != "echo-socket") {
-        return Error(absl::StrCat("Listen: unknown protocol ", w[2],
-                                  " (http, echo or echo-socket)"));
+      if (spec.protocol != "http") {
+        absl::StatusOr<handlers::HandlerEntry<handlers::Connection>> found =
+            registries_.handlers.FindConnection(handlers::Phase::kProcessConnection, w[2]);
+        if (!found.ok()) {
+          std::vector<std::string> known = {"http"};
+          for (std::string& n : registries_.handlers.Names(handlers::Phase::kProcessConnection)) {
+            known.push_back(std::move(n));
+          }
+          return Error(absl::StrCat("Listen: unknown protocol ", w[2], " (",
+                                    absl::StrJoin(known, ", "), ")"));
+        }
       }
     }
     config_.listens.push_back(spec);
@@ -188,14 +227,11 @@ class Parser {
 
   absl::Status LocationDirective(const std::vector<std::string>& w) {
     const std::string& d = w[0];
-    if (d == "SetHandler") {
-      if (w.size() != 2 || (w[1] != "static" && w[1] != "echo" && w[1] != "echo-stream" &&
-                            w[1] != "status")) {
-        return Error("SetHandler takes static, echo, echo-stream or status");
-      }
-      location_->handler = w[1];
-      return absl::OkStatus();
+    if (d == "SetHandler") return Handlers(w, handlers::Phase::kResponse, location_->handlers);
+    if (std::optional<handlers::Phase> phase = PhaseOfDirective(d)) {
+      return Handlers(w, *phase, location_->handlers);
     }
+    if (d == "PreConnectionHandler") return Error("PreConnectionHandler belongs outside <Location>");
     if (d == "SetOutputFilter") {
       return FilterList(w, filters::Direction::kOutput, location_->output_filters);
     }
@@ -233,7 +269,26 @@ class Parser {
     return Error(absl::StrCat(d, " is not allowed inside <Location>"));
   }
 
+  // NAME... registered for `phase`, appended to `out` in order.
+  absl::Status Handlers(const std::vector<std::string>& w, handlers::Phase phase,
+                        std::vector<HandlerRef>& out) {
+    if (w.size() < 2) return Error(absl::StrCat(w[0], " takes one or more handler names"));
+    for (size_t i = 1; i < w.size(); ++i) {
+      absl::Status found = handlers::IsRequestPhase(phase)
+                               ? registries_.handlers.Find(phase, w[i]).status()
+                               : registries_.handlers.FindConnection(phase, w[i]).status();
+      if (!found.ok()) {
+        std::vector<std::string> known = registries_.handlers.Names(phase);
+        return Error(absl::StrCat(w[0], ": ", found.message(), " (known: ",
+                                  known.empty() ? "none" : absl::StrJoin(known, ", "), ")"));
+      }
+      out.push_back({phase, w[i]});
+    }
+    return absl::OkStatus();
+  }
+
   std::string filename_;
+  const Registries& registries_;
   const filters::FilterRegistry& registry_;
   ServerConfig config_;
   LocationConfig* location_ = nullptr;
@@ -244,17 +299,16 @@ class Parser {
 }  // namespace
 
 absl::StatusOr<ServerConfig> ParseConfig(absl::string_view text, const std::string& filename,
-                                         const filters::FilterRegistry& registry) {
-  return Parser(filename, registry).Parse(text);
+                                         const Registries& registries) {
+  return Parser(filename, registries).Parse(text);
 }
 
-absl::StatusOr<ServerConfig> LoadConfig(const std::string& path,
-                                        const filters::FilterRegistry& registry) {
+absl::StatusOr<ServerConfig> LoadConfig(const std::string& path, const Registries& registries) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the configuration file"));
   std::stringstream ss;
   ss << in.rdbuf();
-  return ParseConfig(ss.str(), path, registry);
+  return ParseConfig(ss.str(), path, registries);
 }
 
 ServerConfig DemoConfig(const std::string& demo_root) {
@@ -274,12 +328,12 @@ ServerConfig DemoConfig(const std::string& demo_root) {
   reverse.filters_by_type = root.filters_by_type;
   LocationConfig echo;
   echo.prefix = "/echo";
-  echo.handler = "echo-stream";
+  echo.handlers = {{handlers::Phase::kResponse, "echo-stream"}};
   echo.input_filters = {"INFLATE"};
   echo.filters_by_type = root.filters_by_type;
   LocationConfig status;
   status.prefix = "/server-status";
-  status.handler = "status";
+  status.handlers = {{handlers::Phase::kResponse, "status"}};
   c.locations = {root, reverse, echo, status};
   return c;
 }

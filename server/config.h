@@ -10,12 +10,19 @@
 //   DeflateCompressionLevel N  DeflateInflateLimitRequestBody BYTES  DeflateInflateRatioLimit N
 //   GracefulShutdownTimeout SEC  BlockingPoolThreads N
 //   RequestBodyBufferSize BYTES  RequestBodyTempDir DIR     (also inside <Location>)
+//   PreConnectionHandler NAME...                            (server scope)
+//   PostReadRequestHandler TransHandler HeaderParserHandler AccessHandler AuthenHandler
+//   AuthzHandler TypeHandler FixupHandler ResponseHandler LogHandler CleanupHandler NAME...
+//                                       (server scope and inside <Location>; they stack in order)
 //   <Location PREFIX>
-//     SetHandler static|echo|echo-stream|status
+//     SetHandler NAME...   (the same as ResponseHandler: static, echo, echo-stream, status, ...)
 //     SetOutputFilter A;B        AddOutputFilterByType FILTER TYPE...
 //     SetInputFilter A;B         DocumentRoot DIR
 //   </Location>
 //
+// Handler names are those registered for the directive's phase (handlers/named_handlers.h); a
+// Location's handlers for a phase run after the server's, and with no response handler named
+// anywhere a request gets "static". A Listen's PROTOCOL is http or a process_connection handler.
 // Every error names the file, the line and what was wrong. The longest matching Location wins;
 // Locations are matched on the request's decoded, dot-segment-free path. A Location's own
 // RequestBody* values win over the server's.
@@ -34,6 +41,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "filters/registry.h"
+#include "handlers/named_handlers.h"
+#include "handlers/phases.h"
 
 namespace brigade::server {
 
@@ -43,9 +52,21 @@ struct ListenSpec {
   std::string protocol = "http";
 };
 
+// What a configuration may name, registered before it is read: filters and handlers.
+struct Registries {
+  filters::FilterRegistry filters;
+  handlers::NamedHandlers handlers;
+};
+
+// A handler named by a directive for one phase.
+struct HandlerRef {
+  handlers::Phase phase;
+  std::string name;
+};
+
 struct LocationConfig {
   std::string prefix = "/";
-  std::string handler = "static";
+  std::vector<HandlerRef> handlers;  // in the order named
   std::vector<std::string> output_filters;  // filter specs, in order
   std::vector<std::string> input_filters;
   std::vector<std::pair<std::string, std::vector<std::string>>> filters_by_type;
@@ -74,15 +95,15 @@ struct ServerConfig {
   uint64_t body_buffer_size = 64 * 1024;  // spooled request bodies: memory before a file
   int blocking_pool_threads = 4;          // for handlers registered with handlers::Blocking
   std::string body_temp_dir;              // empty: $TMPDIR or /tmp
+  std::vector<HandlerRef> handlers;       // server scope, in the order named
   std::vector<LocationConfig> locations;  // matched once compiled (location.h)
 };
 
-// Parses `text`, naming `filename` in errors ("conf/x.conf:12: ..."). Filter names are checked
-// against `registry`; directories must exist.
+// Parses `text`, naming `filename` in errors ("conf/x.conf:12: ..."). Filter and handler names
+// are checked against `registries`; directories must exist.
 absl::StatusOr<ServerConfig> ParseConfig(absl::string_view text, const std::string& filename,
-                                         const filters::FilterRegistry& registry);
-absl::StatusOr<ServerConfig> LoadConfig(const std::string& path,
-                                        const filters::FilterRegistry& registry);
+                                         const Registries& registries);
+absl::StatusOr<ServerConfig> LoadConfig(const std::string& path, const Registries& registries);
 
 // The built-in demo: HTTP on 127.0.0.1:8080 serving `demo_root` (gzip on text types,
 // /reverse/ through REVERSE, /echo streaming with echo-stream, /server-status) and the echo protocol on 127.0.0.1:8081.

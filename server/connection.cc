@@ -19,6 +19,9 @@ ConnectionBase::ConnectionBase(const WorkerContext& context, uint64_t id, int fd
   record_->local = std::move(local);
   record_->socket = fd;
   record_->notes["protocol"] = protocol;
+  record_->set_server(&server().record());
+  record_->stack(handlers::Phase::kPreConnection).Configure(&server().pre_connection());
+  record_->stack(handlers::Phase::kProcessConnection).Configure(server().protocol(protocol));
   EventLoop* loop = context.loop;
   record_->set_waker([loop, id] { loop->Post(id); });
   source_ = Source::Adopt(Source::Kind::kSocket, fd, /*take_ownership=*/false);

@@ -198,6 +198,7 @@ void HttpConnection::StartRequest() {
   f.http_in = static_cast<HttpInFilter*>(
       r.input().Add(std::make_unique<HttpInFilter>(length, std::move(send_continue))));
   loc.AddFilters(r);
+  loc.ConfigureHandlers(r);
   // Otherwise the phases run on the next step.
 }
 

@@ -10,6 +10,10 @@
 namespace brigade::server {
 namespace {
 
+size_t PhaseIndex(handlers::Phase phase) {
+  return static_cast<size_t>(phase) - static_cast<size_t>(handlers::Phase::kPostReadRequest);
+}
+
 // The server-wide defaults a filter's own spec may override.
 void MergeDefaults(PreparedFilter& f, filters::Direction direction, const ServerConfig& server) {
   if (f.name == "DEFLATE" && direction == filters::Direction::kOutput) {
@@ -50,11 +54,30 @@ absl::StatusOr<PreparedFilter> Prepare(absl::string_view text, filters::Directio
 
 absl::StatusOr<CompiledLocation> CompiledLocation::Compile(const LocationConfig& l,
                                                            const ServerConfig& server,
-                                                           const filters::FilterRegistry& registry,
+                                                           const Registries& registries,
                                                            int root_fd) {
+  const filters::FilterRegistry& registry = registries.filters;
   CompiledLocation c;
   c.prefix_ = l.prefix;
-  c.handler_ = l.handler;
+  std::vector<HandlerRef> refs;
+  for (const std::vector<HandlerRef>* list : {&server.handlers, &l.handlers}) {
+    for (const HandlerRef& ref : *list) {
+      if (handlers::IsRequestPhase(ref.phase)) refs.push_back(ref);
+    }
+  }
+  bool response_named = false;
+  for (const HandlerRef& ref : refs) response_named |= ref.phase == handlers::Phase::kResponse;
+  if (!response_named) refs.push_back({handlers::Phase::kResponse, "static"});
+  for (const HandlerRef& ref : refs) {
+    absl::StatusOr<handlers::HandlerEntry<handlers::Request>> entry =
+        registries.handlers.Find(ref.phase, ref.name);
+    if (!entry.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("<Location ", l.prefix, ">: ", entry.status().message()));
+    }
+    c.handlers_[PhaseIndex(ref.phase)].push_back(*std::move(entry));
+    if (ref.phase == handlers::Phase::kResponse && c.handler_.empty()) c.handler_ = ref.name;
+  }
   c.document_root_ = l.document_root.empty() ? server.document_root : l.document_root;
   c.root_fd_ = root_fd;
   c.body_buffer_size_ = l.body_buffer_size.value_or(server.body_buffer_size);
@@ -89,6 +112,20 @@ void CompiledLocation::AddFilters(handlers::Request& r) const {
   }
 }
 
+void CompiledLocation::ConfigureHandlers(handlers::Request& r) const {
+  for (size_t i = 0; i < kRequestPhases; ++i) {
+    if (handlers_[i].empty()) continue;
+    r.stack(static_cast<handlers::Phase>(i + static_cast<size_t>(handlers::Phase::kPostReadRequest)))
+        .Configure(&handlers_[i]);
+  }
+}
+
+std::vector<std::string> CompiledLocation::HandlerNames(handlers::Phase phase) const {
+  std::vector<std::string> names;
+  for (const auto& e : handlers_[PhaseIndex(phase)]) names.push_back(e.name);
+  return names;
+}
+
 filters::PipelineReport CompiledLocation::OutputReport() const {
   filters::Exchange ex;
   ResponseFraming framing;
@@ -115,7 +152,7 @@ filters::PipelineReport CompiledLocation::OutputReport() const {
 }
 
 absl::StatusOr<Locations> Locations::Compile(const ServerConfig& config,
-                                             const filters::FilterRegistry& registry,
+                                             const Registries& registries,
                                              const std::map<std::string, int>& root_fds) {
   auto fd_of = [&](const std::string& root) {
     auto it = root_fds.find(root);
@@ -124,12 +161,13 @@ absl::StatusOr<Locations> Locations::Compile(const ServerConfig& config,
   Locations out;
   LocationConfig defaults;
   absl::StatusOr<CompiledLocation> d =
-      CompiledLocation::Compile(defaults, config, registry, fd_of(config.document_root));
+      CompiledLocation::Compile(defaults, config, registries, fd_of(config.document_root));
   if (!d.ok()) return d.status();
   out.default_ = *std::move(d);
   for (const LocationConfig& l : config.locations) {
     std::string root = l.document_root.empty() ? config.document_root : l.document_root;
-    absl::StatusOr<CompiledLocation> c = CompiledLocation::Compile(l, config, registry, fd_of(root));
+    absl::StatusOr<CompiledLocation> c =
+        CompiledLocation::Compile(l, config, registries, fd_of(root));
     if (!c.ok()) return c.status();
     out.locations_.push_back(*std::move(c));
   }

@@ -8,6 +8,7 @@
 #ifndef SERVER_LOCATION_H_
 #define SERVER_LOCATION_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -38,10 +39,10 @@ class CompiledLocation {
   // `root_fd`: the O_PATH descriptor of the Location's document root (owned by the caller).
   static absl::StatusOr<CompiledLocation> Compile(const LocationConfig& location,
                                                   const ServerConfig& server,
-                                                  const filters::FilterRegistry& registry,
-                                                  int root_fd);
+                                                  const Registries& registries, int root_fd);
 
   const std::string& prefix() const { return prefix_; }
+  // The first response handler's name (what r.handler says).
   const std::string& handler() const { return handler_; }
   const std::string& document_root() const { return document_root_; }
   int root_fd() const { return root_fd_; }
@@ -51,6 +52,11 @@ class CompiledLocation {
 
   // Adds the Location's input and output filters (and its type gates) to `r`'s chains.
   void AddFilters(handlers::Request& r) const;
+  // Gives each of `r`'s request phases the handlers named for it: the server's, then the
+  // Location's ("static" for the response when none is named). No copy per request.
+  void ConfigureHandlers(handlers::Request& r) const;
+  // The names configured for `phase`, in order.
+  std::vector<std::string> HandlerNames(handlers::Phase phase) const;
 
   // The pipeline report of a response's output chain here: the Location's filters in kind
   // order (a filter gated by type shown as if selected, noting its types), then what the
@@ -71,6 +77,11 @@ class CompiledLocation {
   std::vector<PreparedFilter> output_;
   std::vector<PreparedFilter> input_;
   std::vector<TypeGated> by_type_;
+  // Per request phase, from kPostReadRequest.
+  static constexpr size_t kRequestPhases =
+      static_cast<size_t>(handlers::Phase::kCleanup) -
+      static_cast<size_t>(handlers::Phase::kPostReadRequest) + 1;
+  std::array<std::vector<handlers::HandlerEntry<handlers::Request>>, kRequestPhases> handlers_;
 };
 
 class Locations {
@@ -78,7 +89,7 @@ class Locations {
   // Compiles the server's defaults (prefix "/") and every Location; `root_fds` maps each
   // document root to its descriptor.
   static absl::StatusOr<Locations> Compile(const ServerConfig& config,
-                                           const filters::FilterRegistry& registry,
+                                           const Registries& registries,
                                            const std::map<std::string, int>& root_fds);
   // The Location with the longest prefix of `path`; the server's defaults when none matches.
   // REQUIRES: `path` is decoded and normalised (NormalizePath).

@@ -19,7 +19,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "filters/builtin_filters.h"
+#include "server/builtin_handlers.h"
 #include "server/config.h"
 #include "server/location.h"
 #include "server/server.h"
@@ -79,8 +79,11 @@ int Main(int argc, char** argv) {
     fprintf(stderr, "brigaded: --report goes with --check-config\n%s", kUsage);
     return 2;
   }
-  filters::FilterRegistry registry;
-  if (absl::Status s = filters::RegisterBuiltinFilters(registry); !s.ok()) return 1;
+  Registries registries;
+  if (absl::Status s = RegisterBuiltins(registries); !s.ok()) {
+    fprintf(stderr, "brigaded: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
   ServerConfig config;
   if (config_path.empty()) {
     std::string demo = FindDemoRoot(argv[0]);
@@ -90,7 +93,7 @@ int Main(int argc, char** argv) {
     }
     config = DemoConfig(demo);
   } else {
-    absl::StatusOr<ServerConfig> loaded = LoadConfig(config_path, registry);
+    absl::StatusOr<ServerConfig> loaded = LoadConfig(config_path, registries);
     if (!loaded.ok()) {
       fprintf(stderr, "brigaded: %s\n", std::string(loaded.status().message()).c_str());
       return 2;
@@ -99,13 +102,13 @@ int Main(int argc, char** argv) {
   }
   if (check_only) {
     if (report) {
-      absl::StatusOr<Locations> locations = Locations::Compile(config, registry, {});
+      absl::StatusOr<Locations> locations = Locations::Compile(config, registries, {});
       if (!locations.ok()) {
         fprintf(stderr, "brigaded: %s\n", std::string(locations.status().message()).c_str());
         return 2;
       }
       auto handler = [](const CompiledLocation& l) {
-        return l.handler().empty() ? "static" : l.handler().c_str();
+        return l.handler().c_str();
       };
       bool catch_all = false;
       for (const CompiledLocation* l : locations->All()) {
@@ -132,7 +135,7 @@ int Main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(std::move(config));
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(std::move(config), registries);
   if (!server.ok()) {
     fprintf(stderr, "brigaded: %s\n", std::string(server.status().message()).c_str());
     return 1;

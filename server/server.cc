@@ -12,10 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "brigade/brigade.h"
-#include "filters/builtin_filters.h"
 #include "handlers/request.h"
-#include "handlers/echo_handler.h"
-#include "handlers/static_handler.h"
 #include "server/uri.h"
 #include "server/worker.h"
 
@@ -26,8 +23,10 @@ namespace {
 constexpr size_t kBlockingQueue = 64;
 }  // namespace
 
-Server::Server(ServerConfig config)
-    : config_(std::move(config)), blocking_pool_(config_.blocking_pool_threads, kBlockingQueue) {}
+Server::Server(ServerConfig config, const Registries& registries)
+    : config_(std::move(config)),
+      registries_(registries),
+      blocking_pool_(config_.blocking_pool_threads, kBlockingQueue) {}
 
 Server::~Server() {
   for (auto& w : workers_) w->Join();
@@ -35,14 +34,15 @@ Server::~Server() {
   for (const auto& [root, fd] : root_fds_) close(fd);
 }
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config) {
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
+                                                      const Registries& registries) {
   signal(SIGPIPE, SIG_IGN);
-  std::unique_ptr<Server> s(new Server(std::move(config)));
-  if (absl::Status st = filters::RegisterBuiltinFilters(s->registry_); !st.ok()) return st;
-  s->RegisterHandlers();
+  std::unique_ptr<Server> s(new Server(std::move(config), registries));
+  s->RegisterHooks();
+  if (absl::Status st = s->CompileConnectionHandlers(); !st.ok()) return st;
   if (absl::Status st = s->OpenRoots(); !st.ok()) return st;
   absl::StatusOr<Locations> locations =
-      Locations::Compile(s->config_, s->registry_, s->root_fds_);
+      Locations::Compile(s->config_, s->registries_, s->root_fds_);
   if (!locations.ok()) return locations.status();
   s->locations_ = *std::move(locations);
   if (absl::Status st = s->Bind(); !st.ok()) return st;
@@ -123,62 +123,33 @@ handlers::Outcome Server::MapToFile(handlers::Request& r) {
       r.file = *std::move(file);
       return Outcome::Ok();
     }
-    if (absl::IsPermissionDenied(file.status())) return Outcome::Status(403);
-    if (absl::IsNotFound(file.status())) return Outcome::Status(404);
-    if (absl::IsUnavailable(file.status())) return Outcome::Status(503);
-    if (!absl::IsUnimplemented(file.status())) return Outcome::Status(500);
+    // Answered by the static handler, after the access checks (Request::file_status).
+    auto verdict = [&r](int status) {
+      r.file_status = status;
+      return Outcome::Ok();
+    };
+    if (absl::IsPermissionDenied(file.status())) return verdict(403);
+    if (absl::IsNotFound(file.status())) return verdict(404);
+    if (absl::IsUnavailable(file.status())) return verdict(503);
+    if (!absl::IsUnimplemented(file.status())) return verdict(500);
   }
   absl::StatusOr<std::string> file = server::MapToFile(root, r.uri);  // kernels without openat2
-  if (absl::IsPermissionDenied(file.status())) return Outcome::Status(403);
-  if (!file.ok()) return Outcome::Status(404);
+  if (!file.ok()) {
+    r.file_status = absl::IsPermissionDenied(file.status()) ? 403 : 404;
+    return Outcome::Ok();
+  }
   r.filename = *file;
   return Outcome::Ok();
 }
 
-handlers::Outcome Server::ServeStatus(handlers::Request& r) {
-  using handlers::Outcome;
-  CopyStats copies = GlobalCopyStats();
-  std::string body = absl::StrCat(
-      "brigaded status\n", "connections_open: ", stats_.connections_open.load(), "\n",
-      "connections_total: ", stats_.connections_total.load(), "\n",
-      "requests: ", stats_.requests.load(), "\n", "bytes_in: ", stats_.bytes_in.load(), "\n",
-      "bytes_out: ", stats_.bytes_out.load(), "\n", "bytes_copied: ", copies.bytes_copied, "\n",
-      "bytes_shared: ", copies.bytes_shared, "\n", "bytes_read: ", copies.bytes_read, "\n");
-  r.status = 200;
-  r.response_headers.Set("Content-Type", "text/plain; charset=utf-8");
-  r.response_headers.Set("Cache-Control", "no-store");
-  Brigade bb(r.allocator());
-  if (!bb.WriteOwned(std::move(body)).ok()) return Outcome::Status(500);
-  bb.Append(Bucket::Eos(r.allocator()));
-  return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
-}
-
-void Server::RegisterHandlers() {
-  using handlers::Connection;
-  using handlers::Coroutine;
+void Server::RegisterHooks() {
   using handlers::Order;
   using handlers::Outcome;
   using handlers::Phase;
   using handlers::Request;
+  // Last, as Apache's core translate: TransHandlers the configuration names run before it.
   hooks_.request(Phase::kTranslate)
-      .Register(&Server::MapToFile, Order::kMiddle, "map-to-file");
-  hooks_.request(Phase::kResponse).Register(
-      [](Request& r) { return r.handler == "static" ? handlers::ServeStatic(r) : Outcome::Declined(); },
-      Order::kMiddle, "static");
-  // The name is checked before a coroutine is made: other handlers' requests pay nothing.
-  auto echo = Coroutine<Request>(handlers::EchoSpooled);
-  hooks_.request(Phase::kResponse).Register(
-      [echo](Request& r) { return r.handler == "echo" ? echo(r) : Outcome::Declined(); },
-      Order::kMiddle, "echo");
-  auto echo_stream = Coroutine<Request>(handlers::EchoStream);
-  hooks_.request(Phase::kResponse).Register(
-      [echo_stream](Request& r) {
-        return r.handler == "echo-stream" ? echo_stream(r) : Outcome::Declined();
-      },
-      Order::kMiddle, "echo-stream");
-  hooks_.request(Phase::kResponse).Register(
-      [this](Request& r) { return r.handler == "status" ? ServeStatus(r) : Outcome::Declined(); },
-      Order::kMiddle, "status");
+      .Register(&Server::MapToFile, Order::kReallyLast, "map-to-file");
   // The access log is the log phase's built-in handler.
   hooks_.request(Phase::kLog).Register(
       [this](Request& r) {
@@ -186,18 +157,31 @@ void Server::RegisterHandlers() {
         return Outcome::Ok();
       },
       Order::kMiddle, "access-log");
-  auto echo_lines = Coroutine<Connection>(handlers::EchoLines);
-  hooks_.connection(Phase::kProcessConnection).Register(
-      [echo_lines](Connection& c) {
-        return c.notes["protocol"] == "echo" ? echo_lines(c) : Outcome::Declined();
-      },
-      Order::kMiddle, "echo");
-  auto echo_socket = Coroutine<Connection>(handlers::EchoLinesOnSocket);
-  hooks_.connection(Phase::kProcessConnection).Register(
-      [echo_socket](Connection& c) {
-        return c.notes["protocol"] == "echo-socket" ? echo_socket(c) : Outcome::Declined();
-      },
-      Order::kMiddle, "echo-socket");
+}
+
+absl::Status Server::CompileConnectionHandlers() {
+  using handlers::Phase;
+  for (const HandlerRef& ref : config_.handlers) {
+    if (ref.phase != Phase::kPreConnection) continue;
+    absl::StatusOr<handlers::HandlerEntry<handlers::Connection>> e =
+        registries_.handlers.FindConnection(ref.phase, ref.name);
+    if (!e.ok()) return e.status();
+    pre_connection_.push_back(*std::move(e));
+  }
+  for (const ListenSpec& l : config_.listens) {
+    if (l.protocol == "http" || protocols_.count(l.protocol) != 0) continue;
+    absl::StatusOr<handlers::HandlerEntry<handlers::Connection>> e =
+        registries_.handlers.FindConnection(Phase::kProcessConnection, l.protocol);
+    if (!e.ok()) return e.status();
+    protocols_[l.protocol].push_back(*std::move(e));
+  }
+  return absl::OkStatus();
+}
+
+const std::vector<handlers::HandlerEntry<handlers::Connection>>* Server::protocol(
+    const std::string& name) const {
+  auto it = protocols_.find(name);
+  return it == protocols_.end() ? nullptr : &it->second;
 }
 
 absl::Status Server::Run() {

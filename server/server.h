@@ -35,14 +35,6 @@
 
 namespace brigade::server {
 
-struct ServerStats {
-  std::atomic<uint64_t> connections_open{0};
-  std::atomic<uint64_t> connections_total{0};
-  std::atomic<uint64_t> requests{0};
-  std::atomic<uint64_t> bytes_in{0};
-  std::atomic<uint64_t> bytes_out{0};
-};
-
 class Worker;
 
 class Server {
@@ -52,7 +44,9 @@ class Server {
   // sendfile(2) to a client that went away would otherwise kill the process (nginx and Apache
   // do the same at start-up). Errors: a filter spec refused, a
   // document root that cannot be opened, a port in use, a log that cannot be opened.
-  static absl::StatusOr<std::unique_ptr<Server>> Create(ServerConfig config);
+  // REQUIRES: `registries` (what `config` was parsed against) outlives the server.
+  static absl::StatusOr<std::unique_ptr<Server>> Create(ServerConfig config,
+                                                        const Registries& registries);
   ~Server();
 
   // The bound listeners, as "127.0.0.1:8080 http".
@@ -64,7 +58,7 @@ class Server {
   void ReopenLogs();
 
   const ServerConfig& config() const { return config_; }
-  const filters::FilterRegistry& registry() const { return registry_; }
+  const filters::FilterRegistry& registry() const { return registries_.filters; }
   const handlers::Hooks& hooks() const { return hooks_; }
   // For registering more handlers (SetHandler names the built-ins do not know) before serving.
   // REQUIRES: Run has not been called.
@@ -73,25 +67,37 @@ class Server {
   // The bounded pool for handlers registered with handlers::Blocking (BlockingPoolThreads
   // threads, started only when such a handler first runs).
   handlers::BlockingPool& blocking_pool() { return blocking_pool_; }
-  ServerStats& stats() { return stats_; }
+  handlers::ServerCounters& stats() { return record_.counters; }
+  // What connections see of the server (Connection::server()).
+  const handlers::ServerRecord& record() const { return record_; }
+  // The handlers configured for a connection's phases: pre_connection (server scope), and
+  // the process_connection handler a Listen's protocol names (null for http).
+  const std::vector<handlers::HandlerEntry<handlers::Connection>>& pre_connection() const {
+    return pre_connection_;
+  }
+  const std::vector<handlers::HandlerEntry<handlers::Connection>>* protocol(
+      const std::string& name) const;
   bool stopping() const { return stopping_.load(); }
   // The listeners as bound (port 0 replaced by the port the kernel chose).
   const std::vector<ListenSpec>& bound() const { return bound_; }
 
  private:
-  explicit Server(ServerConfig config);
+  Server(ServerConfig config, const Registries& registries);
   absl::Status Bind();
   // Opens every document root once (O_PATH), for OpenBeneath.
   absl::Status OpenRoots();
-  void RegisterHandlers();
+  void RegisterHooks();
+  // The connection handlers the configuration names. Errors: a name no longer registered.
+  absl::Status CompileConnectionHandlers();
   // translate: maps the normalised path to a file beneath the request's document root.
   static handlers::Outcome MapToFile(handlers::Request& r);
-  handlers::Outcome ServeStatus(handlers::Request& r);
 
   ServerConfig config_;
-  filters::FilterRegistry registry_;
+  const Registries& registries_;
   handlers::Hooks hooks_;
-  ServerStats stats_;
+  handlers::ServerRecord record_;
+  std::vector<handlers::HandlerEntry<handlers::Connection>> pre_connection_;
+  std::map<std::string, std::vector<handlers::HandlerEntry<handlers::Connection>>> protocols_;
   std::vector<ListenSpec> bound_;                // actual ports
   std::map<std::string, int> root_fds_;          // document root → directory fd (read-only after Create)
   Locations locations_;                          // compiled once, read-only after Create

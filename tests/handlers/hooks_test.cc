@@ -118,6 +118,36 @@ TEST(HooksTest, PushedHandlersRunAfterRegisteredOnesFifoAndTwiceWhenPushedTwice)
   EXPECT_EQ(c.ran, (Runs{"registered", "p1", "p2", "p1"}));
 }
 
+// Configured handlers (the per-phase directives) sit where a kMiddle hook would, after the
+// kMiddle ones, and before anything pushed at run time.
+TEST(HooksTest, ConfiguredHandlersRunAtMiddleInTheirOrderBeforePushedOnes) {
+  Hook<Ctx> hook(RunType::kVoid);
+  hook.Register(Rec("last", Outcome::Ok()), Order::kReallyLast, "last");
+  hook.Register(Rec("first", Outcome::Ok()), Order::kFirst, "first");
+  hook.Register(Rec("middle", Outcome::Ok()), Order::kMiddle, "middle");
+  std::vector<HandlerEntry<Ctx>> configured = {{Rec("c1", Outcome::Ok()), "c1"},
+                                               {Rec("c2", Outcome::Ok()), "c2"},
+                                               {Rec("c1", Outcome::Ok()), "c1"}};
+  Ctx c;
+  c.stack.Configure(&configured);
+  c.stack.Push({Rec("pushed", Outcome::Ok()), "pushed"});
+  hook.Run(c, &c.stack);
+  Runs want = {"first", "middle", "c1", "c2", "c1", "last", "pushed"};
+  EXPECT_EQ(c.ran, want);
+  EXPECT_EQ(hook.Names(&c.stack), want);
+}
+
+TEST(HooksTest, ConfiguredHandlersRunWithNoRegisteredOnesAndStopARunFirst) {
+  Hook<Ctx> hook(RunType::kRunFirst);
+  std::vector<HandlerEntry<Ctx>> configured = {{Rec("declines", Outcome::Declined()), "d"},
+                                               {Rec("answers", Outcome::Status(403)), "a"},
+                                               {Rec("never", Outcome::Ok()), "n"}};
+  Ctx c;
+  c.stack.Configure(&configured);
+  EXPECT_EQ(hook.Run(c, &c.stack), Outcome::Status(403));
+  EXPECT_EQ(c.ran, (Runs{"declines", "answers"}));
+}
+
 TEST(HooksTest, HandlerPushedOntoRunningPhaseRunsInTheSamePass) {
   Hook<Ctx> hook(RunType::kRunAll);
   hook.Register(

@@ -21,6 +21,7 @@
 #include "handlers/blocking.h"
 #include "handlers/request.h"
 #include "handlers/task.h"
+#include "server/builtin_handlers.h"
 #include "server/server.h"
 
 namespace brigade::server {
@@ -124,22 +125,20 @@ class CoroutineHandlerTest : public ::testing::Test {
     config.document_root = root_;
     LocationConfig stream;
     stream.prefix = "/gigabyte";
-    stream.handler = "gigabyte";
+    stream.handlers = {{Phase::kResponse, "gigabyte"}};
     LocationConfig cleanups;
     cleanups.prefix = "/cleanups";
-    cleanups.handler = "cleanups";
+    cleanups.handlers = {{Phase::kResponse, "cleanups"}};
     LocationConfig legacy_location;
     legacy_location.prefix = "/legacy";
-    legacy_location.handler = "legacy";
+    legacy_location.handlers = {{Phase::kResponse, "legacy"}};
     config.locations = {stream, cleanups, legacy_location};
-    absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(config);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    handlers::Hooks& hooks = server_->mutable_hooks();
-    auto gigabyte = handlers::Coroutine<Request>([](Request& r) { return Stream(r, 1ull << 30); });
-    hooks.request(Phase::kResponse).Register([gigabyte](Request& r) {
-      return r.handler == "gigabyte" ? gigabyte(r) : Outcome::Declined();
-    });
+    ASSERT_TRUE(RegisterBuiltins(registries_).ok());
+    handlers::NamedHandlers& named = registries_.handlers;
+    ASSERT_TRUE(named
+                    .Add(Phase::kResponse, "gigabyte",
+                         handlers::Coroutine<Request>([](Request& r) { return Stream(r, 1ull << 30); }))
+                    .ok());
     auto with_cleanups = handlers::Coroutine<Request>([this](Request& r) -> Task<Outcome> {
       auto push = [this, &r](std::string name) {
         r.PushHandler(Phase::kCleanup, [this, name](Request& req) {
@@ -154,11 +153,14 @@ class CoroutineHandlerTest : public ::testing::Test {
       push("A");
       co_return o;
     });
-    hooks.request(Phase::kResponse).Register([with_cleanups](Request& r) {
-      return r.handler == "cleanups" ? with_cleanups(r) : Outcome::Declined();
-    });
+    ASSERT_TRUE(named.Add(Phase::kResponse, "cleanups", with_cleanups).ok());
+    // Made once the server (and its pool) exists.
+    ASSERT_TRUE(named.Add(Phase::kResponse, "legacy", [this](Request& r) { return legacy_(r); }).ok());
+    absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(config, registries_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
     // Blocking style on the server's pool: it sleeps, then echoes the body.
-    auto legacy = handlers::Blocking(&server_->blocking_pool(), [](handlers::BlockingRequest& br) {
+    legacy_ = handlers::Blocking(&server_->blocking_pool(), [](handlers::BlockingRequest& br) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1500));
       std::string body;
       for (absl::StatusOr<std::string> piece = br.ReadBody(4096); piece.ok() && !piece->empty();
@@ -168,10 +170,7 @@ class CoroutineHandlerTest : public ::testing::Test {
       br.response_headers.Set("Content-Length", std::to_string(body.size()));
       return br.Write(body).ok() ? Outcome::Ok() : Outcome::Status(500);
     });
-    hooks.request(Phase::kResponse).Register([legacy](Request& r) {
-      return r.handler == "legacy" ? legacy(r) : Outcome::Declined();
-    });
-    hooks.request(Phase::kLog).Register([this](Request& r) {
+    server_->mutable_hooks().request(Phase::kLog).Register([this](Request& r) {
       if (r.handler == "cleanups") Record("log " + r.uri);
       return Outcome::Ok();
     });
@@ -192,6 +191,8 @@ class CoroutineHandlerTest : public ::testing::Test {
   }
 
   std::string root_;
+  Registries registries_;  // outlives server_
+  std::function<Outcome(Request&)> legacy_;
   std::unique_ptr<Server> server_;
   std::thread thread_;
   int port_ = 0;

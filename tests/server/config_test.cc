@@ -3,7 +3,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "filters/builtin_filters.h"
+#include "server/builtin_handlers.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace brigade::server {
@@ -11,11 +12,11 @@ namespace {
 
 class ConfigTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(filters::RegisterBuiltinFilters(registry_).ok()); }
+  void SetUp() override { ASSERT_TRUE(RegisterBuiltins(registries_).ok()); }
   absl::StatusOr<ServerConfig> Parse(const std::string& text) {
-    return ParseConfig(text, "test.conf", registry_);
+    return ParseConfig(text, "test.conf", registries_);
   }
-  filters::FilterRegistry registry_;
+  Registries registries_;
   std::string tmp_ = std::getenv("TEST_TMPDIR");
 };
 
@@ -46,11 +47,32 @@ TEST_F(ConfigTest, ReadsEveryDirective) {
   ASSERT_EQ(c->locations.size(), 1u);
   const LocationConfig& api = c->locations[0];
   EXPECT_EQ(api.prefix, "/api");
-  EXPECT_EQ(api.handler, "echo");
+  ASSERT_EQ(api.handlers.size(), 1u);
+  EXPECT_EQ(api.handlers[0].phase, handlers::Phase::kResponse);
+  EXPECT_EQ(api.handlers[0].name, "echo");
   EXPECT_EQ(api.output_filters, (std::vector<std::string>{"REVERSE", "DEFLATE:level=2"}));
   EXPECT_EQ(api.filters_by_type[0].second, (std::vector<std::string>{"text/html", "text/css"}));
   EXPECT_EQ(api.body_buffer_size, std::optional<uint64_t>(9));
   EXPECT_FALSE(api.body_temp_dir.has_value()) << "unset: the server's applies";
+}
+
+TEST_F(ConfigTest, PerPhaseHandlerDirectivesStackInTheOrderNamed) {
+  ASSERT_TRUE(registries_.handlers.Add(handlers::Phase::kAccess, "a1", nullptr).ok());
+  ASSERT_TRUE(registries_.handlers.Add(handlers::Phase::kAccess, "a2", nullptr).ok());
+  ASSERT_TRUE(registries_.handlers.Add(handlers::Phase::kCleanup, "c", nullptr).ok());
+  absl::StatusOr<ServerConfig> c = Parse(
+      "Listen 127.0.0.1:0\nAccessHandler a2\nAccessHandler a1 a2\nResponseHandler echo\n"
+      "<Location /x>\nCleanupHandler c c\nAccessHandler a1\nSetHandler status\n</Location>\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto names = [](const std::vector<HandlerRef>& refs) {
+    std::vector<std::string> out;
+    for (const HandlerRef& r : refs) out.push_back(absl::StrCat(handlers::PhaseName(r.phase), ":", r.name));
+    return out;
+  };
+  EXPECT_EQ(names(c->handlers),
+            (std::vector<std::string>{"access:a2", "access:a1", "access:a2", "response:echo"}));
+  EXPECT_EQ(names(c->locations[0].handlers),
+            (std::vector<std::string>{"cleanup:c", "cleanup:c", "access:a1", "response:status"}));
 }
 
 TEST_F(ConfigTest, ErrorsNameFileLineAndReason) {
@@ -72,6 +94,19 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndReason) {
            {"Listen 127.0.0.1:0\n<Location /a>\n<Location /b>\n", "test.conf:3: <Location> sections do not nest"},
            {"Listen 127.0.0.1:0\n</Location>\n", "test.conf:2: </Location> without <Location>"},
            {"Workers 2\n", "no Listen directive"},
+           {"Listen 127.0.0.1:0\n<Location /a>\nSetHandler nope\n</Location>\n",
+            "test.conf:3: SetHandler: no response handler named nope (known: echo, echo-stream, "
+            "static, status)"},
+           {"Listen 127.0.0.1:0\nAccessHandler static\n",
+            "test.conf:2: AccessHandler: static is a handler for response, not for access"},
+           {"Listen 127.0.0.1:0\nTransHandler\n",
+            "test.conf:2: TransHandler takes one or more handler names"},
+           {"Listen 127.0.0.1:0\n<Location /a>\nPreConnectionHandler x\n</Location>\n",
+            "test.conf:3: PreConnectionHandler belongs outside <Location>"},
+           {"Listen 127.0.0.1:0\nPreConnectionHandler echo-socket\n",
+            "test.conf:2: PreConnectionHandler: echo-socket is a handler for process_connection, "
+            "not for pre_connection (known: none)"},
+           {"Listen 127.0.0.1:80 gopher\n", "(http, echo, echo-socket)"},
        }) {
     absl::StatusOr<ServerConfig> r = Parse(c.text);
     ASSERT_FALSE(r.ok()) << c.text;

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "filters/builtin_filters.h"
+#include "server/builtin_handlers.h"
 #include "gtest/gtest.h"
 #include "handlers/request.h"
 #include "server/config.h"
@@ -12,14 +12,14 @@ namespace {
 
 class LocationTest : public ::testing::Test {
  protected:
-  LocationTest() { EXPECT_TRUE(filters::RegisterBuiltinFilters(registry_).ok()); }
+  LocationTest() { EXPECT_TRUE(RegisterBuiltins(registries_).ok()); }
 
   absl::StatusOr<Locations> Compile(const std::string& text) {
     absl::StatusOr<ServerConfig> config =
-        ParseConfig("Listen 127.0.0.1:0\n" + text, "test.conf", registry_);
+        ParseConfig("Listen 127.0.0.1:0\n" + text, "test.conf", registries_);
     if (!config.ok()) return config.status();
     config_ = *std::move(config);
-    return Locations::Compile(config_, registry_, {});
+    return Locations::Compile(config_, registries_, {});
   }
   // The option `key` of the Location's output filter `name`, as compiled.
   std::string Option(const CompiledLocation& l, const std::string& name, const std::string& key) {
@@ -32,7 +32,7 @@ class LocationTest : public ::testing::Test {
     return "<no filter>";
   }
 
-  filters::FilterRegistry registry_;
+  Registries registries_;
   ServerConfig config_;
 };
 
@@ -82,6 +82,28 @@ TEST_F(LocationTest, AddFiltersInstantiatesTheCompiledFiltersOnARequest) {
   l->Match("/r").AddFilters(r);
   EXPECT_EQ(r.output().Names(), (std::vector<std::string>{"REVERSE", "DEFLATE"}));
   EXPECT_EQ(r.input().Names(), (std::vector<std::string>{"INFLATE"}));
+}
+
+TEST_F(LocationTest, ALocationsHandlersFollowTheServersAndStaticIsTheDefaultResponse) {
+  ASSERT_TRUE(registries_.handlers.Add(handlers::Phase::kAccess, "s", nullptr).ok());
+  ASSERT_TRUE(registries_.handlers.Add(handlers::Phase::kAccess, "l", nullptr).ok());
+  absl::StatusOr<Locations> l = Compile(
+      "AccessHandler s\n<Location /a>\nAccessHandler l\nSetHandler echo\n</Location>\n");
+  ASSERT_TRUE(l.ok()) << l.status();
+  const CompiledLocation& a = l->Match("/a/x");
+  EXPECT_EQ(a.HandlerNames(handlers::Phase::kAccess), (std::vector<std::string>{"s", "l"}));
+  EXPECT_EQ(a.HandlerNames(handlers::Phase::kResponse), (std::vector<std::string>{"echo"}));
+  const CompiledLocation& other = l->Match("/b");
+  EXPECT_EQ(other.HandlerNames(handlers::Phase::kAccess), (std::vector<std::string>{"s"}));
+  EXPECT_EQ(other.HandlerNames(handlers::Phase::kResponse), (std::vector<std::string>{"static"}));
+  EXPECT_EQ(other.handler(), "static");
+  // The request's phases get the compiled lists.
+  handlers::Connection connection;
+  handlers::Request r(&connection);
+  a.ConfigureHandlers(r);
+  handlers::Hooks hooks;
+  EXPECT_EQ(hooks.request(handlers::Phase::kAccess).Names(&r.stack(handlers::Phase::kAccess)),
+            (std::vector<std::string>{"s", "l"}));
 }
 
 TEST_F(LocationTest, AFilterSpecItsFactoryRefusesFailsAtLoadTime) {

@@ -1,0 +1,64 @@
+#include "server/builtin_handlers.h"
+
+#include "absl/strings/str_cat.h"
+#include "brigade/brigade.h"
+#include "filters/builtin_filters.h"
+#include "handlers/echo_handler.h"
+#include "handlers/request.h"
+#include "handlers/static_handler.h"
+
+namespace brigade::server {
+namespace {
+
+using handlers::Outcome;
+using handlers::Phase;
+using handlers::Request;
+
+Outcome ServeStatus(Request& r) {
+  const handlers::ServerRecord* server = r.connection().server();
+  if (server == nullptr) return Outcome::Status(500);
+  const handlers::ServerCounters& n = server->counters;
+  CopyStats copies = GlobalCopyStats();
+  std::string body = absl::StrCat(
+      "brigaded status\n", "connections_open: ", n.connections_open.load(), "\n",
+      "connections_total: ", n.connections_total.load(), "\n", "requests: ", n.requests.load(),
+      "\n", "bytes_in: ", n.bytes_in.load(), "\n", "bytes_out: ", n.bytes_out.load(), "\n",
+      "bytes_copied: ", copies.bytes_copied, "\n", "bytes_shared: ", copies.bytes_shared, "\n",
+      "bytes_read: ", copies.bytes_read, "\n");
+  r.status = 200;
+  r.response_headers.Set("Content-Type", "text/plain; charset=utf-8");
+  r.response_headers.Set("Cache-Control", "no-store");
+  Brigade bb(r.allocator());
+  if (!bb.WriteOwned(std::move(body)).ok()) return Outcome::Status(500);
+  bb.Append(Bucket::Eos(r.allocator()));
+  return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
+}
+
+}  // namespace
+
+absl::Status RegisterBuiltinHandlers(handlers::NamedHandlers& named) {
+  using handlers::Connection;
+  using handlers::Coroutine;
+  for (auto& [name, handler] : std::vector<std::pair<std::string, handlers::NamedHandlers::RequestHandler>>{
+           {"static", handlers::ServeStatic},
+           {"echo", Coroutine<Request>(handlers::EchoSpooled)},
+           {"echo-stream", Coroutine<Request>(handlers::EchoStream)},
+           {"status", ServeStatus},
+       }) {
+    if (absl::Status s = named.Add(Phase::kResponse, name, std::move(handler)); !s.ok()) return s;
+  }
+  if (absl::Status s = named.AddConnection(Phase::kProcessConnection, "echo",
+                                           Coroutine<Connection>(handlers::EchoLines));
+      !s.ok()) {
+    return s;
+  }
+  return named.AddConnection(Phase::kProcessConnection, "echo-socket",
+                             Coroutine<Connection>(handlers::EchoLinesOnSocket));
+}
+
+absl::Status RegisterBuiltins(Registries& registries) {
+  if (absl::Status s = filters::RegisterBuiltinFilters(registries.filters); !s.ok()) return s;
+  return RegisterBuiltinHandlers(registries.handlers);
+}
+
+}  // namespace brigade::server
