@@ -51,6 +51,7 @@
 #include "brigade/brigade.h"
 #include "filters/chain.h"
 #include "filters/exchange.h"
+#include "handlers/config_values.h"
 #include "handlers/hooks.h"
 #include "handlers/phases.h"
 #include "handlers/task.h"
@@ -221,6 +222,10 @@ class Request : public filters::Exchange {
   // compiled configuration, which outlives every request) and its O_PATH descriptor (-1: none).
   absl::string_view document_root;
   int document_root_fd = -1;
+  // The modules' configuration values of the request's Location (merged with the server's).
+  const ConfigValues& config() const { return config_ != nullptr ? *config_ : kNoConfig; }
+  // REQUIRES: `values` outlives the request (a compiled configuration).
+  void set_config(const ConfigValues* values) { config_ = values; }
 
   // Spooling of bodies a handler needs whole (RequestBodyBufferSize, RequestBodyTempDir).
   uint64_t body_buffer_size = 64 * 1024;
@@ -235,7 +240,9 @@ class Request : public filters::Exchange {
   Cycle& cycle() { return cycle_; }
 
  private:
+  static inline const ConfigValues kNoConfig{};
   Connection* connection_;
+  const ConfigValues* config_ = nullptr;
   filters::OutputChain output_;
   filters::InputChain input_;
   std::array<HandlerStack<Request>, 11> stacks_;

@@ -36,29 +36,40 @@ Outcome ServeStatus(Request& r) {
 
 }  // namespace
 
-absl::Status RegisterBuiltinHandlers(handlers::NamedHandlers& named) {
+std::vector<Module> BuiltinModules() {
   using handlers::Connection;
   using handlers::Coroutine;
-  for (auto& [name, handler] : std::vector<std::pair<std::string, handlers::NamedHandlers::RequestHandler>>{
-           {"static", handlers::ServeStatic},
-           {"echo", Coroutine<Request>(handlers::EchoSpooled)},
-           {"echo-stream", Coroutine<Request>(handlers::EchoStream)},
-           {"status", ServeStatus},
-       }) {
-    if (absl::Status s = named.Add(Phase::kResponse, name, std::move(handler)); !s.ok()) return s;
-  }
-  if (absl::Status s = named.AddConnection(Phase::kProcessConnection, "echo",
-                                           Coroutine<Connection>(handlers::EchoLines));
-      !s.ok()) {
-    return s;
-  }
-  return named.AddConnection(Phase::kProcessConnection, "echo-socket",
-                             Coroutine<Connection>(handlers::EchoLinesOnSocket));
+  return {
+      {"filters", [](ModuleContext& ctx) { return filters::RegisterBuiltinFilters(ctx.filters()); }},
+      {"static",
+       [](ModuleContext& ctx) {
+         return ctx.handlers().Add(Phase::kResponse, "static", handlers::ServeStatic);
+       }},
+      {"echo",
+       [](ModuleContext& ctx) -> absl::Status {
+         handlers::NamedHandlers& named = ctx.handlers();
+         absl::Status s =
+             named.Add(Phase::kResponse, "echo", Coroutine<Request>(handlers::EchoSpooled));
+         if (s.ok()) {
+           s = named.Add(Phase::kResponse, "echo-stream", Coroutine<Request>(handlers::EchoStream));
+         }
+         if (s.ok()) {
+           s = named.AddConnection(Phase::kProcessConnection, "echo",
+                                   Coroutine<Connection>(handlers::EchoLines));
+         }
+         if (s.ok()) {
+           s = named.AddConnection(Phase::kProcessConnection, "echo-socket",
+                                   Coroutine<Connection>(handlers::EchoLinesOnSocket));
+         }
+         return s;
+       }},
+      {"status",
+       [](ModuleContext& ctx) { return ctx.handlers().Add(Phase::kResponse, "status", ServeStatus); }},
+  };
 }
 
 absl::Status RegisterBuiltins(Registries& registries) {
-  if (absl::Status s = filters::RegisterBuiltinFilters(registries.filters); !s.ok()) return s;
-  return RegisterBuiltinHandlers(registries.handlers);
+  return RegisterModules(registries, BuiltinModules());
 }
 
 }  // namespace brigade::server

@@ -1,23 +1,28 @@
-// The built-in handlers by name, and everything a configuration can name out of the box:
-//   response: static (files beneath the document root), echo (the body, spooled), echo-stream
-//             (the body, streamed), status (the server's counters, text/plain)
-//   protocols (Listen ADDR:PORT NAME): echo, echo-socket (line echo through the filters / on the
-//             socket)
-// The translate step for static and the access log are the server's own hooks (server.cc).
+// The built-in modules, each written on the module API (module.h) as a user's would be:
+//   filters  DEFLATE, INFLATE, CHUNK, DECHUNK, REVERSE, CONTENT_LENGTH
+//   static   the response handler "static": files beneath the document root
+//   echo     the response handlers "echo" (the body, spooled) and "echo-stream" (streamed), and
+//            the protocols "echo" and "echo-socket" (line echo through the filters / on the
+//            socket)
+//   status   the response handler "status": the server's counters, text/plain
+// The translate step for static and the access log are still the server's own hooks
+// (server.cc).
 
 #ifndef SERVER_BUILTIN_HANDLERS_H_
 #define SERVER_BUILTIN_HANDLERS_H_
 
+#include <vector>
+
 #include "absl/status/status.h"
-#include "handlers/named_handlers.h"
 #include "server/config.h"
+#include "server/module.h"
 
 namespace brigade::server {
 
-// Errors: AlreadyExists when a name is taken.
-absl::Status RegisterBuiltinHandlers(handlers::NamedHandlers& named);
+// Every built-in module, in the order above.
+std::vector<Module> BuiltinModules();
 
-// The built-in filters and handlers.
+// RegisterModules(registries, BuiltinModules()).
 absl::Status RegisterBuiltins(Registries& registries);
 
 }  // namespace brigade::server

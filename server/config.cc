@@ -42,6 +42,15 @@ std::optional<handlers::Phase> PhaseOfDirective(absl::string_view d) {
   return std::nullopt;
 }
 
+constexpr const char* kCoreDirectives[] = {
+    "AccessLog", "AddOutputFilterByType", "BlockingPoolThreads", "DeflateCompressionLevel",
+    "DeflateInflateLimitRequestBody", "DeflateInflateRatioLimit", "DocumentRoot",
+    "GracefulShutdownTimeout", "KeepAliveTimeout", "LimitRequestBody", "LimitRequestFieldSize",
+    "LimitRequestFields", "LimitRequestLine", "Listen", "MaxKeepAliveRequests",
+    "PreConnectionHandler", "RequestBodyBufferSize", "RequestBodyTempDir", "SetHandler",
+    "SetInputFilter", "SetOutputFilter", "Timeout", "Workers", "<Location", "</Location>",
+};
+
 bool IsDirectory(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -157,7 +166,30 @@ class Parser {
         d == "AddOutputFilterByType") {
       return Error(absl::StrCat(d, " belongs inside <Location>"));
     }
-    return Error(absl::StrCat("unknown directive ", d));
+    return ModuleDirective(w);
+  }
+
+  absl::Status ModuleDirective(const std::vector<std::string>& w) {
+    const std::string& d = w[0];
+    auto it = registries_.directives.find(d);
+    if (it == registries_.directives.end()) return Error(absl::StrCat("unknown directive ", d));
+    const server::Directive& directive = it->second;
+    bool in_location = location_ != nullptr;
+    if (in_location && directive.scope == DirectiveScope::kServer) {
+      return Error(absl::StrCat(d, " belongs outside <Location>"));
+    }
+    if (!in_location && directive.scope == DirectiveScope::kLocation) {
+      return Error(absl::StrCat(d, " belongs inside <Location>"));
+    }
+    std::vector<std::string> args(w.begin() + 1, w.end());
+    if (args.size() < directive.min_args || args.size() > directive.max_args) {
+      return Error(absl::StrCat(d, " takes ", directive.syntax.empty() ? "other arguments" : directive.syntax));
+    }
+    handlers::ConfigValues& values = in_location ? location_->values : config_.values;
+    if (absl::Status s = directive.parse(DirectiveArgs{args, in_location, values}); !s.ok()) {
+      return Error(absl::StrCat(d, ": ", s.message()));
+    }
+    return absl::OkStatus();
   }
 
   absl::Status Listen(const std::vector<std::string>& w) {
@@ -266,7 +298,8 @@ class Parser {
       location_->body_temp_dir = dir;
       return absl::OkStatus();
     }
-    return Error(absl::StrCat(d, " is not allowed inside <Location>"));
+    if (IsCoreDirective(d)) return Error(absl::StrCat(d, " is not allowed inside <Location>"));
+    return ModuleDirective(w);
   }
 
   // NAME... registered for `phase`, appended to `out` in order.
@@ -297,6 +330,13 @@ class Parser {
 };
 
 }  // namespace
+
+bool IsCoreDirective(absl::string_view name) {
+  for (const char* d : kCoreDirectives) {
+    if (name == d) return true;
+  }
+  return PhaseOfDirective(name).has_value();
+}
 
 absl::StatusOr<ServerConfig> ParseConfig(absl::string_view text, const std::string& filename,
                                          const Registries& registries) {

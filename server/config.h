@@ -32,7 +32,10 @@
 #ifndef SERVER_CONFIG_H_
 #define SERVER_CONFIG_H_
 
+#include <any>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -41,6 +44,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "filters/registry.h"
+#include "handlers/config_values.h"
 #include "handlers/named_handlers.h"
 #include "handlers/phases.h"
 
@@ -52,11 +56,41 @@ struct ListenSpec {
   std::string protocol = "http";
 };
 
-// What a configuration may name, registered before it is read: filters and handlers.
+enum class DirectiveScope { kServer, kLocation, kBoth };
+
+// What a module's directive is given: its words, where it stands, and that scope's values.
+struct DirectiveArgs {
+  const std::vector<std::string>& args;  // the words after the directive's name
+  bool in_location;
+  handlers::ConfigValues& values;        // the server's or the Location's
+};
+
+// A configuration directive a module adds (server/module.h). Its parse callback's error
+// becomes "file:line: NAME: reason".
+struct Directive {
+  std::string name;
+  DirectiveScope scope = DirectiveScope::kBoth;
+  size_t min_args = 1;
+  size_t max_args = static_cast<size_t>(-1);
+  std::string syntax;  // for errors, e.g. "ADDRESS|CIDR..."
+  std::function<absl::Status(const DirectiveArgs& args)> parse;
+  std::string module;  // set by ModuleContext
+};
+
+// What a configuration may name, registered by modules before it is read: filters, handlers,
+// hooks, directives, and how each configuration slot merges.
 struct Registries {
   filters::FilterRegistry filters;
   handlers::NamedHandlers handlers;
+  handlers::Hooks hooks;
+  std::map<std::string, Directive> directives;
+  // Per slot: how a Location's value combines with the server's; null: the Location's own
+  // value wins, else the server's applies.
+  std::vector<std::function<std::any(const std::any& server, const std::any& location)>> merges;
 };
+
+// True for the directives the configuration language itself knows (Listen, <Location>, ...).
+bool IsCoreDirective(absl::string_view name);
 
 // A handler named by a directive for one phase.
 struct HandlerRef {
@@ -67,6 +101,7 @@ struct HandlerRef {
 struct LocationConfig {
   std::string prefix = "/";
   std::vector<HandlerRef> handlers;  // in the order named
+  handlers::ConfigValues values;     // the modules' directives given here
   std::vector<std::string> output_filters;  // filter specs, in order
   std::vector<std::string> input_filters;
   std::vector<std::pair<std::string, std::vector<std::string>>> filters_by_type;
@@ -96,6 +131,7 @@ struct ServerConfig {
   int blocking_pool_threads = 4;          // for handlers registered with handlers::Blocking
   std::string body_temp_dir;              // empty: $TMPDIR or /tmp
   std::vector<HandlerRef> handlers;       // server scope, in the order named
+  handlers::ConfigValues values;          // the modules' directives in server scope
   std::vector<LocationConfig> locations;  // matched once compiled (location.h)
 };
 

@@ -199,6 +199,7 @@ void HttpConnection::StartRequest() {
       r.input().Add(std::make_unique<HttpInFilter>(length, std::move(send_continue))));
   loc.AddFilters(r);
   loc.ConfigureHandlers(r);
+  r.set_config(&loc.values());
   // Otherwise the phases run on the next step.
 }
 

@@ -78,6 +78,15 @@ absl::StatusOr<CompiledLocation> CompiledLocation::Compile(const LocationConfig&
     c.handlers_[PhaseIndex(ref.phase)].push_back(*std::move(entry));
     if (ref.phase == handlers::Phase::kResponse && c.handler_.empty()) c.handler_ = ref.name;
   }
+  for (size_t i = 0; i < registries.merges.size(); ++i) {
+    const std::any* own = l.values.Find(i);
+    const std::any* inherited = server.values.Find(i);
+    if (own != nullptr && inherited != nullptr && registries.merges[i]) {
+      c.values_.At(i) = registries.merges[i](*inherited, *own);
+    } else if (own != nullptr || inherited != nullptr) {
+      c.values_.At(i) = own != nullptr ? *own : *inherited;
+    }
+  }
   c.document_root_ = l.document_root.empty() ? server.document_root : l.document_root;
   c.root_fd_ = root_fd;
   c.body_buffer_size_ = l.body_buffer_size.value_or(server.body_buffer_size);

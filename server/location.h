@@ -55,6 +55,8 @@ class CompiledLocation {
   // Gives each of `r`'s request phases the handlers named for it: the server's, then the
   // Location's ("static" for the response when none is named). No copy per request.
   void ConfigureHandlers(handlers::Request& r) const;
+  // The modules' values here: the Location's merged with the server's.
+  const handlers::ConfigValues& values() const { return values_; }
   // The names configured for `phase`, in order.
   std::vector<std::string> HandlerNames(handlers::Phase phase) const;
 
@@ -82,6 +84,7 @@ class CompiledLocation {
       static_cast<size_t>(handlers::Phase::kCleanup) -
       static_cast<size_t>(handlers::Phase::kPostReadRequest) + 1;
   std::array<std::vector<handlers::HandlerEntry<handlers::Request>>, kRequestPhases> handlers_;
+  handlers::ConfigValues values_;
 };
 
 class Locations {

@@ -79,8 +79,10 @@ int Main(int argc, char** argv) {
     fprintf(stderr, "brigaded: --report goes with --check-config\n%s", kUsage);
     return 2;
   }
+  // brigaded is its list of modules.
+  const std::vector<Module> modules = BuiltinModules();
   Registries registries;
-  if (absl::Status s = RegisterBuiltins(registries); !s.ok()) {
+  if (absl::Status s = RegisterModules(registries, modules); !s.ok()) {
     fprintf(stderr, "brigaded: %s\n", std::string(s.message()).c_str());
     return 1;
   }

@@ -38,6 +38,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
                                                       const Registries& registries) {
   signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<Server> s(new Server(std::move(config), registries));
+  s->hooks_ = registries.hooks;
   s->RegisterHooks();
   if (absl::Status st = s->CompileConnectionHandlers(); !st.ok()) return st;
   if (absl::Status st = s->OpenRoots(); !st.ok()) return st;
@@ -53,6 +54,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
     s->workers_.push_back(*std::move(w));
   }
   s->listen_fds_.clear();  // the workers own them now
+  for (handlers::Phase p : {handlers::Phase::kOpenLogs, handlers::Phase::kPostConfig}) {
+    handlers::Outcome o = s->hooks_.server(p).Run(s->record_);
+    if (!o.is_ok() && !o.is_declined()) {
+      return absl::InternalError(
+          absl::StrCat("a ", handlers::PhaseName(p), " hook failed with status ", o.http_status()));
+    }
+  }
   return s;
 }
 
@@ -185,6 +193,10 @@ const std::vector<handlers::HandlerEntry<handlers::Connection>>* Server::protoco
 }
 
 absl::Status Server::Run() {
+  // One child_init per worker (Apache runs it once per child process); void: results ignored.
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    hooks_.server(handlers::Phase::kChildInit).Run(record_);
+  }
   for (auto& w : workers_) w->Start();
   for (auto& w : workers_) w->Join();
   return absl::OkStatus();

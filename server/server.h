@@ -40,7 +40,8 @@ class Worker;
 class Server {
  public:
   // Compiles the configuration's Locations, binds every Listen (port 0 picks a free port, then
-  // shared by every worker) and opens the access log. Sets SIGPIPE to be ignored, process-wide:
+  // shared by every worker), opens the access log, then runs the open_logs and post_config
+  // hooks once (an error there stops start-up: an Internal error naming the phase). Sets SIGPIPE to be ignored, process-wide:
   // sendfile(2) to a client that went away would otherwise kill the process (nginx and Apache
   // do the same at start-up). Errors: a filter spec refused, a
   // document root that cannot be opened, a port in use, a log that cannot be opened.
@@ -52,17 +53,16 @@ class Server {
   // The bound listeners, as "127.0.0.1:8080 http".
   std::vector<std::string> Addresses() const;
 
-  // Serves until Stop(); returns once every worker finished.
+  // Runs the child_init hooks once per worker, then serves until Stop(); returns once every
+  // worker finished.
   absl::Status Run();
   void Stop();
   void ReopenLogs();
 
   const ServerConfig& config() const { return config_; }
   const filters::FilterRegistry& registry() const { return registries_.filters; }
+  // The modules' hooks (Registries::hooks) and the server's own.
   const handlers::Hooks& hooks() const { return hooks_; }
-  // For registering more handlers (SetHandler names the built-ins do not know) before serving.
-  // REQUIRES: Run has not been called.
-  handlers::Hooks& mutable_hooks() { return hooks_; }
   const Locations& locations() const { return locations_; }
   // The bounded pool for handlers registered with handlers::Blocking (BlockingPoolThreads
   // threads, started only when such a handler first runs).

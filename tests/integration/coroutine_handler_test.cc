@@ -156,6 +156,10 @@ class CoroutineHandlerTest : public ::testing::Test {
     ASSERT_TRUE(named.Add(Phase::kResponse, "cleanups", with_cleanups).ok());
     // Made once the server (and its pool) exists.
     ASSERT_TRUE(named.Add(Phase::kResponse, "legacy", [this](Request& r) { return legacy_(r); }).ok());
+    registries_.hooks.request(Phase::kLog).Register([this](Request& r) {
+      if (r.handler == "cleanups") Record("log " + r.uri);
+      return Outcome::Ok();
+    });
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(config, registries_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -169,10 +173,6 @@ class CoroutineHandlerTest : public ::testing::Test {
       }
       br.response_headers.Set("Content-Length", std::to_string(body.size()));
       return br.Write(body).ok() ? Outcome::Ok() : Outcome::Status(500);
-    });
-    server_->mutable_hooks().request(Phase::kLog).Register([this](Request& r) {
-      if (r.handler == "cleanups") Record("log " + r.uri);
-      return Outcome::Ok();
     });
     port_ = server_->bound()[0].port;
     thread_ = std::thread([this] { (void)server_->Run(); });

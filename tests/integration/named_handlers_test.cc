@@ -1,5 +1,6 @@
-// The per-phase handler directives end to end: a server in this process, configured from text
-// that names handlers registered for their phases, answering real HTTP on loopback.
+// Modules end to end: a server in this process, built from the built-in modules and a test
+// module (named handlers for several phases, a directive with a per-Location value, server
+// phase hooks), configured from text, answering real HTTP on loopback.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,6 +20,7 @@
 #include "handlers/request.h"
 #include "server/builtin_handlers.h"
 #include "server/config.h"
+#include "server/module.h"
 #include "server/server.h"
 
 namespace brigade::server {
@@ -56,47 +58,15 @@ class NamedHandlersTest : public ::testing::Test {
     root_ = ::testing::TempDir() + "/named_root";
     mkdir(root_.c_str(), 0755);
     std::ofstream(root_ + "/index.html") << "<p>index</p>\n";
-    ASSERT_TRUE(RegisterBuiltins(registries_).ok());
-    handlers::NamedHandlers& named = registries_.handlers;
-    ASSERT_TRUE(named
-                    .Add(Phase::kTranslate, "rewrite",
-                         [](Request& r) {
-                           if (r.uri == "/old") r.uri = "/index.html";
-                           return Outcome::Declined();  // map-to-file maps what it left
-                         })
-                    .ok());
-    ASSERT_TRUE(
-        named.Add(Phase::kAccess, "deny", [](Request&) { return Outcome::Status(403); }).ok());
-    ASSERT_TRUE(named
-                    .Add(Phase::kResponse, "hello",
-                         [](Request& r) {
-                           r.response_headers.Set("Content-Type", "text/plain");
-                           Brigade bb(r.allocator());
-                           if (!bb.Write("Hello, world!\n").ok()) return Outcome::Status(500);
-                           bb.Append(Bucket::Eos(r.allocator()));
-                           return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
-                         })
-                    .ok());
-    ASSERT_TRUE(named
-                    .Add(Phase::kLog, "record",
-                         [this](Request& r) {
-                           std::lock_guard<std::mutex> lock(mu_);
-                           logged_.push_back(absl::StrCat(r.uri, " ", r.status));
-                           return Outcome::Ok();
-                         })
-                    .ok());
-    ASSERT_TRUE(named
-                    .AddConnection(Phase::kPreConnection, "count",
-                                   [this](handlers::Connection&) {
-                                     ++connections_;
-                                     return Outcome::Ok();
-                                   })
-                    .ok());
+    std::vector<Module> modules = BuiltinModules();
+    modules.push_back({"test", [this](ModuleContext& ctx) { return Setup(ctx); }});
+    ASSERT_TRUE(RegisterModules(registries_, modules).ok());
     absl::StatusOr<ServerConfig> config = ParseConfig(
-        absl::StrCat("Listen 127.0.0.1:0\nWorkers 1\nDocumentRoot ", root_,
+        absl::StrCat("Listen 127.0.0.1:0\nWorkers 2\nDocumentRoot ", root_,
                      "\nPreConnectionHandler count\nTransHandler rewrite\nLogHandler record\n"
                      "<Location /private/>\nAccessHandler deny\n</Location>\n"
-                     "<Location /hello>\nSetHandler hello\n</Location>\n"),
+                     "<Location /hello>\nSetHandler hello\nGreeting Hello,\n</Location>\n"
+                     "<Location /hello/there>\nSetHandler hello\nGreeting Hi\n</Location>\n"),
         "test.conf", registries_);
     ASSERT_TRUE(config.ok()) << config.status();
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(*std::move(config), registries_);
@@ -105,9 +75,65 @@ class NamedHandlersTest : public ::testing::Test {
     port_ = server_->bound()[0].port;
     thread_ = std::thread([this] { (void)server_->Run(); });
   }
+
+  absl::Status Setup(ModuleContext& ctx) {
+    greeting_ = ctx.Slot<std::string>();
+    absl::Status s = ctx.AddDirective({.name = "Greeting",
+                                       .min_args = 1,
+                                       .max_args = 1,
+                                       .syntax = "WORD",
+                                       .parse = [this](const DirectiveArgs& a) {
+                                         greeting_.Mutable(a.values) = a.args[0];
+                                         return absl::OkStatus();
+                                       }});
+    if (!s.ok()) return s;
+    for (Phase p : {Phase::kOpenLogs, Phase::kPostConfig, Phase::kChildInit}) {
+      ctx.hooks().server(p).Register([this, p](handlers::ServerRecord&) {
+        std::lock_guard<std::mutex> lock(mu_);
+        server_phases_.push_back(std::string(handlers::PhaseName(p)));
+        return Outcome::Ok();
+      });
+    }
+    handlers::NamedHandlers& named = ctx.handlers();
+    if (s.ok()) s = named
+                    .Add(Phase::kTranslate, "rewrite",
+                         [](Request& r) {
+                           if (r.uri == "/old") r.uri = "/index.html";
+                           return Outcome::Declined();  // map-to-file maps what it left
+                         });
+    if (s.ok()) s = named.Add(Phase::kAccess, "deny", [](Request&) { return Outcome::Status(403); });
+    if (s.ok()) s = named
+                    .Add(Phase::kResponse, "hello",
+                         [this](Request& r) {
+                           r.response_headers.Set("Content-Type", "text/plain");
+                           Brigade bb(r.allocator());
+                           std::string text = absl::StrCat(greeting_.Get(r.config()), " world!\n");
+                           if (!bb.Write(text).ok()) return Outcome::Status(500);
+                           bb.Append(Bucket::Eos(r.allocator()));
+                           return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
+                         });
+    if (s.ok()) s = named
+                    .Add(Phase::kLog, "record",
+                         [this](Request& r) {
+                           std::lock_guard<std::mutex> lock(mu_);
+                           logged_.push_back(absl::StrCat(r.uri, " ", r.status));
+                           return Outcome::Ok();
+                         });
+    if (s.ok()) s = named
+                    .AddConnection(Phase::kPreConnection, "count",
+                                   [this](handlers::Connection&) {
+                                     ++connections_;
+                                     return Outcome::Ok();
+                                   });
+    return s;
+  }
   void TearDown() override {
     if (server_) server_->Stop();
     if (thread_.joinable()) thread_.join();
+  }
+  std::vector<std::string> ServerPhases() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return server_phases_;
   }
   std::vector<std::string> Logged() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -121,6 +147,8 @@ class NamedHandlersTest : public ::testing::Test {
   int port_ = 0;
   std::mutex mu_;  // the log handler runs on the worker thread
   std::vector<std::string> logged_;
+  std::vector<std::string> server_phases_;
+  handlers::ConfigSlot<std::string> greeting_;
   std::atomic<int> connections_{0};
 };
 
@@ -133,12 +161,41 @@ TEST_F(NamedHandlersTest, EachPhaseRunsTheHandlersItsConfigurationNames) {
   std::string hello = Get(port_, "/hello");
   EXPECT_EQ(hello.substr(0, 12), "HTTP/1.1 200") << hello;
   EXPECT_NE(hello.find("\r\n\r\nHello, world!\n"), std::string::npos) << hello;
+  // A directive's value is per Location: the longer prefix has its own.
+  std::string hi = Get(port_, "/hello/there");
+  EXPECT_NE(hi.find("\r\n\r\nHi world!\n"), std::string::npos) << hi;
   // The log phase runs after the response has gone; poll for the third line.
   for (int i = 0; i < 200 && Logged().size() < 3; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_EQ(Logged(), (std::vector<std::string>{"/index.html 200", "/private/x 403", "/hello 200"}));
-  EXPECT_EQ(connections_.load(), 3);
+  for (int i = 0; i < 200 && Logged().size() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Logged(), (std::vector<std::string>{"/index.html 200", "/private/x 403", "/hello 200",
+                                                "/hello/there 200"}));
+  EXPECT_EQ(connections_.load(), 4);
+}
+
+TEST_F(NamedHandlersTest, ServerPhasesRunOnceAndChildInitOncePerWorker) {
+  // child_init runs on the serving thread as Run starts.
+  for (int i = 0; i < 500 && ServerPhases().size() < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(ServerPhases(),
+            (std::vector<std::string>{"open_logs", "post_config", "child_init", "child_init"}));
+}
+
+TEST(ServerPhasesTest, AFailingPostConfigStopsStartUp) {
+  Registries registries;
+  ASSERT_TRUE(RegisterModules(registries, BuiltinModules()).ok());
+  registries.hooks.server(Phase::kPostConfig).Register([](handlers::ServerRecord&) {
+    return Outcome::Status(500);
+  });
+  absl::StatusOr<ServerConfig> config =
+      ParseConfig("Listen 127.0.0.1:0\nWorkers 1\n", "test.conf", registries);
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(*std::move(config), registries);
+  EXPECT_EQ(server.status().message(), "a post_config hook failed with status 500");
 }
 
 }  // namespace

@@ -1,0 +1,40 @@
+#include "server/module.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace brigade::server {
+
+absl::Status ModuleContext::AddDirective(Directive directive) {
+  if (!directive.parse) {
+    return absl::InvalidArgumentError(absl::StrCat("directive ", directive.name, " has no parser"));
+  }
+  if (directive.min_args > directive.max_args) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("directive ", directive.name, ": min_args is above max_args"));
+  }
+  if (IsCoreDirective(directive.name)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("directive ", directive.name, " is the configuration's own"));
+  }
+  auto it = registries_.directives.find(directive.name);
+  if (it != registries_.directives.end()) {
+    return absl::AlreadyExistsError(absl::StrCat("directive ", directive.name,
+                                                 " is added by module ", it->second.module));
+  }
+  directive.module = module_;
+  std::string name = directive.name;
+  registries_.directives.emplace(std::move(name), std::move(directive));
+  return absl::OkStatus();
+}
+
+absl::Status RegisterModules(Registries& registries, const std::vector<Module>& modules) {
+  for (const Module& m : modules) {
+    ModuleContext ctx(registries, m.name);
+    if (absl::Status s = m.setup(ctx); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("module ", m.name, ": ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace brigade::server

@@ -1,0 +1,92 @@
+// Modules: how code — built in or a user's — becomes part of brigaded and brigade-filter.
+//
+// A module has a name and a setup function. Setup runs once, before the configuration is read,
+// and registers through its ModuleContext any of:
+//   - hooks on any server, connection or request phase (ctx.hooks(), with an Order);
+//   - output and input filters by name with their option table (ctx.filters());
+//   - handlers by name for a phase — what SetHandler and the per-phase directives select — and
+//     connection protocols, what Listen's third word selects (ctx.handlers());
+//   - configuration directives with their scope and arguments (ctx.AddDirective), whose values
+//     live in typed slots the module owns (ctx.Slot<T>()), merged per Location at load time.
+// brigaded's main is a list of modules: BuiltinModules() and whatever a build adds.
+//
+// Example (a response handler with a directive):
+//   handlers::ConfigSlot<std::string> greeting;
+//   Module Hello() {
+//     return {"hello", [](ModuleContext& ctx) -> absl::Status {
+//       greeting = ctx.Slot<std::string>();
+//       absl::Status s = ctx.AddDirective({.name = "Greeting", .min_args = 1, .max_args = 1,
+//                                          .syntax = "TEXT", .parse = [](const DirectiveArgs& a) {
+//         greeting.Mutable(a.values) = a.args[0];
+//         return absl::OkStatus();
+//       }});
+//       if (!s.ok()) return s;
+//       return ctx.handlers().Add(handlers::Phase::kResponse, "hello", SayHello);
+//     }};
+//   }
+//
+// Thread-safety: setup is single-threaded, at start-up; afterwards everything is read-only.
+
+#ifndef SERVER_MODULE_H_
+#define SERVER_MODULE_H_
+
+#include <any>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "filters/registry.h"
+#include "handlers/config_values.h"
+#include "handlers/named_handlers.h"
+#include "handlers/phases.h"
+#include "server/config.h"
+
+namespace brigade::server {
+
+class ModuleContext {
+ public:
+  // REQUIRES: `registries` outlives the context.
+  ModuleContext(Registries& registries, std::string module)
+      : registries_(registries), module_(std::move(module)) {}
+
+  const std::string& module() const { return module_; }
+  filters::FilterRegistry& filters() { return registries_.filters; }
+  handlers::NamedHandlers& handlers() { return registries_.handlers; }
+  handlers::Hooks& hooks() { return registries_.hooks; }
+
+  // A new configuration slot for a T. `merge(server, location)` combines a Location's value
+  // with the server's when both are set; without it the Location's own value wins.
+  template <typename T>
+  handlers::ConfigSlot<T> Slot(std::function<T(const T& server, const T& location)> merge = nullptr) {
+    size_t index = registries_.merges.size();
+    if (merge) {
+      registries_.merges.push_back([merge](const std::any& server, const std::any& location) {
+        return std::any(merge(*std::any_cast<T>(&server), *std::any_cast<T>(&location)));
+      });
+    } else {
+      registries_.merges.push_back(nullptr);
+    }
+    return handlers::ConfigSlot<T>(index);
+  }
+
+  // Errors: a core directive's name, or one another module added → AlreadyExists;
+  // no parse callback, or min_args > max_args → InvalidArgument.
+  absl::Status AddDirective(Directive directive);
+
+ private:
+  Registries& registries_;
+  std::string module_;
+};
+
+struct Module {
+  std::string name;
+  std::function<absl::Status(ModuleContext& ctx)> setup;
+};
+
+// Runs every module's setup, in order. Errors are prefixed with the module's name.
+absl::Status RegisterModules(Registries& registries, const std::vector<Module>& modules);
+
+}  // namespace brigade::server
+
+#endif  // SERVER_MODULE_H_
