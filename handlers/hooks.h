@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace brigade::handlers {
@@ -79,6 +81,27 @@ enum class Order : int {
   kReallyLast = 30,
 };
 
+// Where a module's hook goes: its Order, and modules whose hooks for the same phase must run
+// before it (after) or after it (before) — APR's predecessors and successors.
+struct HookPlacement {
+  Order order = Order::kMiddle;
+  std::vector<std::string> after;   // modules to run first
+  std::vector<std::string> before;  // modules to run later
+};
+
+namespace internal {
+struct HookNode {
+  int order;
+  std::string module;
+  std::vector<std::string> after;
+  std::vector<std::string> before;
+};
+// The run order of `nodes`: by order, then registration, moved as far as the modules'
+// constraints require. Errors: the constraints form a cycle → FailedPrecondition naming the
+// modules in it.
+absl::StatusOr<std::vector<size_t>> SortHooks(const std::vector<HookNode>& nodes);
+}  // namespace internal
+
 template <typename Arg>
 struct HandlerEntry {
   std::function<Outcome(Arg&)> fn;
@@ -127,10 +150,27 @@ class Hook {
 
   // Adds `handler` at `order`, after every registered handler of the same order.
   void Register(Handler handler, Order order = Order::kMiddle, std::string name = "") {
-    auto pos = std::upper_bound(
-        registered_.begin(), registered_.end(), order,
-        [](Order o, const Registered& r) { return static_cast<int>(o) < static_cast<int>(r.order); });
-    registered_.insert(pos, Registered{order, Entry{std::move(handler), std::move(name)}});
+    Insert(Registered{order, Entry{std::move(handler), std::move(name)}, "", {}, {}});
+  }
+  // Adds a module's `handler` as `placement` says; Sort() applies the modules' constraints.
+  void Register(Handler handler, HookPlacement placement, std::string name, std::string module) {
+    Insert(Registered{placement.order, Entry{std::move(handler), std::move(name)}, std::move(module),
+                      std::move(placement.after), std::move(placement.before)});
+  }
+  // Puts the handlers in run order: by Order, registration order within one Order, and every
+  // module's after/before constraint. Call once all are registered.
+  // Errors: a cycle → FailedPrecondition naming the modules.
+  absl::Status Sort() {
+    std::vector<internal::HookNode> nodes;
+    for (const Registered& r : registered_) {
+      nodes.push_back({static_cast<int>(r.order), r.module, r.after, r.before});
+    }
+    absl::StatusOr<std::vector<size_t>> order = internal::SortHooks(nodes);
+    if (!order.ok()) return order.status();
+    std::vector<Registered> sorted;
+    for (size_t i : *order) sorted.push_back(std::move(registered_[i]));
+    registered_ = std::move(sorted);
+    return absl::OkStatus();
   }
   size_t size() const { return registered_.size(); }
 
@@ -183,7 +223,17 @@ class Hook {
   struct Registered {
     Order order;
     Entry entry;
+    std::string module;
+    std::vector<std::string> after;
+    std::vector<std::string> before;
   };
+  void Insert(Registered r) {
+    auto pos = std::upper_bound(registered_.begin(), registered_.end(), r.order,
+                                [](Order o, const Registered& x) {
+                                  return static_cast<int>(o) < static_cast<int>(x.order);
+                                });
+    registered_.insert(pos, std::move(r));
+  }
   bool Stops(const Outcome& r) const {
     switch (type_) {
       case RunType::kVoid:

@@ -1,5 +1,6 @@
 #include "handlers/phases.h"
 
+#include "absl/strings/str_cat.h"
 #include "handlers/request.h"
 
 namespace brigade::handlers {
@@ -89,6 +90,26 @@ RequestHook& Hooks::request(Phase phase) {
 }
 const RequestHook& Hooks::request(Phase phase) const {
   return request_[Index(phase, Phase::kPostReadRequest)];
+}
+
+absl::Status Hooks::Sort() {
+  auto sorted = [](Phase p, absl::Status s) {
+    if (s.ok()) return s;
+    return absl::Status(s.code(), absl::StrCat(PhaseName(p), ": ", s.message()));
+  };
+  for (int i = 0; i < kPhaseCount; ++i) {
+    Phase p = static_cast<Phase>(i);
+    absl::Status s;
+    if (IsRequestPhase(p)) {
+      s = request(p).Sort();
+    } else if (p == Phase::kPreConnection || p == Phase::kProcessConnection) {
+      s = connection(p).Sort();
+    } else {
+      s = server(p).Sort();
+    }
+    if (!s.ok()) return sorted(p, s);
+  }
+  return absl::OkStatus();
 }
 
 Outcome RunServerStartup(const Hooks& hooks, ServerRecord& server) {

@@ -96,6 +96,10 @@ class Hooks {
   const ConnectionHook& connection(Phase phase) const;
   const ServerHook& server(Phase phase) const;
 
+  // Sorts every phase's hooks by their modules' constraints (Hook::Sort).
+  // Errors: a cycle → FailedPrecondition naming the phase and the modules.
+  absl::Status Sort();
+
  private:
   std::array<ServerHook, 3> server_;
   std::array<ConnectionHook, 2> connection_;

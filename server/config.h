@@ -68,13 +68,13 @@ struct DirectiveArgs {
 // A configuration directive a module adds (server/module.h). Its parse callback's error
 // becomes "file:line: NAME: reason".
 struct Directive {
-  std::string name;
+  std::string name = "";
   DirectiveScope scope = DirectiveScope::kBoth;
   size_t min_args = 1;
   size_t max_args = static_cast<size_t>(-1);
-  std::string syntax;  // for errors, e.g. "ADDRESS|CIDR..."
-  std::function<absl::Status(const DirectiveArgs& args)> parse;
-  std::string module;  // set by ModuleContext
+  std::string syntax = "";  // for errors, e.g. "ADDRESS|CIDR..."
+  std::function<absl::Status(const DirectiveArgs& args)> parse = nullptr;
+  std::string module = "";  // set by ModuleContext
 };
 
 // What a configuration may name, registered by modules before it is read: filters, handlers,

@@ -54,6 +54,26 @@ class ModuleContext {
   filters::FilterRegistry& filters() { return registries_.filters; }
   handlers::NamedHandlers& handlers() { return registries_.handlers; }
   handlers::Hooks& hooks() { return registries_.hooks; }
+  // A hook of this module on `phase`, placed by `placement` (its Order and the modules whose
+  // hooks must run before or after it). A cycle is a start-up error naming the modules.
+  void AddHook(handlers::Phase phase, std::string name,
+               std::function<handlers::Outcome(handlers::Request&)> handler,
+               handlers::HookPlacement placement = {}) {
+    registries_.hooks.request(phase).Register(std::move(handler), std::move(placement),
+                                              std::move(name), module_);
+  }
+  void AddHook(handlers::Phase phase, std::string name,
+               std::function<handlers::Outcome(handlers::Connection&)> handler,
+               handlers::HookPlacement placement = {}) {
+    registries_.hooks.connection(phase).Register(std::move(handler), std::move(placement),
+                                                 std::move(name), module_);
+  }
+  void AddHook(handlers::Phase phase, std::string name,
+               std::function<handlers::Outcome(handlers::ServerRecord&)> handler,
+               handlers::HookPlacement placement = {}) {
+    registries_.hooks.server(phase).Register(std::move(handler), std::move(placement),
+                                             std::move(name), module_);
+  }
 
   // A new configuration slot for a T. `merge(server, location)` combines a Location's value
   // with the server's when both are set; without it the Location's own value wins.

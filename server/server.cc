@@ -40,6 +40,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
   std::unique_ptr<Server> s(new Server(std::move(config), registries));
   s->hooks_ = registries.hooks;
   s->RegisterHooks();
+  if (absl::Status st = s->hooks_.Sort(); !st.ok()) return st;
   if (absl::Status st = s->CompileConnectionHandlers(); !st.ok()) return st;
   if (absl::Status st = s->OpenRoots(); !st.ok()) return st;
   absl::StatusOr<Locations> locations =

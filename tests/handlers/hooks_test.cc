@@ -148,6 +148,32 @@ TEST(HooksTest, ConfiguredHandlersRunWithNoRegisteredOnesAndStopARunFirst) {
   EXPECT_EQ(c.ran, (Runs{"declines", "answers"}));
 }
 
+TEST(HooksTest, ModuleConstraintsMoveHooksAcrossOrdersOnlyAsFarAsNeeded) {
+  Hook<Ctx> hook(RunType::kVoid);
+  hook.Register(Rec("auth", Outcome::Ok()), {.order = Order::kFirst}, "auth", "auth");
+  // Wants to run before auth although registered at kMiddle, and after log (kReallyLast).
+  hook.Register(Rec("rewrite", Outcome::Ok()),
+                {.order = Order::kMiddle, .after = {}, .before = {"auth"}}, "rewrite", "rewrite");
+  hook.Register(Rec("stats", Outcome::Ok()),
+                {.order = Order::kReallyFirst, .after = {"rewrite"}, .before = {}}, "stats", "stats");
+  hook.Register(Rec("plain", Outcome::Ok()), Order::kMiddle, "plain");
+  ASSERT_TRUE(hook.Sort().ok());
+  Ctx c;
+  hook.Run(c);
+  EXPECT_EQ(c.ran, (Runs{"rewrite", "stats", "auth", "plain"}));
+}
+
+TEST(HooksTest, ACycleOfModuleConstraintsIsAnErrorNamingTheModules) {
+  Hook<Ctx> hook(RunType::kVoid);
+  hook.Register(Rec("a", Outcome::Ok()), {.order = Order::kMiddle, .after = {"b"}, .before = {}},
+                "a", "mod_a");
+  hook.Register(Rec("b", Outcome::Ok()), {.order = Order::kMiddle, .after = {"mod_a"}, .before = {}},
+                "b", "b");
+  absl::Status s = hook.Sort();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), "hook ordering constraints form a cycle among modules b, mod_a");
+}
+
 TEST(HooksTest, HandlerPushedOntoRunningPhaseRunsInTheSamePass) {
   Hook<Ctx> hook(RunType::kRunAll);
   hook.Register(

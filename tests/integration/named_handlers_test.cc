@@ -198,5 +198,27 @@ TEST(ServerPhasesTest, AFailingPostConfigStopsStartUp) {
   EXPECT_EQ(server.status().message(), "a post_config hook failed with status 500");
 }
 
+TEST(ServerPhasesTest, ACycleOfHookConstraintsStopsStartUpNamingTheModules) {
+  auto hook = [](std::string after) {
+    return [after](ModuleContext& ctx) {
+      ctx.AddHook(Phase::kPostReadRequest, "h",
+                  std::function<Outcome(Request&)>([](Request&) { return Outcome::Ok(); }),
+                  {.order = handlers::Order::kMiddle, .after = {after}, .before = {}});
+      return absl::OkStatus();
+    };
+  };
+  std::vector<Module> modules = BuiltinModules();
+  modules.push_back({"x", hook("y")});
+  modules.push_back({"y", hook("x")});
+  Registries registries;
+  ASSERT_TRUE(RegisterModules(registries, modules).ok());
+  absl::StatusOr<ServerConfig> config =
+      ParseConfig("Listen 127.0.0.1:0\nWorkers 1\n", "test.conf", registries);
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(*std::move(config), registries);
+  EXPECT_EQ(server.status().message(),
+            "post_read_request: hook ordering constraints form a cycle among modules x, y");
+}
+
 }  // namespace
 }  // namespace brigade::server
