@@ -79,8 +79,9 @@ int Main(int argc, char** argv) {
     fprintf(stderr, "brigaded: --report goes with --check-config\n%s", kUsage);
     return 2;
   }
-  // brigaded is its list of modules.
-  const std::vector<Module> modules = BuiltinModules();
+  // brigaded is its list of modules: the built-ins, then those the binary links in.
+  std::vector<Module> modules = BuiltinModules();
+  for (Module& m : LinkedModules()) modules.push_back(std::move(m));
   Registries registries;
   if (absl::Status s = RegisterModules(registries, modules); !s.ok()) {
     fprintf(stderr, "brigaded: %s\n", std::string(s.message()).c_str());

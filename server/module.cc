@@ -27,6 +27,27 @@ absl::Status ModuleContext::AddDirective(Directive directive) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Factories, not modules: nothing runs before main asks for them.
+std::vector<Module (*)()>& Linked() {
+  static auto* linked = new std::vector<Module (*)()>();
+  return *linked;
+}
+
+}  // namespace
+
+bool internal::LinkModule(Module (*make)()) {
+  Linked().push_back(make);
+  return true;
+}
+
+std::vector<Module> LinkedModules() {
+  std::vector<Module> modules;
+  for (Module (*make)() : Linked()) modules.push_back(make());
+  return modules;
+}
+
 absl::Status RegisterModules(Registries& registries, const std::vector<Module>& modules) {
   for (const Module& m : modules) {
     ModuleContext ctx(registries, m.name);

@@ -107,6 +107,24 @@ struct Module {
 // Runs every module's setup, in order. Errors are prefixed with the module's name.
 absl::Status RegisterModules(Registries& registries, const std::vector<Module>& modules);
 
+// The modules linked into this binary with BRIGADE_MODULE, in link order. brigaded and
+// brigade-filter binaries made with brigaded_binary / brigade_filter_binary (brigade.bzl) run
+// the built-in modules, then these.
+std::vector<Module> LinkedModules();
+
+namespace internal {
+bool LinkModule(Module (*make)());
+}  // namespace internal
+
+// In a module's .cc file (its cc_library with alwayslink = True, as the Bazel macros expect):
+//   Module HelloModule() { return {"hello", ...}; }
+//   BRIGADE_MODULE(HelloModule);
+// It records the module's factory when the binary starts; the module's own state stays in the
+// slots and handlers its setup registers.
+#define BRIGADE_MODULE(make)                                    \
+  [[maybe_unused]] static const bool brigade_module_##make = \
+      ::brigade::server::internal::LinkModule(&make)
+
 }  // namespace brigade::server
 
 #endif  // SERVER_MODULE_H_
