@@ -203,6 +203,8 @@ class Request : public filters::Exchange {
   absl::Status FinishResponse(bool failed, int status);
 
   std::string handler;    // SetHandler name chosen by the configuration ("static", "echo", ...)
+  std::string args;       // the query string, after '?' (Apache's r->args), as sent
+  std::string user;       // set by an authentication handler; the access log's %u
   std::string filename;   // set by translate
   Ref<File> file;         // the file translate opened for it, when it did
   // Translate's verdict when it found no file to serve (403, 404, 503, 500); the response

@@ -63,8 +63,8 @@ absl::Status AccessLog::Reopen() {
 std::string AccessLog::Format(const handlers::Request& r, bool keep_alive) {
   const std::string& peer = r.connection().peer;
   return absl::StrFormat(
-      "%s - - [%s] \"%s\" %d %s \"%s\" \"%s\" %s\n", peer.substr(0, peer.rfind(':')),
-      LogTime(r.request_time), LogQuote(r.the_request), r.status,
+      "%s - %s [%s] \"%s\" %d %s \"%s\" \"%s\" %s\n", peer.substr(0, peer.rfind(':')),
+      r.user.empty() ? "-" : LogQuote(r.user), LogTime(r.request_time), LogQuote(r.the_request), r.status,
       r.bytes_sent == 0 ? "-" : absl::StrCat(r.bytes_sent),
       LogQuote(r.request_headers.Get("Referer").value_or("-")),
       LogQuote(r.request_headers.Get("User-Agent").value_or("-")),

@@ -162,6 +162,7 @@ void HttpConnection::StartRequest() {
     return;
   }
   r.uri = *std::move(path);
+  r.args = head.query;
   const CompiledLocation& loc = server().locations().Match(r.uri);
   r.handler = loc.handler();
   r.document_root = loc.document_root();
