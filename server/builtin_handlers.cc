@@ -6,6 +6,7 @@
 #include "handlers/echo_handler.h"
 #include "handlers/request.h"
 #include "handlers/static_handler.h"
+#include "server/uri.h"
 
 namespace brigade::server {
 namespace {
@@ -34,6 +35,36 @@ Outcome ServeStatus(Request& r) {
   return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
 }
 
+// translate for static: opens the normalised path beneath the request's document root.
+Outcome TranslateToFile(Request& r) {
+  if (r.handler != "static") return Outcome::Declined();
+  std::string root(r.document_root);
+  r.filename = root + r.uri;
+  if (r.document_root_fd >= 0) {
+    absl::StatusOr<Ref<File>> file = OpenBeneath(r.document_root_fd, r.uri);
+    if (file.ok()) {
+      r.file = *std::move(file);
+      return Outcome::Ok();
+    }
+    // Answered by the static handler, after the access checks (Request::file_status).
+    auto verdict = [&r](int status) {
+      r.file_status = status;
+      return Outcome::Ok();
+    };
+    if (absl::IsPermissionDenied(file.status())) return verdict(403);
+    if (absl::IsNotFound(file.status())) return verdict(404);
+    if (absl::IsUnavailable(file.status())) return verdict(503);
+    if (!absl::IsUnimplemented(file.status())) return verdict(500);
+  }
+  absl::StatusOr<std::string> file = server::MapToFile(root, r.uri);  // kernels without openat2
+  if (!file.ok()) {
+    r.file_status = absl::IsPermissionDenied(file.status()) ? 403 : 404;
+    return Outcome::Ok();
+  }
+  r.filename = *file;
+  return Outcome::Ok();
+}
+
 }  // namespace
 
 std::vector<Module> BuiltinModules() {
@@ -43,6 +74,9 @@ std::vector<Module> BuiltinModules() {
       {"filters", [](ModuleContext& ctx) { return filters::RegisterBuiltinFilters(ctx.filters()); }},
       {"static",
        [](ModuleContext& ctx) {
+         // Last, as Apache's core translate: TransHandlers a configuration names run first.
+         ctx.AddHook(Phase::kTranslate, "map-to-file", std::function<Outcome(Request&)>(TranslateToFile),
+                     {.order = handlers::Order::kReallyLast, .after = {}, .before = {}});
          return ctx.handlers().Add(Phase::kResponse, "static", handlers::ServeStatic);
        }},
       {"echo",

@@ -1,12 +1,12 @@
 // The built-in modules, each written on the module API (module.h) as a user's would be:
 //   filters  DEFLATE, INFLATE, CHUNK, DECHUNK, REVERSE, CONTENT_LENGTH
-//   static   the response handler "static": files beneath the document root
+//   static   the translate hook "map-to-file" (last, after any TransHandler) and the response
+//            handler "static": files beneath the document root
 //   echo     the response handlers "echo" (the body, spooled) and "echo-stream" (streamed), and
 //            the protocols "echo" and "echo-socket" (line echo through the filters / on the
 //            socket)
 //   status   the response handler "status": the server's counters, text/plain
-// The translate step for static and the access log are still the server's own hooks
-// (server.cc).
+// The access log is still the server's own hook (server.cc).
 
 #ifndef SERVER_BUILTIN_HANDLERS_H_
 #define SERVER_BUILTIN_HANDLERS_H_

@@ -121,44 +121,12 @@ std::vector<std::string> Server::Addresses() const {
   return out;
 }
 
-handlers::Outcome Server::MapToFile(handlers::Request& r) {
-  using handlers::Outcome;
-  if (r.handler != "static") return Outcome::Declined();
-  std::string root(r.document_root);
-  r.filename = root + r.uri;
-  if (r.document_root_fd >= 0) {
-    absl::StatusOr<Ref<File>> file = OpenBeneath(r.document_root_fd, r.uri);
-    if (file.ok()) {
-      r.file = *std::move(file);
-      return Outcome::Ok();
-    }
-    // Answered by the static handler, after the access checks (Request::file_status).
-    auto verdict = [&r](int status) {
-      r.file_status = status;
-      return Outcome::Ok();
-    };
-    if (absl::IsPermissionDenied(file.status())) return verdict(403);
-    if (absl::IsNotFound(file.status())) return verdict(404);
-    if (absl::IsUnavailable(file.status())) return verdict(503);
-    if (!absl::IsUnimplemented(file.status())) return verdict(500);
-  }
-  absl::StatusOr<std::string> file = server::MapToFile(root, r.uri);  // kernels without openat2
-  if (!file.ok()) {
-    r.file_status = absl::IsPermissionDenied(file.status()) ? 403 : 404;
-    return Outcome::Ok();
-  }
-  r.filename = *file;
-  return Outcome::Ok();
-}
 
 void Server::RegisterHooks() {
   using handlers::Order;
   using handlers::Outcome;
   using handlers::Phase;
   using handlers::Request;
-  // Last, as Apache's core translate: TransHandlers the configuration names run before it.
-  hooks_.request(Phase::kTranslate)
-      .Register(&Server::MapToFile, Order::kReallyLast, "map-to-file");
   // The access log is the log phase's built-in handler.
   hooks_.request(Phase::kLog).Register(
       [this](Request& r) {

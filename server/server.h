@@ -89,8 +89,6 @@ class Server {
   void RegisterHooks();
   // The connection handlers the configuration names. Errors: a name no longer registered.
   absl::Status CompileConnectionHandlers();
-  // translate: maps the normalised path to a file beneath the request's document root.
-  static handlers::Outcome MapToFile(handlers::Request& r);
 
   ServerConfig config_;
   const Registries& registries_;
