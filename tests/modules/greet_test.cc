@@ -1,0 +1,33 @@
+// The module's filter through the split-invariance harness, and its directive through the
+// configuration parser.
+
+#include "filters/testing/split_invariance.h"
+#include "gtest/gtest.h"
+#include "server/builtin_handlers.h"
+#include "server/config.h"
+#include "server/module.h"
+
+namespace greet {
+brigade::server::Module GreetModule();
+namespace {
+
+TEST(GreetTest, Rot13IsSplitInvariant) {
+  brigade::server::Registries registries;
+  ASSERT_TRUE(brigade::server::RegisterModules(registries, {GreetModule()}).ok());
+  auto factory = [&] { return *registries.filters.MakeOutput("ROT13", {}); };
+  EXPECT_TRUE(brigade::filters::testing::CheckSplitInvariance(factory, "Hello, World!").ok());
+}
+
+TEST(GreetTest, GreetingTakesOneWord) {
+  brigade::server::Registries registries;
+  std::vector<brigade::server::Module> modules = brigade::server::BuiltinModules();
+  modules.push_back(GreetModule());
+  ASSERT_TRUE(brigade::server::RegisterModules(registries, modules).ok());
+  EXPECT_EQ(brigade::server::ParseConfig("Listen 127.0.0.1:0\nGreeting a b\n", "g.conf", registries)
+                .status()
+                .message(),
+            "g.conf:2: Greeting takes WORD");
+}
+
+}  // namespace
+}  // namespace greet
