@@ -1,5 +1,6 @@
-// ConfigValues and ConfigSlot<T>: a module's configuration values, typed, kept in slots the
-// module owns instead of globals or string-keyed notes. A slot is made once at start-up
+// ConfigValues, ConfigSlot<T> and RequestSlot<T>: a module's configuration values and
+// per-request state, typed, kept in slots the module owns instead of globals or string-keyed
+// notes. A slot is made once at start-up
 // (ModuleContext::Slot, server/module.h); each server scope and each Location holds one
 // ConfigValues, merged at load time (the Location's own value wins unless the slot says how to
 // merge), and a request reads its Location's values through r.config().
@@ -56,6 +57,30 @@ class ConfigSlot {
     return *std::any_cast<T>(&v);
   }
   size_t index() const { return index_; }
+
+ private:
+  size_t index_ = static_cast<size_t>(-1);
+};
+
+// A module's per-request state, typed: made once at start-up (ModuleContext::RequestSlot), kept
+// in the request (Request::state()), gone with it.
+template <typename T>
+class RequestSlot {
+ public:
+  RequestSlot() = default;
+  explicit RequestSlot(size_t index) : index_(index) {}
+
+  // The request's value, or null before the module set one.
+  const T* Find(const ConfigValues& state) const {
+    const std::any* v = state.Find(index_);
+    return v == nullptr ? nullptr : std::any_cast<T>(v);
+  }
+  // The request's value, made default on first use.
+  T& Mutable(ConfigValues& state) const {
+    std::any& v = state.At(index_);
+    if (!v.has_value()) v = T{};
+    return *std::any_cast<T>(&v);
+  }
 
  private:
   size_t index_ = static_cast<size_t>(-1);

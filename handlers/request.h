@@ -228,6 +228,9 @@ class Request : public filters::Exchange {
   const ConfigValues& config() const { return config_ != nullptr ? *config_ : kNoConfig; }
   // REQUIRES: `values` outlives the request (a compiled configuration).
   void set_config(const ConfigValues* values) { config_ = values; }
+  // The modules' per-request state (RequestSlot), gone with the request.
+  ConfigValues& state() { return state_; }
+  const ConfigValues& state() const { return state_; }
 
   // Spooling of bodies a handler needs whole (RequestBodyBufferSize, RequestBodyTempDir).
   uint64_t body_buffer_size = 64 * 1024;
@@ -245,6 +248,7 @@ class Request : public filters::Exchange {
   static inline const ConfigValues kNoConfig{};
   Connection* connection_;
   const ConfigValues* config_ = nullptr;
+  ConfigValues state_;
   filters::OutputChain output_;
   filters::InputChain input_;
   std::array<HandlerStack<Request>, 11> stacks_;

@@ -87,6 +87,7 @@ struct Registries {
   // Per slot: how a Location's value combines with the server's; null: the Location's own
   // value wins, else the server's applies.
   std::vector<std::function<std::any(const std::any& server, const std::any& location)>> merges;
+  size_t request_slots = 0;  // RequestSlots handed out
 };
 
 // True for the directives the configuration language itself knows (Listen, <Location>, ...).

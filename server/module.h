@@ -7,7 +7,8 @@
 //   - handlers by name for a phase — what SetHandler and the per-phase directives select — and
 //     connection protocols, what Listen's third word selects (ctx.handlers());
 //   - configuration directives with their scope and arguments (ctx.AddDirective), whose values
-//     live in typed slots the module owns (ctx.Slot<T>()), merged per Location at load time.
+//     live in typed slots the module owns (ctx.Slot<T>()), merged per Location at load time;
+//   - per-request state in typed slots (ctx.RequestSlot<T>(), kept in r.state()).
 // brigaded's main is a list of modules: BuiltinModules() and whatever a build adds.
 //
 // Example (a response handler with a directive):
@@ -88,6 +89,12 @@ class ModuleContext {
       registries_.merges.push_back(nullptr);
     }
     return handlers::ConfigSlot<T>(index);
+  }
+
+  // A new per-request slot for a T (read and written through r.state()).
+  template <typename T>
+  handlers::RequestSlot<T> RequestSlot() {
+    return handlers::RequestSlot<T>(registries_.request_slots++);
   }
 
   // Errors: a core directive's name, or one another module added → AlreadyExists;

@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "server/builtin_handlers.h"
 #include "server/config.h"
+#include "handlers/request.h"
 #include "server/location.h"
 
 namespace brigade::server {
@@ -96,6 +97,22 @@ TEST_F(ModuleTest, ADirectiveNameIsTakenOnce) {
   EXPECT_EQ(ctx.AddDirective({.name = "Listen", .parse = parse}).code(),
             absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(ctx.AddDirective({.name = "NoParser"}).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ModuleTest, RequestSlotsAreTypedPerRequestAndIndependent) {
+  ModuleContext ctx(registries_, "state");
+  handlers::RequestSlot<int> hits = ctx.RequestSlot<int>();
+  handlers::RequestSlot<std::string> who = ctx.RequestSlot<std::string>();
+  handlers::Connection connection;
+  handlers::Request a(&connection), b(&connection);
+  EXPECT_EQ(hits.Find(a.state()), nullptr);
+  ++hits.Mutable(a.state());
+  ++hits.Mutable(a.state());
+  who.Mutable(b.state()) = "b";
+  EXPECT_EQ(*hits.Find(a.state()), 2);
+  EXPECT_EQ(hits.Find(b.state()), nullptr);
+  EXPECT_EQ(*who.Find(b.state()), "b");
+  EXPECT_EQ(who.Find(a.state()), nullptr);
 }
 
 TEST_F(ModuleTest, AFailingSetupNamesItsModule) {
