@@ -149,7 +149,9 @@ class ExamplesTest(unittest.TestCase):
         r, body = self.get("/hello")
         self.assertEqual((r.status, body), (200, b"Hello, world!\n"))
         grown = self.server.rss_kb() - before
-        self.assertLess(grown, 2048, "KiB of server memory for a stalled count")
+        # ASan's allocator keeps freed memory in quarantine: RSS says nothing there.
+        if "ASAN_OPTIONS" not in os.environ:
+            self.assertLess(grown, 512, "KiB of server memory for a stalled count")
         s.close()
 
 
