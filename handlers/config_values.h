@@ -1,5 +1,5 @@
-// ConfigValues, ConfigSlot<T> and RequestSlot<T>: a module's configuration values and
-// per-request state, typed, kept in slots the module owns instead of globals or string-keyed
+// ConfigValues, ConfigSlot<T> and StateSlot<T>: a module's configuration values and its
+// per-request and per-server state, typed, kept in slots the module owns instead of globals or string-keyed
 // notes. A slot is made once at start-up
 // (ModuleContext::Slot, server/module.h); each server scope and each Location holds one
 // ConfigValues, merged at load time (the Location's own value wins unless the slot says how to
@@ -62,13 +62,14 @@ class ConfigSlot {
   size_t index_ = static_cast<size_t>(-1);
 };
 
-// A module's per-request state, typed: made once at start-up (ModuleContext::RequestSlot), kept
-// in the request (Request::state()), gone with it.
+// A module's runtime state, typed: per request (ModuleContext::RequestSlot, kept in
+// Request::state(), gone with the request) or per server (ModuleContext::ServerSlot, kept in
+// ServerRecord::state).
 template <typename T>
-class RequestSlot {
+class StateSlot {
  public:
-  RequestSlot() = default;
-  explicit RequestSlot(size_t index) : index_(index) {}
+  StateSlot() = default;
+  explicit StateSlot(size_t index) : index_(index) {}
 
   // The request's value, or null before the module set one.
   const T* Find(const ConfigValues& state) const {

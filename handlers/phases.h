@@ -31,6 +31,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "handlers/config_values.h"
 #include "handlers/hooks.h"
 
 namespace brigade::handlers {
@@ -77,6 +78,12 @@ struct ServerRecord {
   std::string name = "brigaded";
   absl::flat_hash_map<std::string, std::string> notes;
   ServerCounters counters;
+  // The modules' server-scope configuration values (ConfigSlot), set before open_logs.
+  const ConfigValues* config = nullptr;
+  // The modules' per-server state (StateSlot), written by server-phase hooks.
+  ConfigValues state;
+  // What a failing server-phase hook says went wrong, for the start-up error.
+  std::string failure;
 };
 
 using ServerHook = Hook<ServerRecord>;

@@ -228,7 +228,7 @@ class Request : public filters::Exchange {
   const ConfigValues& config() const { return config_ != nullptr ? *config_ : kNoConfig; }
   // REQUIRES: `values` outlives the request (a compiled configuration).
   void set_config(const ConfigValues* values) { config_ = values; }
-  // The modules' per-request state (RequestSlot), gone with the request.
+  // The modules' per-request state (StateSlot), gone with the request.
   ConfigValues& state() { return state_; }
   const ConfigValues& state() const { return state_; }
 

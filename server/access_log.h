@@ -6,7 +6,7 @@
 // %X is "X" when the response was cut (the client stopped reading, the connection died, or an
 // error aborted it after it began), "+" when the connection stays open for another request, "-"
 // when it closes. %b is the body bytes that left the socket, so a cut response shows how far
-// it got. The line is written by the log phase (a handler Server registers), once per request,
+// it got. The line is written by the access-log module's log-phase hook, once per request,
 // after the response's last byte has left.
 //
 // Thread-safety: Write and Reopen may be called from any thread.

@@ -1,11 +1,15 @@
 #include "server/builtin_handlers.h"
 
+#include <cstdio>
+#include <memory>
+
 #include "absl/strings/str_cat.h"
 #include "brigade/brigade.h"
 #include "filters/builtin_filters.h"
 #include "handlers/echo_handler.h"
 #include "handlers/request.h"
 #include "handlers/static_handler.h"
+#include "server/access_log.h"
 #include "server/uri.h"
 
 namespace brigade::server {
@@ -65,6 +69,50 @@ Outcome TranslateToFile(Request& r) {
   return Outcome::Ok();
 }
 
+// The access log's file (AccessLog FILE|-) and the open log, one per server.
+handlers::ConfigSlot<std::string> access_log_path;
+handlers::StateSlot<std::shared_ptr<AccessLog>> access_log;
+
+absl::Status SetupAccessLog(ModuleContext& ctx) {
+  access_log_path = ctx.Slot<std::string>();
+  access_log = ctx.ServerSlot<std::shared_ptr<AccessLog>>();
+  absl::Status s = ctx.AddDirective(
+      {.name = "AccessLog", .scope = DirectiveScope::kServer, .min_args = 1, .max_args = 1,
+       .syntax = "one file name (or -)", .parse = [](const DirectiveArgs& a) {
+         access_log_path.Mutable(a.values) = a.args[0];
+         return absl::OkStatus();
+       }});
+  if (!s.ok()) return s;
+  // Opens the log at start-up; runs again on SIGHUP, when it reopens (after log rotation).
+  ctx.AddHook(Phase::kOpenLogs, "access-log",
+              std::function<Outcome(handlers::ServerRecord&)>([](handlers::ServerRecord& server) {
+                std::shared_ptr<AccessLog>& log = access_log.Mutable(server.state);
+                if (log) {
+                  if (absl::Status st = log->Reopen(); !st.ok()) {
+                    fprintf(stderr, "brigaded: SIGHUP: %s; still logging to the file open before\n",
+                            std::string(st.message()).c_str());
+                  }
+                  return Outcome::Ok();
+                }
+                log = std::make_shared<AccessLog>();
+                const std::string& path =
+                    server.config == nullptr ? "" : access_log_path.Get(*server.config);
+                if (absl::Status st = log->Open(path); !st.ok()) {
+                  server.failure = std::string(st.message());
+                  return Outcome::Status(500);
+                }
+                return Outcome::Ok();
+              }));
+  ctx.AddHook(Phase::kLog, "access-log", std::function<Outcome(Request&)>([](Request& r) {
+                const handlers::ServerRecord* server = r.connection().server();
+                const std::shared_ptr<AccessLog>* log =
+                    server == nullptr ? nullptr : access_log.Find(server->state);
+                if (log != nullptr && *log) (*log)->Write(r, r.keep_alive);
+                return Outcome::Ok();
+              }));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::vector<Module> BuiltinModules() {
@@ -99,6 +147,7 @@ std::vector<Module> BuiltinModules() {
        }},
       {"status",
        [](ModuleContext& ctx) { return ctx.handlers().Add(Phase::kResponse, "status", ServeStatus); }},
+      {"access-log", SetupAccessLog},
   };
 }
 

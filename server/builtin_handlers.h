@@ -6,7 +6,8 @@
 //            the protocols "echo" and "echo-socket" (line echo through the filters / on the
 //            socket)
 //   status   the response handler "status": the server's counters, text/plain
-// The access log is still the server's own hook (server.cc).
+//   access-log  the directive AccessLog FILE|-, an open_logs hook that opens the log (and
+//            reopens it on SIGHUP) and a log hook that writes each request's line
 
 #ifndef SERVER_BUILTIN_HANDLERS_H_
 #define SERVER_BUILTIN_HANDLERS_H_

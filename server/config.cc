@@ -43,7 +43,7 @@ std::optional<handlers::Phase> PhaseOfDirective(absl::string_view d) {
 }
 
 constexpr const char* kCoreDirectives[] = {
-    "AccessLog", "AddOutputFilterByType", "BlockingPoolThreads", "DeflateCompressionLevel",
+    "AddOutputFilterByType", "BlockingPoolThreads", "DeflateCompressionLevel",
     "DeflateInflateLimitRequestBody", "DeflateInflateRatioLimit", "DocumentRoot",
     "GracefulShutdownTimeout", "KeepAliveTimeout", "LimitRequestBody", "LimitRequestFieldSize",
     "LimitRequestFields", "LimitRequestLine", "Listen", "MaxKeepAliveRequests",
@@ -133,11 +133,6 @@ class Parser {
     if (d == "Listen") return Listen(w);
     if (d == "Workers") return number(config_.workers, 1, 256);
     if (d == "DocumentRoot") return Root(w, config_.document_root);
-    if (d == "AccessLog") {
-      if (w.size() != 2) return Error("AccessLog takes one file name (or -)");
-      config_.access_log = w[1];
-      return absl::OkStatus();
-    }
     if (d == "Timeout") return number(config_.timeout_s, 1, 3600);
     if (d == "KeepAliveTimeout") return number(config_.keepalive_timeout_s, 0, 3600);
     if (d == "MaxKeepAliveRequests") return number(config_.max_keepalive_requests, 0, 1000000);
@@ -351,31 +346,30 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path, const Registrie
   return ParseConfig(ss.str(), path, registries);
 }
 
-ServerConfig DemoConfig(const std::string& demo_root) {
-  ServerConfig c;
-  c.listens = {{"127.0.0.1", 8080, "http"}, {"127.0.0.1", 8081, "echo"}};
-  c.document_root = demo_root;
-  c.access_log = "-";
-  LocationConfig root;
-  root.prefix = "/";
-  root.filters_by_type.emplace_back(
-      "DEFLATE", std::vector<std::string>{"text/html", "text/plain", "text/css",
-                                          "application/javascript", "application/json",
-                                          "image/svg+xml"});
-  LocationConfig reverse;
-  reverse.prefix = "/reverse/";
-  reverse.output_filters = {"REVERSE"};
-  reverse.filters_by_type = root.filters_by_type;
-  LocationConfig echo;
-  echo.prefix = "/echo";
-  echo.handlers = {{handlers::Phase::kResponse, "echo-stream"}};
-  echo.input_filters = {"INFLATE"};
-  echo.filters_by_type = root.filters_by_type;
-  LocationConfig status;
-  status.prefix = "/server-status";
-  status.handlers = {{handlers::Phase::kResponse, "status"}};
-  c.locations = {root, reverse, echo, status};
-  return c;
+absl::StatusOr<ServerConfig> DemoConfig(const std::string& demo_root,
+                                        const Registries& registries) {
+  constexpr char kText[] =
+      "text/html text/plain text/css application/javascript application/json image/svg+xml";
+  return ParseConfig(absl::StrCat("Listen 127.0.0.1:8080 http\n"
+                                  "Listen 127.0.0.1:8081 echo\n"
+                                  "DocumentRoot ", demo_root, "\n"
+                                  "AccessLog -\n"
+                                  "<Location />\n"
+                                  "AddOutputFilterByType DEFLATE ", kText, "\n"
+                                  "</Location>\n"
+                                  "<Location /reverse/>\n"
+                                  "SetOutputFilter REVERSE\n"
+                                  "AddOutputFilterByType DEFLATE ", kText, "\n"
+                                  "</Location>\n"
+                                  "<Location /echo>\n"
+                                  "SetHandler echo-stream\n"
+                                  "SetInputFilter INFLATE\n"
+                                  "AddOutputFilterByType DEFLATE ", kText, "\n"
+                                  "</Location>\n"
+                                  "<Location /server-status>\n"
+                                  "SetHandler status\n"
+                                  "</Location>\n"),
+                     "(demo)", registries);
 }
 
 }  // namespace brigade::server

@@ -3,7 +3,7 @@
 //   Listen ADDR:PORT [http|echo|echo-socket]     (repeatable)
 //   Workers N
 //   DocumentRoot DIR
-//   AccessLog FILE|-
+//   AccessLog FILE|-                                        (the access-log module's)
 //   Timeout SEC  KeepAliveTimeout SEC  MaxKeepAliveRequests N
 //   LimitRequestLine BYTES  LimitRequestFields N  LimitRequestFieldSize BYTES
 //   LimitRequestBody BYTES
@@ -87,7 +87,8 @@ struct Registries {
   // Per slot: how a Location's value combines with the server's; null: the Location's own
   // value wins, else the server's applies.
   std::vector<std::function<std::any(const std::any& server, const std::any& location)>> merges;
-  size_t request_slots = 0;  // RequestSlots handed out
+  size_t request_slots = 0;  // per-request StateSlots handed out
+  size_t server_slots = 0;   // per-server StateSlots handed out
 };
 
 // True for the directives the configuration language itself knows (Listen, <Location>, ...).
@@ -115,7 +116,6 @@ struct ServerConfig {
   std::vector<ListenSpec> listens;
   int workers = 2;
   std::string document_root;  // stored resolved (RealPath)
-  std::string access_log;    // empty: none; "-": stdout
   int timeout_s = 60;
   int keepalive_timeout_s = 5;
   int max_keepalive_requests = 100;
@@ -143,8 +143,10 @@ absl::StatusOr<ServerConfig> ParseConfig(absl::string_view text, const std::stri
 absl::StatusOr<ServerConfig> LoadConfig(const std::string& path, const Registries& registries);
 
 // The built-in demo: HTTP on 127.0.0.1:8080 serving `demo_root` (gzip on text types,
-// /reverse/ through REVERSE, /echo streaming with echo-stream, /server-status) and the echo protocol on 127.0.0.1:8081.
-ServerConfig DemoConfig(const std::string& demo_root);
+// /reverse/ through REVERSE, /echo streaming with echo-stream, /server-status), the echo
+// protocol on 127.0.0.1:8081, and the access log on stdout. Needs the built-in modules.
+absl::StatusOr<ServerConfig> DemoConfig(const std::string& demo_root,
+                                        const Registries& registries);
 
 }  // namespace brigade::server
 

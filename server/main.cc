@@ -94,7 +94,12 @@ int Main(int argc, char** argv) {
       fprintf(stderr, "brigaded: cannot find the demo site (server/demo); use --config FILE\n");
       return 2;
     }
-    config = DemoConfig(demo);
+    absl::StatusOr<ServerConfig> demo_config = DemoConfig(demo, registries);
+    if (!demo_config.ok()) {
+      fprintf(stderr, "brigaded: %s\n", std::string(demo_config.status().message()).c_str());
+      return 2;
+    }
+    config = *std::move(demo_config);
   } else {
     absl::StatusOr<ServerConfig> loaded = LoadConfig(config_path, registries);
     if (!loaded.ok()) {

@@ -8,7 +8,7 @@
 //     connection protocols, what Listen's third word selects (ctx.handlers());
 //   - configuration directives with their scope and arguments (ctx.AddDirective), whose values
 //     live in typed slots the module owns (ctx.Slot<T>()), merged per Location at load time;
-//   - per-request state in typed slots (ctx.RequestSlot<T>(), kept in r.state()).
+//   - per-request and per-server state in typed slots (ctx.RequestSlot<T>(), ctx.ServerSlot<T>()).
 // brigaded's main is a list of modules: BuiltinModules() and whatever a build adds.
 //
 // Example (a response handler with a directive):
@@ -93,8 +93,14 @@ class ModuleContext {
 
   // A new per-request slot for a T (read and written through r.state()).
   template <typename T>
-  handlers::RequestSlot<T> RequestSlot() {
-    return handlers::RequestSlot<T>(registries_.request_slots++);
+  handlers::StateSlot<T> RequestSlot() {
+    return handlers::StateSlot<T>(registries_.request_slots++);
+  }
+  // A new per-server slot for a T (ServerRecord::state; a request reaches it through
+  // r.connection().server()). Written by server-phase hooks, read by everything after.
+  template <typename T>
+  handlers::StateSlot<T> ServerSlot() {
+    return handlers::StateSlot<T>(registries_.server_slots++);
   }
 
   // Errors: a core directive's name, or one another module added → AlreadyExists;

@@ -39,7 +39,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
   signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<Server> s(new Server(std::move(config), registries));
   s->hooks_ = registries.hooks;
-  s->RegisterHooks();
   if (absl::Status st = s->hooks_.Sort(); !st.ok()) return st;
   if (absl::Status st = s->CompileConnectionHandlers(); !st.ok()) return st;
   if (absl::Status st = s->OpenRoots(); !st.ok()) return st;
@@ -48,18 +47,19 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
   if (!locations.ok()) return locations.status();
   s->locations_ = *std::move(locations);
   if (absl::Status st = s->Bind(); !st.ok()) return st;
-  if (absl::Status st = s->access_log_.Open(s->config_.access_log); !st.ok()) return st;
   for (auto& fds : s->listen_fds_) {
     absl::StatusOr<std::unique_ptr<Worker>> w = Worker::Create(s.get(), fds);
     if (!w.ok()) return w.status();
     s->workers_.push_back(*std::move(w));
   }
   s->listen_fds_.clear();  // the workers own them now
+  s->record_.config = &s->config_.values;
   for (handlers::Phase p : {handlers::Phase::kOpenLogs, handlers::Phase::kPostConfig}) {
     handlers::Outcome o = s->hooks_.server(p).Run(s->record_);
     if (!o.is_ok() && !o.is_declined()) {
-      return absl::InternalError(
-          absl::StrCat("a ", handlers::PhaseName(p), " hook failed with status ", o.http_status()));
+      return absl::InternalError(absl::StrCat(
+          "a ", handlers::PhaseName(p), " hook failed with status ", o.http_status(),
+          s->record_.failure.empty() ? "" : ": ", s->record_.failure));
     }
   }
   return s;
@@ -109,9 +109,13 @@ absl::Status Server::OpenRoots() {
 }
 
 void Server::ReopenLogs() {
-  if (absl::Status s = access_log_.Reopen(); !s.ok()) {
-    fprintf(stderr, "brigaded: SIGHUP: %s; still logging to the file open before\n",
-            std::string(s.message()).c_str());
+  // As Apache on a graceful restart: the open_logs hooks run again (a log module reopens its
+  // file, keeping the old one if that fails, and says so on stderr).
+  record_.failure.clear();
+  handlers::Outcome o = hooks_.server(handlers::Phase::kOpenLogs).Run(record_);
+  if (!o.is_ok() && !o.is_declined()) {
+    fprintf(stderr, "brigaded: SIGHUP: an open_logs hook failed with status %d%s%s\n",
+            o.http_status(), record_.failure.empty() ? "" : ": ", record_.failure.c_str());
   }
 }
 
@@ -121,20 +125,6 @@ std::vector<std::string> Server::Addresses() const {
   return out;
 }
 
-
-void Server::RegisterHooks() {
-  using handlers::Order;
-  using handlers::Outcome;
-  using handlers::Phase;
-  using handlers::Request;
-  // The access log is the log phase's built-in handler.
-  hooks_.request(Phase::kLog).Register(
-      [this](Request& r) {
-        access_log_.Write(r, r.keep_alive);
-        return Outcome::Ok();
-      },
-      Order::kMiddle, "access-log");
-}
 
 absl::Status Server::CompileConnectionHandlers() {
   using handlers::Phase;

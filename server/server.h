@@ -29,7 +29,6 @@
 #include "filters/registry.h"
 #include "handlers/blocking.h"
 #include "handlers/phases.h"
-#include "server/access_log.h"
 #include "server/config.h"
 #include "server/location.h"
 
@@ -40,8 +39,8 @@ class Worker;
 class Server {
  public:
   // Compiles the configuration's Locations, binds every Listen (port 0 picks a free port, then
-  // shared by every worker), opens the access log, then runs the open_logs and post_config
-  // hooks once (an error there stops start-up: an Internal error naming the phase). Sets SIGPIPE to be ignored, process-wide:
+  // shared by every worker), then runs the open_logs and post_config hooks once (an error
+  // there stops start-up: an Internal error naming the phase and what the hook said). Sets SIGPIPE to be ignored, process-wide:
   // sendfile(2) to a client that went away would otherwise kill the process (nginx and Apache
   // do the same at start-up). Errors: a filter spec refused, a
   // document root that cannot be opened, a port in use, a log that cannot be opened.
@@ -57,11 +56,12 @@ class Server {
   // worker finished.
   absl::Status Run();
   void Stop();
+  // SIGHUP: runs the open_logs hooks again (the access log reopens its file).
   void ReopenLogs();
 
   const ServerConfig& config() const { return config_; }
   const filters::FilterRegistry& registry() const { return registries_.filters; }
-  // The modules' hooks (Registries::hooks) and the server's own.
+  // The modules' hooks (Registries::hooks), sorted.
   const handlers::Hooks& hooks() const { return hooks_; }
   const Locations& locations() const { return locations_; }
   // The bounded pool for handlers registered with handlers::Blocking (BlockingPoolThreads
@@ -86,7 +86,6 @@ class Server {
   absl::Status Bind();
   // Opens every document root once (O_PATH), for OpenBeneath.
   absl::Status OpenRoots();
-  void RegisterHooks();
   // The connection handlers the configuration names. Errors: a name no longer registered.
   absl::Status CompileConnectionHandlers();
 
@@ -99,7 +98,6 @@ class Server {
   std::vector<ListenSpec> bound_;                // actual ports
   std::map<std::string, int> root_fds_;          // document root → directory fd (read-only after Create)
   Locations locations_;                          // compiled once, read-only after Create
-  AccessLog access_log_;
   std::vector<std::vector<int>> listen_fds_;     // [worker][listen]
   // Before the workers: joined after them, once every request that used it is gone.
   handlers::BlockingPool blocking_pool_;

@@ -557,6 +557,18 @@ class LifecycleTest(unittest.TestCase):
             self.assertEqual(r.returncode, 2, text)
             self.assertRegex(r.stderr.decode(), re.escape(bad) + r":\d+: .*" + re.escape(reason))
 
+    def test_an_access_log_that_cannot_be_opened_stops_start_up_naming_it(self):
+        d = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        conf = os.path.join(d, "badlog.conf")
+        with open(conf, "w") as f:
+            f.write("Listen 127.0.0.1:0\nDocumentRoot %s\nAccessLog %s/no/such/dir/log\n"
+                    % (self.root, d))
+        r = subprocess.run([SERVER, "--config", conf], capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 1)
+        err = r.stderr.decode()
+        self.assertIn("open_logs", err)
+        self.assertIn("no/such/dir/log", err)
+
     def test_check_config_report_shows_where_sendfile_is_lost(self):
         d = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
         conf = os.path.join(d, "report.conf")

@@ -24,7 +24,7 @@ TEST_F(ConfigTest, ReadsEveryDirective) {
   absl::StatusOr<ServerConfig> c = Parse(
       "# comment\n"
       "Listen 127.0.0.1:8080\nListen 127.0.0.1:9000 echo-socket\nWorkers 4\n"
-      "DocumentRoot " + tmp_ + "\nAccessLog -\nTimeout 30\nKeepAliveTimeout 2\n"
+      "DocumentRoot " + tmp_ + "\nTimeout 30\nKeepAliveTimeout 2\n"
       "MaxKeepAliveRequests 7\nLimitRequestLine 4096\nLimitRequestFields 50\n"
       "LimitRequestFieldSize 4000\nLimitRequestBody 1000\nDeflateCompressionLevel 9\n"
       "DeflateInflateLimitRequestBody 5000\nDeflateInflateRatioLimit 50\n"

@@ -101,8 +101,8 @@ TEST_F(ModuleTest, ADirectiveNameIsTakenOnce) {
 
 TEST_F(ModuleTest, RequestSlotsAreTypedPerRequestAndIndependent) {
   ModuleContext ctx(registries_, "state");
-  handlers::RequestSlot<int> hits = ctx.RequestSlot<int>();
-  handlers::RequestSlot<std::string> who = ctx.RequestSlot<std::string>();
+  handlers::StateSlot<int> hits = ctx.RequestSlot<int>();
+  handlers::StateSlot<std::string> who = ctx.RequestSlot<std::string>();
   handlers::Connection connection;
   handlers::Request a(&connection), b(&connection);
   EXPECT_EQ(hits.Find(a.state()), nullptr);
