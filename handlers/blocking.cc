@@ -231,4 +231,15 @@ std::function<Outcome(Request&)> Blocking(BlockingPool* pool,
       [pool, shared](Request& r) { return RunBlocking(r, pool, shared); });
 }
 
+std::function<Outcome(Request&)> Blocking(std::function<Outcome(BlockingRequest&)> handler) {
+  auto shared = std::make_shared<const std::function<Outcome(BlockingRequest&)>>(std::move(handler));
+  auto run = Coroutine<Request>([shared](Request& r) -> Task<Outcome> {
+    const ServerRecord* server = r.connection().server();
+    BlockingPool* pool = server == nullptr ? nullptr : server->blocking_pool;
+    if (pool == nullptr) co_return Outcome::Status(503);
+    co_return co_await RunBlocking(r, pool, shared);
+  });
+  return run;
+}
+
 }  // namespace brigade::handlers

@@ -106,6 +106,10 @@ class BlockingRequest {
 // REQUIRES: `pool` outlives every request it serves; the record's waker is set.
 std::function<Outcome(Request&)> Blocking(BlockingPool* pool,
                                           std::function<Outcome(BlockingRequest&)> handler);
+// The same on the pool of the request's server (ServerRecord::blocking_pool, the server's
+// BlockingPoolThreads), for modules, which register before any server exists. A request with no
+// server, or a server without a pool, gets 503.
+std::function<Outcome(Request&)> Blocking(std::function<Outcome(BlockingRequest&)> handler);
 
 }  // namespace brigade::handlers
 

@@ -36,6 +36,7 @@
 
 namespace brigade::handlers {
 
+class BlockingPool;
 class Connection;
 class Request;
 
@@ -84,6 +85,8 @@ struct ServerRecord {
   ConfigValues state;
   // What a failing server-phase hook says went wrong, for the start-up error.
   std::string failure;
+  // The server's pool for blocking-style handlers (handlers/blocking.h); null: none.
+  BlockingPool* blocking_pool = nullptr;
 };
 
 using ServerHook = Hook<ServerRecord>;

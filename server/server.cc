@@ -54,6 +54,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
   }
   s->listen_fds_.clear();  // the workers own them now
   s->record_.config = &s->config_.values;
+  s->record_.blocking_pool = &s->blocking_pool_;
   for (handlers::Phase p : {handlers::Phase::kOpenLogs, handlers::Phase::kPostConfig}) {
     handlers::Outcome o = s->hooks_.server(p).Run(s->record_);
     if (!o.is_ok() && !o.is_declined()) {

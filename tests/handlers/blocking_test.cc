@@ -108,6 +108,28 @@ TEST_F(BlockingHandlerTest, AHandlerInBlockingStyleReadsTheBodyAndWritesOnAPoolT
   EXPECT_GT(wakes_, 0);
 }
 
+TEST_F(BlockingHandlerTest, TheServersPoolIsFoundThroughTheRequestAnd503WithoutOne) {
+  std::atomic<int> ran{0};
+  hooks_.request(Phase::kResponse).Register(Blocking([&ran](BlockingRequest& br) {
+    ++ran;
+    return br.Write("from the server's pool").ok() ? Outcome::Ok() : Outcome::Status(500);
+  }));
+  source_->End();
+  Request alone(&connection_);
+  EXPECT_EQ(Drive(alone, StartRequestCycle(hooks_, alone)), CycleState::kResponded);
+  EXPECT_EQ(alone.status, 503) << "no server: no pool";
+  EXPECT_EQ(ran, 0);
+  wire_.Clear();
+  ServerRecord server;
+  server.blocking_pool = &pool_;
+  connection_.set_server(&server);
+  Request r(&connection_);
+  ASSERT_EQ(Drive(r, StartRequestCycle(hooks_, r)), CycleState::kResponded);
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(Render(wire_), "from the server's pool<EOS>");
+  connection_.set_server(nullptr);
+}
+
 TEST_F(BlockingHandlerTest, AHandlerBlockedOnADeadConnectionIsCancelled) {
   std::promise<absl::Status> seen;
   std::future<absl::Status> result = seen.get_future();

@@ -154,17 +154,9 @@ class CoroutineHandlerTest : public ::testing::Test {
       co_return o;
     });
     ASSERT_TRUE(named.Add(Phase::kResponse, "cleanups", with_cleanups).ok());
-    // Made once the server (and its pool) exists.
-    ASSERT_TRUE(named.Add(Phase::kResponse, "legacy", [this](Request& r) { return legacy_(r); }).ok());
-    registries_.hooks.request(Phase::kLog).Register([this](Request& r) {
-      if (r.handler == "cleanups") Record("log " + r.uri);
-      return Outcome::Ok();
-    });
-    absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(config, registries_);
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    // Blocking style on the server's pool: it sleeps, then echoes the body.
-    legacy_ = handlers::Blocking(&server_->blocking_pool(), [](handlers::BlockingRequest& br) {
+    // Blocking style on the server's pool (found through the request's server): it sleeps,
+    // then echoes the body.
+    auto legacy = handlers::Blocking([](handlers::BlockingRequest& br) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1500));
       std::string body;
       for (absl::StatusOr<std::string> piece = br.ReadBody(4096); piece.ok() && !piece->empty();
@@ -174,6 +166,14 @@ class CoroutineHandlerTest : public ::testing::Test {
       br.response_headers.Set("Content-Length", std::to_string(body.size()));
       return br.Write(body).ok() ? Outcome::Ok() : Outcome::Status(500);
     });
+    ASSERT_TRUE(named.Add(Phase::kResponse, "legacy", legacy).ok());
+    registries_.hooks.request(Phase::kLog).Register([this](Request& r) {
+      if (r.handler == "cleanups") Record("log " + r.uri);
+      return Outcome::Ok();
+    });
+    absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(config, registries_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
     port_ = server_->bound()[0].port;
     thread_ = std::thread([this] { (void)server_->Run(); });
   }
@@ -192,7 +192,6 @@ class CoroutineHandlerTest : public ::testing::Test {
 
   std::string root_;
   Registries registries_;  // outlives server_
-  std::function<Outcome(Request&)> legacy_;
   std::unique_ptr<Server> server_;
   std::thread thread_;
   int port_ = 0;
