@@ -112,12 +112,20 @@ absl::Status Hooks::Sort() {
   return absl::OkStatus();
 }
 
-Outcome RunServerStartup(const Hooks& hooks, ServerRecord& server) {
+absl::Status RunServerConfig(const Hooks& hooks, ServerRecord& server) {
   for (Phase p : {Phase::kOpenLogs, Phase::kPostConfig}) {
     Outcome r = hooks.server(p).Run(server);
-    if (!r.is_ok() && !r.is_declined()) return r;
+    if (!r.is_ok() && !r.is_declined()) {
+      return absl::InternalError(absl::StrCat(PhaseName(p), " failed: a hook answered ",
+                                              r.http_status(), server.failure.empty() ? "" : ": ",
+                                              server.failure));
+    }
   }
-  return hooks.server(Phase::kChildInit).Run(server);
+  return absl::OkStatus();
+}
+
+void RunChildInit(const Hooks& hooks, ServerRecord& server) {
+  hooks.server(Phase::kChildInit).Run(server);
 }
 
 Outcome RunConnection(const Hooks& hooks, Connection& connection) {

@@ -30,6 +30,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "handlers/config_values.h"
 #include "handlers/hooks.h"
@@ -116,8 +117,12 @@ class Hooks {
   std::array<RequestHook, 11> request_;
 };
 
-// Runs open_logs and post_config (stopping at the first failure), then child_init.
-Outcome RunServerStartup(const Hooks& hooks, ServerRecord& server);
+// Runs open_logs, then post_config, once at start-up. Errors: a hook failed → Internal naming
+// the phase, the status and what the hook put in server.failure; post_config does not run
+// after a failed open_logs.
+absl::Status RunServerConfig(const Hooks& hooks, ServerRecord& server);
+// Runs child_init (VOID: results ignored), once per worker.
+void RunChildInit(const Hooks& hooks, ServerRecord& server);
 
 // Runs pre_connection, then process_connection unless pre_connection failed. The result is
 // process_connection's (DECLINED when no protocol handler took the connection); SUSPENDED when

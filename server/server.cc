@@ -55,14 +55,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
   s->listen_fds_.clear();  // the workers own them now
   s->record_.config = &s->config_.values;
   s->record_.blocking_pool = &s->blocking_pool_;
-  for (handlers::Phase p : {handlers::Phase::kOpenLogs, handlers::Phase::kPostConfig}) {
-    handlers::Outcome o = s->hooks_.server(p).Run(s->record_);
-    if (!o.is_ok() && !o.is_declined()) {
-      return absl::InternalError(absl::StrCat(
-          "a ", handlers::PhaseName(p), " hook failed with status ", o.http_status(),
-          s->record_.failure.empty() ? "" : ": ", s->record_.failure));
-    }
-  }
+  if (absl::Status st = handlers::RunServerConfig(s->hooks_, s->record_); !st.ok()) return st;
   return s;
 }
 
@@ -115,7 +108,7 @@ void Server::ReopenLogs() {
   record_.failure.clear();
   handlers::Outcome o = hooks_.server(handlers::Phase::kOpenLogs).Run(record_);
   if (!o.is_ok() && !o.is_declined()) {
-    fprintf(stderr, "brigaded: SIGHUP: an open_logs hook failed with status %d%s%s\n",
+    fprintf(stderr, "brigaded: SIGHUP: open_logs failed: a hook answered %d%s%s\n",
             o.http_status(), record_.failure.empty() ? "" : ": ", record_.failure.c_str());
   }
 }
@@ -154,9 +147,7 @@ const std::vector<handlers::HandlerEntry<handlers::Connection>>* Server::protoco
 
 absl::Status Server::Run() {
   // One child_init per worker (Apache runs it once per child process); void: results ignored.
-  for (size_t i = 0; i < workers_.size(); ++i) {
-    hooks_.server(handlers::Phase::kChildInit).Run(record_);
-  }
+  for (size_t i = 0; i < workers_.size(); ++i) handlers::RunChildInit(hooks_, record_);
   for (auto& w : workers_) w->Start();
   for (auto& w : workers_) w->Join();
   return absl::OkStatus();

@@ -254,20 +254,25 @@ TEST_F(PhasesTest, ServerStartupRunsOpenLogsPostConfigThenChildInit) {
     return Outcome::Ok();
   });
   ServerRecord server;
-  EXPECT_EQ(RunServerStartup(hooks_, server), Outcome::Ok());
+  EXPECT_TRUE(RunServerConfig(hooks_, server).ok());
+  RunChildInit(hooks_, server);
   EXPECT_EQ(order, (Runs{"open_logs", "post_config", "child_init"}));
 }
 
-TEST_F(PhasesTest, ServerStartupStopsAtAFailingPostConfig) {
-  bool child_init = false;
-  hooks_.server(Phase::kPostConfig).Register([](ServerRecord&) { return Outcome::Status(500); });
-  hooks_.server(Phase::kChildInit).Register([&](ServerRecord&) {
-    child_init = true;
+TEST_F(PhasesTest, ServerConfigStopsAtAFailingOpenLogsWithWhatTheHookSaid) {
+  bool post_config_ran = false;
+  hooks_.server(Phase::kOpenLogs).Register([](ServerRecord& s) {
+    s.failure = "cannot open /x";
+    return Outcome::Status(500);
+  });
+  hooks_.server(Phase::kPostConfig).Register([&](ServerRecord&) {
+    post_config_ran = true;
     return Outcome::Ok();
   });
   ServerRecord server;
-  EXPECT_EQ(RunServerStartup(hooks_, server), Outcome::Status(500));
-  EXPECT_FALSE(child_init);
+  EXPECT_EQ(RunServerConfig(hooks_, server).message(),
+            "open_logs failed: a hook answered 500: cannot open /x");
+  EXPECT_FALSE(post_config_ran);
 }
 
 TEST_F(PhasesTest, ProcessConnectionRunsFirstProtocolThatAccepts) {

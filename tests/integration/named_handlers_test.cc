@@ -195,7 +195,7 @@ TEST(ServerPhasesTest, AFailingPostConfigStopsStartUp) {
       ParseConfig("Listen 127.0.0.1:0\nWorkers 1\n", "test.conf", registries);
   ASSERT_TRUE(config.ok()) << config.status();
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(*std::move(config), registries);
-  EXPECT_EQ(server.status().message(), "a post_config hook failed with status 500");
+  EXPECT_EQ(server.status().message(), "post_config failed: a hook answered 500");
 }
 
 TEST(ServerPhasesTest, ACycleOfHookConstraintsStopsStartUpNamingTheModules) {
