@@ -13,7 +13,7 @@
 
 #include "benchmark/benchmark.h"
 #include "brigade/brigade.h"
-#include "filters/builtin_filters.h"
+#include "builtin/filters/builtin_filters.h"
 #include "filters/chain.h"
 #include "filters/registry.h"
 #include "handlers/hooks.h"

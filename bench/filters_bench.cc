@@ -18,9 +18,9 @@
 #include "benchmark/benchmark.h"
 #include "brigade/brigade.h"
 #include "filters/chain.h"
-#include "filters/chunk_filter.h"
-#include "filters/deflate_filter.h"
-#include "filters/reverse_filter.h"
+#include "builtin/filters/chunk_filter.h"
+#include "builtin/filters/deflate_filter.h"
+#include "builtin/filters/reverse_filter.h"
 
 namespace brigade {
 namespace {

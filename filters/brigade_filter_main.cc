@@ -4,7 +4,7 @@
 #include <string>
 
 #include "filters/brigade_filter_tool.h"
-#include "filters/builtin_filters.h"
+#include "builtin/filters/builtin_filters.h"
 
 int main(int argc, char** argv) {
   brigade::filters::FilterRegistry registry;

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "brigade/brigade.h"
-#include "filters/builtin_filters.h"
+#include "builtin/filters/builtin_filters.h"
 #include "handlers/echo_handler.h"
 #include "handlers/request.h"
 #include "handlers/static_handler.h"

@@ -5,9 +5,9 @@
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
-#include "filters/chunk_filter.h"
-#include "filters/content_length_filter.h"
-#include "filters/dechunk_filter.h"
+#include "builtin/filters/chunk_filter.h"
+#include "builtin/filters/content_length_filter.h"
+#include "builtin/filters/dechunk_filter.h"
 #include "handlers/phases.h"
 #include "server/location.h"
 #include "server/uri.h"

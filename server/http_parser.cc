@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "filters/chunk_codec.h"
+#include "builtin/filters/chunk_codec.h"
 
 namespace brigade::server {
 namespace {

@@ -3,8 +3,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "filters/chunk_filter.h"
-#include "filters/content_length_filter.h"
+#include "builtin/filters/chunk_filter.h"
+#include "builtin/filters/content_length_filter.h"
 #include "server/http_filters.h"
 
 namespace brigade::server {

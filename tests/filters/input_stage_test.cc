@@ -3,7 +3,7 @@
 #include <string>
 
 #include "filters/core_input.h"
-#include "filters/dechunk_filter.h"
+#include "builtin/filters/dechunk_filter.h"
 #include "gtest/gtest.h"
 #include "tests/brigade/test_util.h"
 

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "brigade/copy_stats.h"
-#include "filters/dechunk_filter.h"
+#include "builtin/filters/dechunk_filter.h"
 #include "gtest/gtest.h"
 #include "handlers/phases.h"
 #include "tests/handlers/test_doubles.h"

@@ -1,0 +1,100 @@
+// DEFLATE: the gzip output filter (CONTENT_SET), after Apache's mod_deflate and nginx's gzip
+// filter.
+//
+// It decides once, at the first brigade, from the headers:
+//   - the request accepts gzip (Accept-Encoding with q-values; "gzip;q=0" and "identity" alone
+//     refuse, "*" accepts);
+//   - the response has no Content-Encoding other than identity, its status is not 1xx/204/304,
+//     and the request is not HEAD;
+//   - the type is selected: with types=* (the default, as with SetOutputFilter) anything; with
+//     a list (AddOutputFilterByType) only those types; with types=default the built-in list
+//     (text/*, application/json, application/javascript, image/svg+xml);
+//   - the body is at least min_length bytes, when its length is known.
+// Declining, it removes itself and passes everything through untouched; the reason goes into the
+// request note "deflate" ("no-gzip: client does not accept gzip"), and "Vary: Accept-Encoding"
+// is added when the decision depended on Accept-Encoding. Compressing, it sets
+// "Content-Encoding: gzip" and "Vary: Accept-Encoding", removes Content-Length, turns a strong
+// ETag weak, and shrinks the window for a small known length.
+//
+// Streaming: output goes out in blocks of block_size bytes, passed on at least every pass_bytes
+// and at the end of every input brigade; FLUSH → Z_SYNC_FLUSH and everything compressed so far
+// goes out before the FLUSH; EOS → the gzip trailer, then EOS, and the filter removes itself.
+// Memory per response is bounded by zlib's state plus pass_bytes, whatever the body size.
+// Options: level (1-9, default 6), window (9-15), memlevel (1-9), block, min_length, types.
+//
+// Thread-safety: none; one instance per response.
+
+#ifndef BUILTIN_FILTERS_DEFLATE_FILTER_H_
+#define BUILTIN_FILTERS_DEFLATE_FILTER_H_
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "filters/filter.h"
+#include "builtin/filters/gzip_codec.h"
+#include "filters/options.h"
+
+namespace brigade::filters {
+
+struct DeflateOptions {
+  GzipEncoderOptions codec;
+  size_t block_size = 8192;         // output block (bytes)
+  size_t pass_bytes = 64 * 1024;    // compressed bytes held before passing on
+  uint64_t min_length = 20;         // below this known length, compressing only costs
+  enum class Types { kAll, kList, kDefault } types = Types::kAll;
+  std::vector<std::string> type_list;  // lower case; "text/*" patterns allowed
+
+  // level, window, memlevel, block, min_length and types ("*", "default", or a list separated
+  // by ';' or spaces).
+  static const OptionTable<DeflateOptions>& Table();
+};
+
+class DeflateFilter : public OutputFilter {
+ public:
+  // Errors: codec options out of range → InvalidArgument.
+  static absl::StatusOr<std::unique_ptr<DeflateFilter>> Create(const DeflateOptions& options);
+  // REQUIRES: `options` as DeflateOptions::Table() accepts them (the codec's ranges).
+  explicit DeflateFilter(const DeflateOptions& options)
+      : OutputFilter("DEFLATE", FilterKind::kContentSet), options_(options) {}
+
+  absl::StatusOr<Flow> Filter(Brigade& bb) override;
+  FilterTraits traits() const override;
+
+  struct Decision {
+    bool compress = false;
+    bool vary = false;   // the answer depended on Accept-Encoding
+    std::string note;    // for the request note "deflate"
+  };
+  // The decision for a response whose first brigade is `first`. Public for tests.
+  Decision Decide(const Brigade& first) const;
+
+ private:
+
+  absl::Status Start();
+  void EditHeaders();
+  bool TypeSelected() const;
+  // Compresses `data` (or flushes with kSync/kFinish), cutting output into blocks.
+  absl::Status Deflate(absl::string_view data, GzipEncoder::Mode mode);
+  // Moves the compressed bytes not yet in a bucket into out_.
+  void EmitBlock();
+  size_t BlockLimit() const { return std::min(block_->capacity(), options_.block_size); }
+  absl::StatusOr<Flow> PassOut();
+
+  DeflateOptions options_;
+  bool started_ = false;
+  std::unique_ptr<GzipEncoder> encoder_;
+  std::unique_ptr<Brigade> pending_;  // input not yet compressed (set aside on kAgain)
+  std::unique_ptr<Brigade> out_;      // compressed output not yet passed
+  uint64_t out_bytes_ = 0;
+  Ref<HeapBlock> block_;  // the block being filled
+  size_t block_start_ = 0;  // first byte of block_ not yet in a bucket
+};
+
+void AddVaryAcceptEncoding(HeaderMap& headers);
+
+}  // namespace brigade::filters
+
+#endif  // BUILTIN_FILTERS_DEFLATE_FILTER_H_

@@ -1,0 +1,131 @@
+// The gzip codec (RFC 1952) behind DEFLATE and INFLATE, kept apart from filter glue so that it
+// can be tested and benchmarked against raw zlib directly.
+//
+// GzipEncoder wraps zlib's deflate with its gzip wrapper (header, CRC-32 and ISIZE trailer).
+// GzipDecoder parses the gzip header itself, strictly (reserved flags, FEXTRA, FNAME, FCOMMENT,
+// FHCRC checked), inflates the raw DEFLATE data with zlib, then checks the trailer's CRC-32
+// and size. A gzip file is a series of members (RFC 1952 section 2.2), as gzip(1) reads it:
+// bytes after a member must start another (1f 8b 08), or they are an error at their offset.
+// Limits on total output and on the output/input ratio count the whole series and are checked
+// after every output block, so a decompression bomb stops within one block of the limit.
+//
+// Thread-safety: none; one codec per stream.
+
+#ifndef BUILTIN_FILTERS_GZIP_CODEC_H_
+#define BUILTIN_FILTERS_GZIP_CODEC_H_
+
+#include <zlib.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace brigade::filters {
+
+struct GzipEncoderOptions {
+  int level = 6;         // 1-9
+  int window_bits = 15;  // 9-15: log2 of the history window
+  int mem_level = 8;     // 1-9
+};
+
+class GzipEncoder {
+ public:
+  // Errors: options out of range → InvalidArgument; zlib failure → Internal.
+  static absl::StatusOr<std::unique_ptr<GzipEncoder>> Create(const GzipEncoderOptions& options);
+  ~GzipEncoder();
+  GzipEncoder(const GzipEncoder&) = delete;
+  GzipEncoder& operator=(const GzipEncoder&) = delete;
+
+  enum class Mode { kNone, kSync, kFinish };
+  struct Step {
+    size_t consumed = 0;  // input bytes taken
+    size_t produced = 0;  // output bytes written
+    bool done = false;    // kFinish completed: the trailer is written
+  };
+  // Compresses from `in` into `out` (at most out_size bytes). With kSync/kFinish, call again
+  // with the remaining input (possibly none) until the step writes less than out_size bytes
+  // (kSync) or reports done (kFinish).
+  absl::StatusOr<Step> Deflate(absl::string_view in, char* out, size_t out_size, Mode mode);
+
+  uint64_t total_in() const { return stream_.total_in; }
+  uint64_t total_out() const { return stream_.total_out; }
+
+ private:
+  GzipEncoder() = default;
+  z_stream stream_{};
+  bool initialized_ = false;
+};
+
+struct GzipDecoderOptions {
+  uint64_t max_output = 0;  // 0 = unlimited; over it → ResourceExhausted
+  uint64_t max_ratio = 0;   // 0 = unlimited; output/input over it → ResourceExhausted
+  // The ratio is enforced once the output passes this many bytes, so that small, highly
+  // compressible bodies (a run of spaces) are not refused.
+  uint64_t ratio_floor = 64 * 1024;
+  size_t max_header = 64 * 1024;  // FEXTRA + FNAME + FCOMMENT bytes, bounded
+};
+
+class GzipDecoder {
+ public:
+  static absl::StatusOr<std::unique_ptr<GzipDecoder>> Create(const GzipDecoderOptions& options);
+  ~GzipDecoder();
+  GzipDecoder(const GzipDecoder&) = delete;
+  GzipDecoder& operator=(const GzipDecoder&) = delete;
+
+  struct Step {
+    size_t consumed = 0;
+    size_t produced = 0;
+  };
+  // Decodes from `in` into `out`. Returns how much of each was used; a partial header or
+  // trailer is kept inside the decoder. When `out` fills up, call again (with the unconsumed
+  // input, or none) to drain what zlib still holds.
+  // Errors: malformed header, data, trailer, or bytes after a member that do not start a new
+  // one → InvalidArgument (or DataLoss for a CRC/size mismatch) with the input offset;
+  // limits → ResourceExhausted. A call that decoded bytes before finding malformed input
+  // returns them; that call's error comes from the next call (and every later one).
+  absl::StatusOr<Step> Decode(absl::string_view in, char* out, size_t out_size);
+  // OK iff the input ended after a whole member, trailer included; otherwise InvalidArgument
+  // ("truncated ...") saying where it stopped.
+  absl::Status Finish() const;
+  // True between a member's trailer and the first byte of another.
+  bool done() const { return state_ == State::kDone; }
+  uint64_t members() const { return members_; }
+  uint64_t total_in() const { return offset_; }
+  uint64_t total_out() const { return total_out_; }
+
+ private:
+  enum class State { kHeader, kData, kTrailer, kDone };
+  explicit GzipDecoder(const GzipDecoderOptions& options) : options_(options) {}
+  // Tries to parse header_ (which began at input byte `start`) as a complete header; returns
+  // its length, 0 if more is needed.
+  absl::StatusOr<size_t> ParseHeader(uint64_t start) const;
+  absl::Status TrailingGarbage(uint64_t at) const;
+  absl::Status CheckLimits() const;
+  // Decode's steps; `step` counts what was done before any error.
+  absl::Status DecodeSteps(absl::string_view in, char* out, size_t out_size, Step& step);
+  // Resets for the member that follows a whole one.
+  absl::Status StartMember();
+  absl::Status Error(absl::string_view what) const;
+
+  GzipDecoderOptions options_;
+  z_stream stream_{};
+  bool initialized_ = false;
+  State state_ = State::kHeader;
+  std::string header_;   // header bytes gathered so far
+  std::string trailer_;  // trailer bytes gathered so far
+  uint32_t crc_ = 0;          // of the current member
+  uint64_t member_out_ = 0;   // decoded bytes of the current member
+  uint64_t members_ = 0;      // members decoded whole
+  uint64_t total_out_ = 0;    // over every member
+  uint64_t offset_ = 0;  // compressed input bytes consumed
+  absl::Status failed_;  // the first error, returned by every later call
+};
+
+}  // namespace brigade::filters
+
+#endif  // BUILTIN_FILTERS_GZIP_CODEC_H_

@@ -1,0 +1,257 @@
+#include "builtin/filters/deflate_filter.h"
+
+#include <string>
+
+#include "filters/core_input.h"
+#include "filters/registry.h"
+#include "filters/testing/split_invariance.h"
+#include "gtest/gtest.h"
+#include "tests/filters/filter_test_util.h"
+
+namespace brigade::filters {
+namespace {
+
+using test::RunCommand;
+using test::RunFilter;
+using test::ZlibGunzip;
+
+std::unique_ptr<DeflateFilter> Make(DeflateOptions options = DeflateOptions()) {
+  absl::StatusOr<std::unique_ptr<DeflateFilter>> f = DeflateFilter::Create(options);
+  EXPECT_TRUE(f.ok()) << f.status();
+  return std::move(*f);
+}
+
+std::string Text(size_t lines) {
+  std::string s;
+  for (size_t i = 0; i < lines; ++i) s += "the quick brown fox " + std::to_string(i) + "\n";
+  return s;
+}
+
+Exchange GzipRequest() {
+  Exchange ex;
+  ex.request_headers.Set("Accept-Encoding", "gzip, deflate");
+  ex.response_headers.Set("Content-Type", "text/html; charset=utf-8");
+  return ex;
+}
+
+TEST(DeflateFilterTest, CompressesAndEditsHeaders) {
+  Exchange ex = GzipRequest();
+  std::string body = Text(2000);
+  ex.response_headers.Set("Content-Length", std::to_string(body.size()));
+  ex.response_headers.Set("ETag", "\"abc\"");
+  ex.response_headers.Set("Vary", "Cookie");
+  absl::StatusOr<test::Output> out = RunFilter(Make(), ex, {body});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(ZlibGunzip(out->bytes).value_or("?"), body);
+  EXPECT_LT(out->bytes.size(), body.size() / 3);
+  EXPECT_EQ(ex.response_headers.Get("Content-Encoding"), "gzip");
+  EXPECT_FALSE(ex.response_headers.Has("Content-Length"));
+  EXPECT_EQ(ex.response_headers.Get("ETag"), "W/\"abc\"");
+  EXPECT_EQ(ex.response_headers.Get("Vary"), "Cookie, Accept-Encoding");
+  EXPECT_EQ(ex.notes["deflate"], "gzip level 6");
+}
+
+TEST(DeflateFilterTest, OutputDecodesWithGzipAndPython) {
+  Exchange ex = GzipRequest();
+  std::string body = Text(5000);
+  absl::StatusOr<test::Output> out = RunFilter(Make(), ex, {body.substr(0, 1000), "|", body.substr(1000)});
+  ASSERT_TRUE(out.ok()) << out.status();
+  absl::StatusOr<std::string> gunzip = RunCommand("gzip -dc", out->bytes);
+  ASSERT_TRUE(gunzip.ok()) << gunzip.status();
+  EXPECT_EQ(*gunzip, body);
+  absl::StatusOr<std::string> py = RunCommand(
+      "/usr/bin/python3 -c 'import sys,zlib; "
+      "sys.stdout.buffer.write(zlib.decompress(sys.stdin.buffer.read(), 31))'",
+      out->bytes);
+  ASSERT_TRUE(py.ok()) << py.status();
+  EXPECT_EQ(*py, body);
+}
+
+struct DeclineCase {
+  const char* name;
+  std::function<void(Exchange&)> setup;
+  const char* note;
+  bool vary;
+};
+
+TEST(DeflateFilterTest, DeclinesAndSaysWhy) {
+  std::vector<DeclineCase> cases = {
+      {"no Accept-Encoding", [](Exchange& e) { e.request_headers.Remove("Accept-Encoding"); },
+       "no-gzip: client does not accept gzip", true},
+      {"gzip;q=0", [](Exchange& e) { e.request_headers.Set("Accept-Encoding", "gzip;q=0"); },
+       "no-gzip: client does not accept gzip", true},
+      {"identity", [](Exchange& e) { e.request_headers.Set("Accept-Encoding", "identity"); },
+       "no-gzip: client does not accept gzip", true},
+      {"HEAD", [](Exchange& e) { e.method = "HEAD"; }, "no-gzip: HEAD request", false},
+      {"204", [](Exchange& e) { e.status = 204; }, "no-gzip: status 204 has no body", false},
+      {"304", [](Exchange& e) { e.status = 304; }, "no-gzip: status 304 has no body", false},
+      {"encoded", [](Exchange& e) { e.response_headers.Set("Content-Encoding", "br"); },
+       "no-gzip: already encoded (br)", false},
+      {"small", [](Exchange& e) { e.response_headers.Set("Content-Length", "5"); },
+       "no-gzip: 5 bytes is below min_length 20", false},
+  };
+  for (const DeclineCase& c : cases) {
+    Exchange ex = GzipRequest();
+    c.setup(ex);
+    absl::StatusOr<test::Output> out = RunFilter(Make(), ex, {"plain text body, long enough"});
+    ASSERT_TRUE(out.ok()) << c.name << ": " << out.status();
+    EXPECT_EQ(out->rendered, "plain text body, long enough<EOS>") << c.name;
+    EXPECT_EQ(ex.notes["deflate"], c.note) << c.name;
+    EXPECT_EQ(ex.response_headers.Has("Vary"), c.vary) << c.name;
+    EXPECT_NE(ex.response_headers.Get("Content-Encoding"), "gzip") << c.name;
+  }
+}
+
+TEST(DeflateFilterTest, IdentityContentEncodingStillCompresses) {
+  Exchange ex = GzipRequest();
+  ex.response_headers.Set("Content-Encoding", "identity");
+  absl::StatusOr<test::Output> out = RunFilter(Make(), ex, {Text(10)});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(ex.response_headers.Get("Content-Encoding"), "gzip");
+}
+
+TEST(DeflateFilterTest, ShortBodyWithEosInFirstBrigadeIsLeftAlone) {
+  Exchange ex = GzipRequest();
+  absl::StatusOr<test::Output> out = RunFilter(Make(), ex, {"tiny"});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->rendered, "tiny<EOS>");
+}
+
+TEST(DeflateFilterTest, TypeSelection) {
+  struct TypeCase {
+    const char* types;         // the option; nullptr = not given (compress anything)
+    const char* content_type;  // nullptr = no Content-Type
+    bool compress;
+  };
+  for (const TypeCase& c : std::vector<TypeCase>{
+           {nullptr, "image/png", true},
+           {nullptr, nullptr, true},
+           {"default", "text/plain", true},
+           {"default", "Text/CSS; charset=x", true},
+           {"default", "application/json", true},
+           {"default", "image/svg+xml", true},
+           {"default", "image/png", false},
+           {"default", nullptr, false},
+           {"text/html;application/xml", "application/xml", true},
+           {"text/html;application/xml", "text/plain", false},
+           {"text/*", "text/plain", true},
+       }) {
+    FilterOptions o;
+    if (c.types != nullptr) o.Set("types", c.types);
+    absl::StatusOr<DeflateOptions> d = DeflateOptions::Table().Parse(o);
+    ASSERT_TRUE(d.ok()) << d.status();
+    Exchange ex = GzipRequest();
+    ex.response_headers.Remove("Content-Type");
+    if (c.content_type != nullptr) ex.response_headers.Set("Content-Type", c.content_type);
+    absl::StatusOr<test::Output> out = RunFilter(Make(*d), ex, {Text(50)});
+    ASSERT_TRUE(out.ok());
+    EXPECT_EQ(ex.response_headers.Get("Content-Encoding") == "gzip", c.compress)
+        << (c.types ? c.types : "(none)") << " / " << (c.content_type ? c.content_type : "(none)")
+        << ": " << ex.notes["deflate"];
+  }
+}
+
+TEST(DeflateFilterTest, BadOptionsAreRefusedWithAMessage) {
+  for (const char* level : {"0", "10", "x", "-1"}) {
+    FilterOptions o;
+    o.Set("level", level);
+    absl::StatusOr<DeflateOptions> d = DeflateOptions::Table().Parse(o);
+    EXPECT_EQ(d.status().code(), absl::StatusCode::kInvalidArgument) << level;
+    EXPECT_NE(d.status().message().find("level"), std::string::npos);
+  }
+  FilterOptions o;
+  o.Set("types", "html");
+  EXPECT_EQ(DeflateOptions::Table().Parse(o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(DeflateFilterTest, FlushPassesEverythingCompressedSoFar) {
+  Exchange ex = GzipRequest();
+  std::string part1 = Text(100), part2 = Text(200);
+  absl::StatusOr<test::Output> out =
+      RunFilter(Make(), ex, {part1, "<FLUSH>", "|", part2});
+  ASSERT_TRUE(out.ok());
+  size_t flush = out->rendered.find("<FLUSH>");
+  ASSERT_NE(flush, std::string::npos);
+  // The bytes before FLUSH inflate (sync flush, no trailer yet) to exactly part1.
+  std::string before = out->rendered.substr(0, flush);
+  z_stream s{};
+  inflateInit2(&s, 31);
+  std::string decoded(part1.size() + 100, '\0');
+  s.next_in = reinterpret_cast<Bytef*>(before.data());
+  s.avail_in = static_cast<uInt>(before.size());
+  s.next_out = reinterpret_cast<Bytef*>(decoded.data());
+  s.avail_out = static_cast<uInt>(decoded.size());
+  inflate(&s, Z_SYNC_FLUSH);
+  decoded.resize(s.total_out);
+  inflateEnd(&s);
+  EXPECT_EQ(decoded, part1);
+  EXPECT_EQ(ZlibGunzip(out->bytes).value_or("?"), part1 + part2);
+}
+
+TEST(DeflateFilterTest, OutputComesInBoundedBlocks) {
+  Exchange ex = GzipRequest();
+  DeflateOptions o;
+  o.codec.level = 1;
+  o.block_size = 1024;
+  std::string random;
+  uint32_t x = 1;
+  for (int i = 0; i < 300000; ++i) {
+    x = x * 1103515245 + 12345;
+    random += static_cast<char>(x >> 24);
+  }
+  absl::StatusOr<std::unique_ptr<DeflateFilter>> f = DeflateFilter::Create(o);
+  ASSERT_TRUE(f.ok());
+  AllocatorHandle alloc = BucketAllocator::Create();
+  Brigade collected(alloc.get());
+  OutputChain chain(&ex);
+  chain.Add(std::move(*f));
+  chain.Add(std::make_unique<CollectFilter>(&collected));
+  Brigade bb(alloc.get());
+  bb.Append(Bucket::Immortal(alloc.get(), random));
+  bb.Append(Bucket::Eos(alloc.get()));
+  ASSERT_TRUE(chain.Pass(bb).ok());
+  for (Bucket& b : collected) EXPECT_LE(b.length(), 1024u);
+  absl::StatusOr<std::string> all = collected.FlattenToString(1 << 20);
+  EXPECT_EQ(ZlibGunzip(*all).value_or("?"), random);
+}
+
+TEST(DeflateFilterTest, SmallKnownLengthShrinksTheWindowAndStillDecodes) {
+  Exchange ex = GzipRequest();
+  std::string body = Text(20);
+  ex.response_headers.Set("Content-Length", std::to_string(body.size()));
+  absl::StatusOr<test::Output> out = RunFilter(Make(), ex, {body});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(RunCommand("gzip -dc", out->bytes).value_or("?"), body);
+}
+
+TEST(DeflateFilterTest, IsSplitInvariantAfterDecoding) {
+  testing::SplitOptions options;
+  options.decoder = [](absl::string_view s) { return ZlibGunzip(s); };
+  options.setup_exchange = [](Exchange& e) { e.request_headers.Set("Accept-Encoding", "gzip"); };
+  options.random_trials = 60;
+  options.exhaustive_limit = 12;
+  auto factory = [] {
+    DeflateOptions o;
+    o.min_length = 0;  // compress even the 12-byte input
+    return Make(o);
+  };
+  absl::Status small = testing::CheckSplitInvariance(factory, "gzip me pls!", options);
+  EXPECT_TRUE(small.ok()) << small;
+  absl::Status large = testing::CheckSplitInvariance(factory, Text(3000), options);
+  EXPECT_TRUE(large.ok()) << large;
+}
+
+TEST(DeflateFilterTest, FileBucketsAreCompressed) {
+  std::string body = Text(4000);
+  testing::SplitOptions options;
+  options.decoder = [](absl::string_view s) { return ZlibGunzip(s); };
+  options.setup_exchange = [](Exchange& e) { e.request_headers.Set("Accept-Encoding", "gzip"); };
+  options.use_file_buckets = true;
+  options.insert_flush = false;
+  options.random_trials = 20;
+  absl::Status s = testing::CheckSplitInvariance([] { return Make(); }, body, options);
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+}  // namespace
+}  // namespace brigade::filters

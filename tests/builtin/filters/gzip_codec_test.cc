@@ -1,0 +1,230 @@
+#include "builtin/filters/gzip_codec.h"
+
+#include <zlib.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/filters/filter_test_util.h"
+
+namespace brigade::filters {
+namespace {
+
+using test::ZlibGunzip;
+using test::ZlibGzip;
+
+// Decodes `data` fed `chunk` bytes at a time, with a small output buffer.
+absl::StatusOr<std::string> Decode(absl::string_view data, size_t chunk = 7,
+                                   GzipDecoderOptions options = GzipDecoderOptions()) {
+  absl::StatusOr<std::unique_ptr<GzipDecoder>> d = GzipDecoder::Create(options);
+  if (!d.ok()) return d.status();
+  std::string out;
+  char buf[100];
+  size_t pos = 0;
+  while (true) {
+    absl::string_view in = data.substr(pos, chunk);
+    absl::StatusOr<GzipDecoder::Step> step = (*d)->Decode(in, buf, sizeof(buf));
+    if (!step.ok()) return step.status();
+    out.append(buf, step->produced);
+    pos += step->consumed;
+    if (pos >= data.size() && step->produced < sizeof(buf)) break;
+  }
+  if (absl::Status s = (*d)->Finish(); !s.ok()) return s;
+  return out;
+}
+
+// A gzip member with a hand-made header: FEXTRA, FNAME, FCOMMENT and FHCRC as requested.
+std::string HandMade(absl::string_view body, bool extra, bool name, bool comment, bool hcrc) {
+  std::string h = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, 0, 3};
+  unsigned char flags = 0;
+  if (extra) {
+    flags |= 4;
+    h += std::string("\x04\x00" "AB\x00\x00", 6);
+  }
+  if (name) {
+    flags |= 8;
+    h += std::string("file.txt\0", 9);
+  }
+  if (comment) {
+    flags |= 16;
+    h += std::string("a comment\0", 10);
+  }
+  if (hcrc) flags |= 2;
+  h[3] = static_cast<char>(flags);
+  if (hcrc) {
+    uint32_t crc = crc32(0, reinterpret_cast<const Bytef*>(h.data()), static_cast<uInt>(h.size()));
+    h += static_cast<char>(crc & 0xff);
+    h += static_cast<char>((crc >> 8) & 0xff);
+  }
+  std::string gz = ZlibGzip(body, 6);
+  return h + gz.substr(10);  // zlib's member without its 10-byte header
+}
+
+TEST(GzipCodecTest, EncoderOutputDecodesWithZlib) {
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "line " + std::to_string(i) + "\n";
+  absl::StatusOr<std::unique_ptr<GzipEncoder>> e = GzipEncoder::Create({.level = 9});
+  ASSERT_TRUE(e.ok());
+  std::string out(text.size() + 1024, '\0');
+  absl::StatusOr<GzipEncoder::Step> step =
+      (*e)->Deflate(text, out.data(), out.size(), GzipEncoder::Mode::kFinish);
+  ASSERT_TRUE(step.ok());
+  EXPECT_TRUE(step->done);
+  out.resize(step->produced);
+  EXPECT_EQ(ZlibGunzip(out).value_or("decode failed"), text);
+}
+
+TEST(GzipCodecTest, EncoderRefusesOutOfRangeOptions) {
+  EXPECT_EQ(GzipEncoder::Create({.level = 0}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GzipEncoder::Create({.level = 10}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GzipEncoder::Create({.window_bits = 8}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GzipEncoder::Create({.mem_level = 10}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(GzipCodecTest, DecodesZlibOutputAtAnyChunking) {
+  std::string text(50000, 'x');
+  for (size_t i = 0; i < text.size(); i += 7) text[i] = static_cast<char>('a' + i % 26);
+  std::string gz = ZlibGzip(text, 1);
+  for (size_t chunk : {1u, 3u, 10u, 4096u, 1000000u}) {
+    absl::StatusOr<std::string> out = Decode(gz, chunk);
+    ASSERT_TRUE(out.ok()) << out.status() << " chunk " << chunk;
+    EXPECT_EQ(*out, text);
+  }
+}
+
+TEST(GzipCodecTest, HandlesEveryOptionalHeaderField) {
+  for (int mask = 0; mask < 16; ++mask) {
+    std::string gz = HandMade("payload", mask & 1, mask & 2, mask & 4, mask & 8);
+    absl::StatusOr<std::string> out = Decode(gz, 1);
+    ASSERT_TRUE(out.ok()) << out.status() << " mask " << mask;
+    EXPECT_EQ(*out, "payload");
+  }
+}
+
+TEST(GzipCodecTest, BadHeaderCrcIsRejected) {
+  std::string gz = HandMade("payload", false, true, false, true);
+  gz[19] ^= 1;  // inside the FHCRC bytes (10 + 9 name bytes)
+  absl::StatusOr<std::string> out = Decode(gz);
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(out.status().message().find("header CRC"), std::string::npos) << out.status();
+}
+
+TEST(GzipCodecTest, MalformedInputsAreRejectedWithAReason) {
+  std::string good = ZlibGzip("hello hello hello", 6);
+  struct Bad {
+    std::string data;
+    absl::StatusCode code;
+    const char* reason;
+  };
+  std::string bad_magic = good;
+  bad_magic[0] = 'x';
+  std::string bad_method = good;
+  bad_method[2] = 7;
+  std::string reserved = good;
+  reserved[3] = static_cast<char>(0x20);
+  std::string bad_crc = good;
+  bad_crc[good.size() - 8] ^= 0xff;
+  std::string bad_size = good;
+  bad_size[good.size() - 4] ^= 0xff;
+  std::string corrupt = good;
+  corrupt[10] = static_cast<char>(0xff);  // first block header: BTYPE 11 is reserved
+  for (const Bad& b : std::vector<Bad>{
+           {bad_magic, absl::StatusCode::kInvalidArgument, "bad magic"},
+           {bad_method, absl::StatusCode::kInvalidArgument, "compression method"},
+           {reserved, absl::StatusCode::kInvalidArgument, "reserved"},
+           {bad_crc, absl::StatusCode::kDataLoss, "CRC-32 mismatch"},
+           {bad_size, absl::StatusCode::kDataLoss, "size mismatch"},
+           {corrupt, absl::StatusCode::kInvalidArgument, "bad deflate data"},
+           {good + "junk", absl::StatusCode::kInvalidArgument, "trailing garbage"},
+           {good + good + "\x1f\x8b\x07", absl::StatusCode::kInvalidArgument, "trailing garbage"},
+           {good + good.substr(0, 6), absl::StatusCode::kInvalidArgument,
+            "header of member 2 is incomplete"},
+           {good.substr(0, 5), absl::StatusCode::kInvalidArgument, "header is incomplete"},
+           {good.substr(0, good.size() - 12), absl::StatusCode::kInvalidArgument,
+            "truncated gzip body"},
+           {good.substr(0, 12), absl::StatusCode::kInvalidArgument,
+            "compressed data ends early"},
+           {good.substr(0, good.size() - 3), absl::StatusCode::kInvalidArgument,
+            "trailer is incomplete"},
+       }) {
+    absl::StatusOr<std::string> out = Decode(b.data);
+    EXPECT_EQ(out.status().code(), b.code) << b.reason << ": " << out.status();
+    EXPECT_NE(out.status().message().find(b.reason), std::string::npos) << out.status();
+  }
+}
+
+TEST(GzipCodecTest, DecodesASeriesOfMembersAsOneStream) {
+  std::string a(5000, 'a'), b = "second member\n", c;
+  std::string gz = ZlibGzip(a, 6) + ZlibGzip(b, 1) + ZlibGzip(c, 9);
+  absl::StatusOr<std::string> out = Decode(gz);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(*out, a + b + c);
+}
+
+TEST(GzipCodecTest, JunkAfterAMemberNamesItsOffset) {
+  std::string gz = ZlibGzip(std::string(100, 'x'), 6);
+  absl::StatusOr<std::string> out = Decode(gz + gz + "junk");
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(out.status().message().find(absl::StrCat("member 2 (not the start of another "
+                                                     "member) at byte ",
+                                                     2 * gz.size())),
+            std::string::npos)
+      << out.status();
+}
+
+TEST(GzipCodecTest, OutputLimitCountsEveryMember) {
+  std::string member = ZlibGzip(std::string(600 << 10, 'a'), 9);
+  absl::StatusOr<std::unique_ptr<GzipDecoder>> d = GzipDecoder::Create({.max_output = 1 << 20});
+  ASSERT_TRUE(d.ok());
+  std::string gz = member + member;
+  std::string block(8192, '\0');
+  size_t pos = 0;
+  absl::Status failure;
+  while (pos < gz.size()) {
+    absl::StatusOr<GzipDecoder::Step> step =
+        (*d)->Decode(absl::string_view(gz).substr(pos), block.data(), block.size());
+    if (!step.ok()) {
+      failure = step.status();
+      break;
+    }
+    pos += step->consumed;
+  }
+  EXPECT_EQ(failure.code(), absl::StatusCode::kResourceExhausted) << failure;
+  EXPECT_EQ((*d)->members(), 1u);
+}
+
+TEST(GzipCodecTest, OutputLimitStopsWithinOneBlock) {
+  std::string zeros(10 << 20, '\0');
+  std::string gz = ZlibGzip(zeros, 9);
+  absl::StatusOr<std::unique_ptr<GzipDecoder>> d =
+      GzipDecoder::Create({.max_output = 1 << 20});
+  ASSERT_TRUE(d.ok());
+  std::string block(8192, '\0');
+  size_t pos = 0;
+  absl::Status failure;
+  while (failure.ok()) {
+    absl::StatusOr<GzipDecoder::Step> step =
+        (*d)->Decode(absl::string_view(gz).substr(pos), block.data(), block.size());
+    if (!step.ok()) {
+      failure = step.status();
+      break;
+    }
+    pos += step->consumed;
+  }
+  EXPECT_EQ(failure.code(), absl::StatusCode::kResourceExhausted) << failure;
+  EXPECT_LE((*d)->total_out(), (1u << 20) + 8192);
+}
+
+TEST(GzipCodecTest, RatioLimitStopsBombsButNotSmallBodies) {
+  std::string gz = ZlibGzip(std::string(1 << 20, ' '), 9);
+  EXPECT_EQ(Decode(gz, 4096, {.max_ratio = 100}).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  std::string small = ZlibGzip(std::string(4000, ' '), 9);  // ratio ~100, under the floor
+  EXPECT_TRUE(Decode(small, 4096, {.max_ratio = 10}).ok());
+}
+
+}  // namespace
+}  // namespace brigade::filters
