@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "filters/brigade_filter_tool.h"
-#include "server/builtin_handlers.h"
+#include "builtin/modules.h"
 #include "server/module.h"
 
 int main(int argc, char** argv) {

@@ -19,7 +19,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "server/builtin_handlers.h"
+#include "builtin/modules.h"
 #include "server/config.h"
 #include "server/location.h"
 #include "server/server.h"

@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "handlers/phases.h"
 #include "handlers/request.h"
-#include "server/builtin_handlers.h"
+#include "builtin/modules.h"
 #include "server/config.h"
 #include "server/location.h"
 #include "server/module.h"

@@ -21,7 +21,7 @@
 #include "handlers/blocking.h"
 #include "handlers/request.h"
 #include "handlers/task.h"
-#include "server/builtin_handlers.h"
+#include "builtin/modules.h"
 #include "server/server.h"
 
 namespace brigade::server {

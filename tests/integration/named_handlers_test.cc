@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "handlers/request.h"
-#include "server/builtin_handlers.h"
+#include "builtin/modules.h"
 #include "server/config.h"
 #include "server/module.h"
 #include "server/server.h"

@@ -3,7 +3,7 @@
 
 #include "filters/testing/split_invariance.h"
 #include "gtest/gtest.h"
-#include "server/builtin_handlers.h"
+#include "builtin/modules.h"
 #include "server/config.h"
 #include "server/module.h"
 

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "server/builtin_handlers.h"
+#include "builtin/modules.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 

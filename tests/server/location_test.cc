@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "server/builtin_handlers.h"
+#include "builtin/modules.h"
 #include "gtest/gtest.h"
 #include "handlers/request.h"
 #include "server/config.h"

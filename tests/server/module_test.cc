@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
-#include "server/builtin_handlers.h"
+#include "builtin/modules.h"
 #include "server/config.h"
 #include "handlers/request.h"
 #include "server/location.h"

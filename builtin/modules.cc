@@ -1,4 +1,4 @@
-#include "server/builtin_handlers.h"
+#include "builtin/modules.h"
 
 #include <cstdio>
 #include <memory>
@@ -6,9 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "brigade/brigade.h"
 #include "builtin/filters/builtin_filters.h"
-#include "handlers/echo_handler.h"
+#include "builtin/handlers/echo_handler.h"
 #include "handlers/request.h"
-#include "handlers/static_handler.h"
+#include "builtin/handlers/static_handler.h"
 #include "server/access_log.h"
 #include "server/uri.h"
 

@@ -1,4 +1,4 @@
-#include "handlers/static_handler.h"
+#include "builtin/handlers/static_handler.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

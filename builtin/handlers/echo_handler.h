@@ -22,8 +22,8 @@
 //
 // Thread-safety: none; they run on their connection's worker thread.
 
-#ifndef HANDLERS_ECHO_HANDLER_H_
-#define HANDLERS_ECHO_HANDLER_H_
+#ifndef BUILTIN_HANDLERS_ECHO_HANDLER_H_
+#define BUILTIN_HANDLERS_ECHO_HANDLER_H_
 
 #include "handlers/hooks.h"
 #include "handlers/request.h"
@@ -39,4 +39,4 @@ Task<Outcome> EchoLinesOnSocket(Connection& c);
 
 }  // namespace brigade::handlers
 
-#endif  // HANDLERS_ECHO_HANDLER_H_
+#endif  // BUILTIN_HANDLERS_ECHO_HANDLER_H_

@@ -1,4 +1,4 @@
-#include "handlers/echo_handler.h"
+#include "builtin/handlers/echo_handler.h"
 
 #include <string>
 

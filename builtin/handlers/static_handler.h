@@ -8,8 +8,8 @@
 //
 // Thread-safety: none; runs on the connection's worker thread.
 
-#ifndef HANDLERS_STATIC_HANDLER_H_
-#define HANDLERS_STATIC_HANDLER_H_
+#ifndef BUILTIN_HANDLERS_STATIC_HANDLER_H_
+#define BUILTIN_HANDLERS_STATIC_HANDLER_H_
 
 #include <string>
 
@@ -27,4 +27,4 @@ std::string MimeTypeFor(absl::string_view path);
 
 }  // namespace brigade::handlers
 
-#endif  // HANDLERS_STATIC_HANDLER_H_
+#endif  // BUILTIN_HANDLERS_STATIC_HANDLER_H_

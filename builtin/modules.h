@@ -1,4 +1,4 @@
-// The built-in modules, each written on the module API (module.h) as a user's would be:
+// The built-in modules, each written on the module API (server/module.h) as a user's would be:
 //   filters  DEFLATE, INFLATE, CHUNK, DECHUNK, REVERSE, CONTENT_LENGTH
 //   static   the translate hook "map-to-file" (last, after any TransHandler) and the response
 //            handler "static": files beneath the document root
@@ -9,8 +9,8 @@
 //   access-log  the directive AccessLog FILE|-, an open_logs hook that opens the log (and
 //            reopens it on SIGHUP) and a log hook that writes each request's line
 
-#ifndef SERVER_BUILTIN_HANDLERS_H_
-#define SERVER_BUILTIN_HANDLERS_H_
+#ifndef BUILTIN_MODULES_H_
+#define BUILTIN_MODULES_H_
 
 #include <vector>
 
@@ -28,4 +28,4 @@ absl::Status RegisterBuiltins(Registries& registries);
 
 }  // namespace brigade::server
 
-#endif  // SERVER_BUILTIN_HANDLERS_H_
+#endif  // BUILTIN_MODULES_H_
