@@ -51,6 +51,46 @@ constexpr const char* kCoreDirectives[] = {
     "SetInputFilter", "SetOutputFilter", "Timeout", "Workers", "<Location", "</Location>",
 };
 
+// A line's words, split on spaces and tabs; a word in double quotes keeps its spaces, with \"
+// and \\ for a quote and a backslash inside (as Apache's configuration reads them).
+absl::StatusOr<std::vector<std::string>> Words(absl::string_view line) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    if (line[i] == ' ' || line[i] == '\t') {
+      ++i;
+      continue;
+    }
+    std::string word;
+    if (line[i] != '"') {
+      while (i < line.size() && line[i] != ' ' && line[i] != '\t') word += line[i++];
+      words.push_back(std::move(word));
+      continue;
+    }
+    size_t open = i++;
+    bool closed = false;
+    while (i < line.size()) {
+      char c = line[i++];
+      if (c == '"') {
+        closed = true;
+        break;
+      }
+      if (c == '\\' && i < line.size() && (line[i] == '"' || line[i] == '\\')) c = line[i++];
+      word += c;
+    }
+    if (!closed) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the quote at column ", open + 1, " is never closed"));
+    }
+    if (i < line.size() && line[i] != ' ' && line[i] != '\t') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a quoted word ends at column ", i, " without a space after it"));
+    }
+    words.push_back(std::move(word));
+  }
+  return words;
+}
+
 bool IsDirectory(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -68,8 +108,9 @@ class Parser {
       line_ = line_no;
       absl::string_view line = absl::StripAsciiWhitespace(raw);
       if (line.empty() || line[0] == '#') continue;
-      std::vector<std::string> words = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-      if (absl::Status s = Directive(words); !s.ok()) return s;
+      absl::StatusOr<std::vector<std::string>> words = Words(line);
+      if (!words.ok()) return Error(words.status().message());
+      if (absl::Status s = Directive(*words); !s.ok()) return s;
     }
     if (location_ != nullptr) {
       return Error(absl::StrCat("<Location ", location_->prefix, "> opened at line ",

@@ -23,7 +23,8 @@
 // Handler names are those registered for the directive's phase (handlers/named_handlers.h); a
 // Location's handlers for a phase run after the server's, and with no response handler named
 // anywhere a request gets "static". A Listen's PROTOCOL is http or a process_connection handler.
-// Every error names the file, the line and what was wrong. The longest matching Location wins;
+// Words are split on spaces and tabs; a word in double quotes keeps its spaces ("Members Area",
+// with \" and \\ inside). Every error names the file, the line and what was wrong. The longest matching Location wins;
 // Locations are matched on the request's decoded, dot-segment-free path. A Location's own
 // RequestBody* values win over the server's.
 //

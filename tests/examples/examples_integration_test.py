@@ -48,7 +48,7 @@ class ExamplesTest(unittest.TestCase):
   SetHandler hello
   AuthenHandler basic-auth
   AuthzHandler require-user
-  AuthName Members
+  AuthName "Members Area"
   AuthUser alice wonderland
   AuthUser bob builder
   RequireUser alice
@@ -103,7 +103,7 @@ class ExamplesTest(unittest.TestCase):
                         auth("alice", "wrong"), auth("nobody", "wonderland")]:
             r, _ = self.get("/auth/x", headers)
             self.assertEqual(r.status, 401, headers)
-            self.assertEqual(r.getheader("WWW-Authenticate"), 'Basic realm="Members"')
+            self.assertEqual(r.getheader("WWW-Authenticate"), 'Basic realm="Members Area"')
         r, body = self.get("/auth/x", auth("alice", "wonderland"))
         self.assertEqual(r.status, 200)
         self.assertEqual(body, b"Hello, world!\n")

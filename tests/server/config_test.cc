@@ -75,6 +75,21 @@ TEST_F(ConfigTest, PerPhaseHandlerDirectivesStackInTheOrderNamed) {
             (std::vector<std::string>{"cleanup:c", "cleanup:c", "access:a1", "response:status"}));
 }
 
+TEST_F(ConfigTest, QuotedWordsKeepTheirSpacesAndEscapes) {
+  ASSERT_TRUE(registries_.handlers.Add(handlers::Phase::kAccess, "two words", nullptr).ok());
+  absl::StatusOr<ServerConfig> c = Parse("Listen 127.0.0.1:0\nAccessHandler \"two words\"\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->handlers.size(), 1u);
+  EXPECT_EQ(c->handlers[0].name, "two words");
+  for (const auto& [text, want] : std::vector<std::pair<std::string, std::string>>{
+           {"AccessHandler \"open\n", "test.conf:2: the quote at column 15 is never closed"},
+           {"AccessHandler \"a\"b\n", "test.conf:2: a quoted word ends at column 17 without a space after it"},
+       }) {
+    absl::StatusOr<ServerConfig> bad = Parse("Listen 127.0.0.1:0\n" + text);
+    EXPECT_EQ(bad.status().message(), want);
+  }
+}
+
 TEST_F(ConfigTest, ErrorsNameFileLineAndReason) {
   struct Case {
     std::string text;
