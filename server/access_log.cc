@@ -37,7 +37,7 @@ std::string LogQuote(absl::string_view s) {
 }  // namespace
 
 AccessLog::~AccessLog() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (file_ != nullptr && file_ != stdout) fclose(file_);
 }
 
@@ -54,7 +54,7 @@ absl::Status AccessLog::Reopen() {
     fresh = fopen(path_.c_str(), "ae");
     if (fresh == nullptr) return internal::ErrnoStatus(errno, absl::StrCat("AccessLog ", path_));
   }
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (file_ != nullptr && file_ != stdout) fclose(file_);
   file_ = fresh;
   return absl::OkStatus();
@@ -74,7 +74,7 @@ std::string AccessLog::Format(const handlers::Request& r, bool keep_alive) {
 void AccessLog::Write(const handlers::Request& r, bool keep_alive) {
   if (!enabled_) return;  // no line is built for a log nobody configured
   std::string line = Format(r, keep_alive);
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (file_ == nullptr) return;
   fputs(line.c_str(), file_);
   fflush(file_);
