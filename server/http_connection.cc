@@ -164,11 +164,7 @@ void HttpConnection::StartRequest() {
   r.uri = *std::move(path);
   r.args = head.query;
   const CompiledLocation& loc = server().locations().Match(r.uri);
-  r.handler = loc.handler();
-  r.document_root = loc.document_root();
-  r.document_root_fd = loc.root_fd();
-  r.body_buffer_size = loc.body_buffer_size();
-  r.body_temp_dir = loc.body_temp_dir();
+  loc.Apply(r);
 
   uint64_t limit = config().limit_request_body;
   if (head.content_length.has_value() && limit != 0 && *head.content_length > limit) {
@@ -199,8 +195,6 @@ void HttpConnection::StartRequest() {
   f.http_in = static_cast<HttpInFilter*>(
       r.input().Add(std::make_unique<HttpInFilter>(length, std::move(send_continue))));
   loc.AddFilters(r);
-  loc.ConfigureHandlers(r);
-  r.set_config(&loc.values());
   // Otherwise the phases run on the next step.
 }
 

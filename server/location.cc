@@ -121,7 +121,13 @@ void CompiledLocation::AddFilters(handlers::Request& r) const {
   }
 }
 
-void CompiledLocation::ConfigureHandlers(handlers::Request& r) const {
+void CompiledLocation::Apply(handlers::Request& r) const {
+  r.handler = handler_;
+  r.document_root = document_root_;
+  r.document_root_fd = root_fd_;
+  r.body_buffer_size = body_buffer_size_;
+  r.body_temp_dir = body_temp_dir_;
+  r.set_config(&values_);
   for (size_t i = 0; i < kRequestPhases; ++i) {
     if (handlers_[i].empty()) continue;
     r.stack(static_cast<handlers::Phase>(i + static_cast<size_t>(handlers::Phase::kPostReadRequest)))

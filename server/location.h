@@ -44,17 +44,17 @@ class CompiledLocation {
   const std::string& prefix() const { return prefix_; }
   // The first response handler's name (what r.handler says).
   const std::string& handler() const { return handler_; }
-  const std::string& document_root() const { return document_root_; }
-  int root_fd() const { return root_fd_; }
   uint64_t body_buffer_size() const { return body_buffer_size_; }
   const std::string& body_temp_dir() const { return body_temp_dir_; }
   const std::vector<PreparedFilter>& output_filters() const { return output_; }
 
   // Adds the Location's input and output filters (and its type gates) to `r`'s chains.
   void AddFilters(handlers::Request& r) const;
-  // Gives each of `r`'s request phases the handlers named for it: the server's, then the
-  // Location's ("static" for the response when none is named). No copy per request.
-  void ConfigureHandlers(handlers::Request& r) const;
+  // Gives `r` what the Location decides before any phase runs: its handler name, document root
+  // and descriptor, request-body spooling values, the modules' values (r.config()), and each
+  // request phase's handlers named for it — the server's, then the Location's ("static" for the
+  // response when none is named). No copy per request.
+  void Apply(handlers::Request& r) const;
   // The modules' values here: the Location's merged with the server's.
   const handlers::ConfigValues& values() const { return values_; }
   // The names configured for `phase`, in order.

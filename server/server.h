@@ -60,7 +60,6 @@ class Server {
   void ReopenLogs();
 
   const ServerConfig& config() const { return config_; }
-  const filters::FilterRegistry& registry() const { return registries_.filters; }
   // The modules' hooks (Registries::hooks), sorted.
   const handlers::Hooks& hooks() const { return hooks_; }
   const Locations& locations() const { return locations_; }

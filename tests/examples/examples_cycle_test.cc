@@ -62,10 +62,7 @@ class ExamplesCycleTest : public ::testing::Test {
     size_t q = uri.find('?');
     r->uri = uri.substr(0, q);
     r->args = q == std::string::npos ? "" : uri.substr(q + 1);
-    const server::CompiledLocation& loc = locations_->Match(r->uri);
-    loc.ConfigureHandlers(*r);
-    r->set_config(&loc.values());
-    r->handler = loc.handler();
+    locations_->Match(r->uri).Apply(*r);
     return r;
   }
   std::string Body() {
@@ -152,9 +149,7 @@ TEST_F(ExamplesCycleTest, CountParksOnKAgainAndHoldsOnePiece) {
   auto r = std::make_unique<Request>(&slow);
   r->uri = "/count";
   r->args = "n=300000";
-  const server::CompiledLocation& loc = locations_->Match("/count");
-  loc.ConfigureHandlers(*r);
-  r->set_config(&loc.values());
+  locations_->Match("/count").Apply(*r);
   CycleState state = handlers::StartRequestCycle(registries_.hooks, *r);
   int resumptions = 0;
   while (state == CycleState::kSuspended && resumptions < 10000) {

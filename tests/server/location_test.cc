@@ -100,7 +100,8 @@ TEST_F(LocationTest, ALocationsHandlersFollowTheServersAndStaticIsTheDefaultResp
   // The request's phases get the compiled lists.
   handlers::Connection connection;
   handlers::Request r(&connection);
-  a.ConfigureHandlers(r);
+  a.Apply(r);
+  EXPECT_EQ(r.handler, "echo");
   handlers::Hooks hooks;
   EXPECT_EQ(hooks.request(handlers::Phase::kAccess).Names(&r.stack(handlers::Phase::kAccess)),
             (std::vector<std::string>{"s", "l"}));

@@ -34,6 +34,19 @@ absl::StatusOr<std::string> Decode(absl::string_view data, size_t chunk = 7,
   return out;
 }
 
+// Feeds `gz` to `decoder` in 8 KiB output blocks; the first error, or OK at the end of `gz`.
+absl::Status DecodeUntilError(GzipDecoder& decoder, absl::string_view gz) {
+  std::string block(8192, '\0');
+  size_t pos = 0;
+  while (pos < gz.size()) {
+    absl::StatusOr<GzipDecoder::Step> step =
+        decoder.Decode(gz.substr(pos), block.data(), block.size());
+    if (!step.ok()) return step.status();
+    pos += step->consumed;
+  }
+  return absl::OkStatus();
+}
+
 // A gzip member with a hand-made header: FEXTRA, FNAME, FCOMMENT and FHCRC as requested.
 std::string HandMade(absl::string_view body, bool extra, bool name, bool comment, bool hcrc) {
   std::string h = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, 0, 3};
@@ -179,19 +192,7 @@ TEST(GzipCodecTest, OutputLimitCountsEveryMember) {
   std::string member = ZlibGzip(std::string(600 << 10, 'a'), 9);
   absl::StatusOr<std::unique_ptr<GzipDecoder>> d = GzipDecoder::Create({.max_output = 1 << 20});
   ASSERT_TRUE(d.ok());
-  std::string gz = member + member;
-  std::string block(8192, '\0');
-  size_t pos = 0;
-  absl::Status failure;
-  while (pos < gz.size()) {
-    absl::StatusOr<GzipDecoder::Step> step =
-        (*d)->Decode(absl::string_view(gz).substr(pos), block.data(), block.size());
-    if (!step.ok()) {
-      failure = step.status();
-      break;
-    }
-    pos += step->consumed;
-  }
+  absl::Status failure = DecodeUntilError(**d, member + member);
   EXPECT_EQ(failure.code(), absl::StatusCode::kResourceExhausted) << failure;
   EXPECT_EQ((*d)->members(), 1u);
 }
@@ -202,18 +203,7 @@ TEST(GzipCodecTest, OutputLimitStopsWithinOneBlock) {
   absl::StatusOr<std::unique_ptr<GzipDecoder>> d =
       GzipDecoder::Create({.max_output = 1 << 20});
   ASSERT_TRUE(d.ok());
-  std::string block(8192, '\0');
-  size_t pos = 0;
-  absl::Status failure;
-  while (failure.ok()) {
-    absl::StatusOr<GzipDecoder::Step> step =
-        (*d)->Decode(absl::string_view(gz).substr(pos), block.data(), block.size());
-    if (!step.ok()) {
-      failure = step.status();
-      break;
-    }
-    pos += step->consumed;
-  }
+  absl::Status failure = DecodeUntilError(**d, gz);
   EXPECT_EQ(failure.code(), absl::StatusCode::kResourceExhausted) << failure;
   EXPECT_LE((*d)->total_out(), (1u << 20) + 8192);
 }
