@@ -5,7 +5,7 @@
     cc_library(
         name = "hello",
         srcs = ["hello.cc"],        # defines a Module and says BRIGADE_MODULE(HelloModule);
-        deps = ["//server:module"],
+        deps = ["//module"],
         alwayslink = True,          # keeps BRIGADE_MODULE's registration in the binary
     )
 

@@ -7,13 +7,20 @@
 #include "brigade/brigade.h"
 #include "builtin/filters/builtin_filters.h"
 #include "builtin/handlers/echo_handler.h"
+#include "builtin/http/http_connection.h"
 #include "handlers/request.h"
 #include "builtin/handlers/static_handler.h"
-#include "server/access_log.h"
+#include "builtin/access_log.h"
 #include "server/uri.h"
 
-namespace brigade::server {
+namespace brigade::builtin {
 namespace {
+
+using modules::DirectiveArgs;
+using modules::DirectiveScope;
+using modules::Module;
+using modules::ModuleContext;
+using server::AccessLog;
 
 using handlers::Outcome;
 using handlers::Phase;
@@ -45,7 +52,7 @@ Outcome TranslateToFile(Request& r) {
   std::string root(r.document_root);
   r.filename = root + r.uri;
   if (r.document_root_fd >= 0) {
-    absl::StatusOr<Ref<File>> file = OpenBeneath(r.document_root_fd, r.uri);
+    absl::StatusOr<Ref<File>> file = server::OpenBeneath(r.document_root_fd, r.uri);
     if (file.ok()) {
       r.file = *std::move(file);
       return Outcome::Ok();
@@ -119,6 +126,13 @@ std::vector<Module> BuiltinModules() {
   using handlers::Connection;
   using handlers::Coroutine;
   return {
+      {"http",
+       [](ModuleContext& ctx) {
+         return ctx.AddProtocol("http", [](const server::ConnectionArgs& args) {
+           return std::unique_ptr<server::ConnectionBase>(
+               std::make_unique<server::HttpConnection>(args));
+         });
+       }},
       {"filters", [](ModuleContext& ctx) { return filters::RegisterBuiltinFilters(ctx.filters()); }},
       {"static",
        [](ModuleContext& ctx) {
@@ -151,8 +165,8 @@ std::vector<Module> BuiltinModules() {
   };
 }
 
-absl::Status RegisterBuiltins(Registries& registries) {
-  return RegisterModules(registries, BuiltinModules());
+absl::Status RegisterBuiltins(modules::Registries& registries) {
+  return modules::RegisterModules(registries, BuiltinModules());
 }
 
-}  // namespace brigade::server
+}  // namespace brigade::builtin

@@ -1,4 +1,6 @@
-// The built-in modules, each written on the module API (server/module.h) as a user's would be:
+// The built-in modules, each written on the module API (module/module.h) as a user's would be:
+//   http     the protocol "http": HTTP/1.1 connections (builtin/http/), what Listen names by
+//            default
 //   filters  DEFLATE, INFLATE, CHUNK, DECHUNK, REVERSE, CONTENT_LENGTH
 //   static   the translate hook "map-to-file" (last, after any TransHandler) and the response
 //            handler "static": files beneath the document root
@@ -16,16 +18,16 @@
 
 #include "absl/status/status.h"
 #include "server/config.h"
-#include "server/module.h"
+#include "module/module.h"
 
-namespace brigade::server {
+namespace brigade::builtin {
 
 // Every built-in module, in the order above.
-std::vector<Module> BuiltinModules();
+std::vector<modules::Module> BuiltinModules();
 
 // RegisterModules(registries, BuiltinModules()).
-absl::Status RegisterBuiltins(Registries& registries);
+absl::Status RegisterBuiltins(modules::Registries& registries);
 
-}  // namespace brigade::server
+}  // namespace brigade::builtin
 
 #endif  // BUILTIN_MODULES_H_

@@ -17,7 +17,7 @@
 #include "absl/strings/strip.h"
 #include "handlers/request.h"
 #include "examples/examples.h"
-#include "server/module.h"
+#include "module/module.h"
 
 namespace brigade::examples {
 namespace {
@@ -83,8 +83,8 @@ Outcome RequireUser(Request& r) {
 
 }  // namespace
 
-server::Module BasicAuthModule() {
-  return {"basic-auth", [](server::ModuleContext& ctx) -> absl::Status {
+modules::Module BasicAuthModule() {
+  return {"basic-auth", [](modules::ModuleContext& ctx) -> absl::Status {
             realm = ctx.Slot<std::string>();
             users = ctx.Slot<Users>([](const Users& server, const Users& location) {
               Users all = server;
@@ -94,7 +94,7 @@ server::Module BasicAuthModule() {
             required = ctx.Slot<std::vector<std::string>>();
             absl::Status s = ctx.AddDirective(
                 {.name = "AuthName", .min_args = 1, .max_args = 1, .syntax = "REALM",
-                 .parse = [](const server::DirectiveArgs& a) -> absl::Status {
+                 .parse = [](const modules::DirectiveArgs& a) -> absl::Status {
                    if (a.args[0].find('"') != std::string::npos) {
                      return absl::InvalidArgumentError("a realm cannot hold '\"'");
                    }
@@ -104,7 +104,7 @@ server::Module BasicAuthModule() {
             if (s.ok()) {
               s = ctx.AddDirective({.name = "AuthUser", .min_args = 2, .max_args = 2,
                                     .syntax = "NAME PASSWORD",
-                                    .parse = [](const server::DirectiveArgs& a) -> absl::Status {
+                                    .parse = [](const modules::DirectiveArgs& a) -> absl::Status {
                                       if (a.args[0].find(':') != std::string::npos) {
                                         return absl::InvalidArgumentError(
                                             "a user name cannot hold ':' (RFC 7617)");
@@ -115,7 +115,7 @@ server::Module BasicAuthModule() {
             }
             if (s.ok()) {
               s = ctx.AddDirective({.name = "RequireUser", .syntax = "NAME...",
-                                    .parse = [](const server::DirectiveArgs& a) -> absl::Status {
+                                    .parse = [](const modules::DirectiveArgs& a) -> absl::Status {
                                       std::vector<std::string>& list = required.Mutable(a.values);
                                       list.insert(list.end(), a.args.begin(), a.args.end());
                                       return absl::OkStatus();

@@ -14,7 +14,7 @@
 #include "handlers/request.h"
 #include "handlers/task.h"
 #include "examples/examples.h"
-#include "server/module.h"
+#include "module/module.h"
 
 namespace brigade::examples {
 namespace {
@@ -65,8 +65,8 @@ Task<Outcome> Count(Request& r) {
 
 }  // namespace
 
-server::Module CountModule() {
-  return {"count", [](server::ModuleContext& ctx) {
+modules::Module CountModule() {
+  return {"count", [](modules::ModuleContext& ctx) {
             return ctx.handlers().Add(handlers::Phase::kResponse, "count",
                                       handlers::Coroutine<Request>(Count));
           }};

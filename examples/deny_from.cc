@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "handlers/request.h"
 #include "examples/examples.h"
-#include "server/module.h"
+#include "module/module.h"
 
 namespace brigade::examples {
 namespace {
@@ -60,8 +60,8 @@ Outcome DenyFrom(Request& r) {
 
 }  // namespace
 
-server::Module DenyFromModule() {
-  return {"deny-from", [](server::ModuleContext& ctx) -> absl::Status {
+modules::Module DenyFromModule() {
+  return {"deny-from", [](modules::ModuleContext& ctx) -> absl::Status {
             denied = ctx.Slot<std::vector<Range>>(
                 [](const std::vector<Range>& server, const std::vector<Range>& location) {
                   std::vector<Range> all = server;
@@ -71,7 +71,7 @@ server::Module DenyFromModule() {
             absl::Status s = ctx.AddDirective(
                 {.name = "DenyFrom",
                  .syntax = "ADDRESS|CIDR...",
-                 .parse = [](const server::DirectiveArgs& a) -> absl::Status {
+                 .parse = [](const modules::DirectiveArgs& a) -> absl::Status {
                    for (const std::string& word : a.args) {
                      absl::StatusOr<Range> range = ParseRange(word);
                      if (!range.ok()) return range.status();

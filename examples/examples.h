@@ -4,16 +4,16 @@
 #ifndef EXAMPLES_EXAMPLES_H_
 #define EXAMPLES_EXAMPLES_H_
 
-#include "server/module.h"
+#include "module/module.h"
 
 namespace brigade::examples {
 
-server::Module BasicAuthModule();  // basic-auth, require-user; AuthName, AuthUser, RequireUser
-server::Module CountModule();      // count
-server::Module DenyFromModule();   // deny-from; DenyFrom
-server::Module HelloModule();      // hello
-server::Module StackedModule();    // stacked; StackedLog
-server::Module UppercaseModule();  // the UPPERCASE filter
+modules::Module BasicAuthModule();  // basic-auth, require-user; AuthName, AuthUser, RequireUser
+modules::Module CountModule();      // count
+modules::Module DenyFromModule();   // deny-from; DenyFrom
+modules::Module HelloModule();      // hello
+modules::Module StackedModule();    // stacked; StackedLog
+modules::Module UppercaseModule();  // the UPPERCASE filter
 
 }  // namespace brigade::examples
 

@@ -4,7 +4,7 @@
 #include "brigade/brigade.h"
 #include "handlers/request.h"
 #include "examples/examples.h"
-#include "server/module.h"
+#include "module/module.h"
 
 namespace brigade::examples {
 namespace {
@@ -26,8 +26,8 @@ Outcome Hello(Request& r) {
 
 }  // namespace
 
-server::Module HelloModule() {
-  return {"hello", [](server::ModuleContext& ctx) {
+modules::Module HelloModule() {
+  return {"hello", [](modules::ModuleContext& ctx) {
             return ctx.handlers().Add(handlers::Phase::kResponse, "hello", Hello);
           }};
 }

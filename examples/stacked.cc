@@ -13,7 +13,7 @@
 #include "brigade/brigade.h"
 #include "handlers/request.h"
 #include "examples/examples.h"
-#include "server/module.h"
+#include "module/module.h"
 
 namespace brigade::examples {
 namespace {
@@ -53,13 +53,13 @@ Outcome Stacked(Request& r) {
 
 }  // namespace
 
-server::Module StackedModule() {
-  return {"stacked", [](server::ModuleContext& ctx) -> absl::Status {
+modules::Module StackedModule() {
+  return {"stacked", [](modules::ModuleContext& ctx) -> absl::Status {
             log_file = ctx.Slot<std::string>();
             absl::Status s = ctx.AddDirective(
-                {.name = "StackedLog", .scope = server::DirectiveScope::kLocation, .min_args = 1,
+                {.name = "StackedLog", .scope = modules::DirectiveScope::kLocation, .min_args = 1,
                  .max_args = 1, .syntax = "FILE",
-                 .parse = [](const server::DirectiveArgs& a) {
+                 .parse = [](const modules::DirectiveArgs& a) {
                    log_file.Mutable(a.values) = a.args[0];
                    return absl::OkStatus();
                  }});

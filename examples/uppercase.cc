@@ -8,7 +8,7 @@
 #include "filters/options.h"
 #include "filters/stream_filter.h"
 #include "examples/examples.h"
-#include "server/module.h"
+#include "module/module.h"
 
 namespace brigade::examples {
 namespace {
@@ -52,8 +52,8 @@ class UppercaseFilter : public filters::StreamLoopFilter {
 
 }  // namespace
 
-server::Module UppercaseModule() {
-  return {"uppercase", [](server::ModuleContext& ctx) {
+modules::Module UppercaseModule() {
+  return {"uppercase", [](modules::ModuleContext& ctx) {
             return ctx.filters().RegisterOutput<UppercaseOptions>(
                 {.name = "UPPERCASE",
                  .kind = filters::FilterKind::kResource,

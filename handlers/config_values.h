@@ -1,7 +1,7 @@
 // ConfigValues, ConfigSlot<T> and StateSlot<T>: a module's configuration values and its
 // per-request and per-server state, typed, kept in slots the module owns instead of globals or string-keyed
 // notes. A slot is made once at start-up
-// (ModuleContext::Slot, server/module.h); each server scope and each Location holds one
+// (ModuleContext::Slot, module/module.h); each server scope and each Location holds one
 // ConfigValues, merged at load time (the Location's own value wins unless the slot says how to
 // merge), and a request reads its Location's values through r.config().
 //

@@ -7,14 +7,14 @@
 
 #include "filters/brigade_filter_tool.h"
 #include "builtin/modules.h"
-#include "server/module.h"
+#include "module/module.h"
 
 int main(int argc, char** argv) {
-  using brigade::server::Module;
-  std::vector<Module> modules = brigade::server::BuiltinModules();
-  for (Module& m : brigade::server::LinkedModules()) modules.push_back(std::move(m));
-  brigade::server::Registries registries;
-  if (absl::Status s = brigade::server::RegisterModules(registries, modules); !s.ok()) {
+  using brigade::modules::Module;
+  std::vector<Module> modules = brigade::builtin::BuiltinModules();
+  for (Module& m : brigade::modules::LinkedModules()) modules.push_back(std::move(m));
+  brigade::modules::Registries registries;
+  if (absl::Status s = brigade::modules::RegisterModules(registries, modules); !s.ok()) {
     fprintf(stderr, "brigade-filter: %s\n", std::string(s.message()).c_str());
     return 1;
   }

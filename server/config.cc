@@ -98,7 +98,7 @@ bool IsDirectory(const std::string& path) {
 
 class Parser {
  public:
-  Parser(const std::string& filename, const Registries& registries)
+  Parser(const std::string& filename, const modules::Registries& registries)
       : filename_(filename), registries_(registries), registry_(registries.filters) {}
 
   absl::StatusOr<ServerConfig> Parse(absl::string_view text) {
@@ -209,12 +209,12 @@ class Parser {
     const std::string& d = w[0];
     auto it = registries_.directives.find(d);
     if (it == registries_.directives.end()) return Error(absl::StrCat("unknown directive ", d));
-    const server::Directive& directive = it->second;
+    const modules::Directive& directive = it->second;
     bool in_location = location_ != nullptr;
-    if (in_location && directive.scope == DirectiveScope::kServer) {
+    if (in_location && directive.scope == modules::DirectiveScope::kServer) {
       return Error(absl::StrCat(d, " belongs outside <Location>"));
     }
-    if (!in_location && directive.scope == DirectiveScope::kLocation) {
+    if (!in_location && directive.scope == modules::DirectiveScope::kLocation) {
       return Error(absl::StrCat(d, " belongs inside <Location>"));
     }
     std::vector<std::string> args(w.begin() + 1, w.end());
@@ -222,7 +222,7 @@ class Parser {
       return Error(absl::StrCat(d, " takes ", directive.syntax.empty() ? "other arguments" : directive.syntax));
     }
     handlers::ConfigValues& values = in_location ? location_->values : config_.values;
-    if (absl::Status s = directive.parse(DirectiveArgs{args, in_location, values}); !s.ok()) {
+    if (absl::Status s = directive.parse(modules::DirectiveArgs{args, in_location, values}); !s.ok()) {
       return Error(absl::StrCat(d, ": ", s.message()));
     }
     return absl::OkStatus();
@@ -242,20 +242,18 @@ class Parser {
     if (inet_pton(AF_INET, spec.address.c_str(), &parsed) != 1) {
       return Error(absl::StrCat("Listen ", w[1], ": expected an IPv4 address"));
     }
-    if (w.size() == 3) {
-      spec.protocol = w[2];
-      if (spec.protocol != "http") {
-        absl::StatusOr<handlers::HandlerEntry<handlers::Connection>> found =
-            registries_.handlers.FindConnection(handlers::Phase::kProcessConnection, w[2]);
-        if (!found.ok()) {
-          std::vector<std::string> known = {"http"};
-          for (std::string& n : registries_.handlers.Names(handlers::Phase::kProcessConnection)) {
-            known.push_back(std::move(n));
-          }
-          return Error(absl::StrCat("Listen: unknown protocol ", w[2], " (",
-                                    absl::StrJoin(known, ", "), ")"));
-        }
+    if (w.size() == 3) spec.protocol = w[2];
+    if (registries_.protocols.count(spec.protocol) == 0 &&
+        !registries_.handlers.FindConnection(handlers::Phase::kProcessConnection, spec.protocol)
+             .ok()) {
+      std::vector<std::string> known;
+      for (const auto& [name, factory] : registries_.protocols) known.push_back(name);
+      for (std::string& n : registries_.handlers.Names(handlers::Phase::kProcessConnection)) {
+        known.push_back(std::move(n));
       }
+      return Error(absl::StrCat("Listen: unknown protocol ", spec.protocol, " (",
+                                known.empty() ? "none registered" : absl::StrJoin(known, ", "),
+                                ")"));
     }
     config_.listens.push_back(spec);
     return absl::OkStatus();
@@ -357,7 +355,7 @@ class Parser {
   }
 
   std::string filename_;
-  const Registries& registries_;
+  const modules::Registries& registries_;
   const filters::FilterRegistry& registry_;
   ServerConfig config_;
   LocationConfig* location_ = nullptr;
@@ -375,11 +373,11 @@ bool IsCoreDirective(absl::string_view name) {
 }
 
 absl::StatusOr<ServerConfig> ParseConfig(absl::string_view text, const std::string& filename,
-                                         const Registries& registries) {
+                                         const modules::Registries& registries) {
   return Parser(filename, registries).Parse(text);
 }
 
-absl::StatusOr<ServerConfig> LoadConfig(const std::string& path, const Registries& registries) {
+absl::StatusOr<ServerConfig> LoadConfig(const std::string& path, const modules::Registries& registries) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the configuration file"));
   std::stringstream ss;
@@ -388,7 +386,7 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path, const Registrie
 }
 
 absl::StatusOr<ServerConfig> DemoConfig(const std::string& demo_root,
-                                        const Registries& registries) {
+                                        const modules::Registries& registries) {
   constexpr char kText[] =
       "text/html text/plain text/css application/javascript application/json image/svg+xml";
   return ParseConfig(absl::StrCat("Listen 127.0.0.1:8080 http\n"

@@ -48,6 +48,7 @@
 #include "handlers/config_values.h"
 #include "handlers/named_handlers.h"
 #include "handlers/phases.h"
+#include "module/registries.h"
 
 namespace brigade::server {
 
@@ -55,41 +56,6 @@ struct ListenSpec {
   std::string address;  // IPv4 dotted quad
   int port = 0;         // 0: any free port (tests)
   std::string protocol = "http";
-};
-
-enum class DirectiveScope { kServer, kLocation, kBoth };
-
-// What a module's directive is given: its words, where it stands, and that scope's values.
-struct DirectiveArgs {
-  const std::vector<std::string>& args;  // the words after the directive's name
-  bool in_location;
-  handlers::ConfigValues& values;        // the server's or the Location's
-};
-
-// A configuration directive a module adds (server/module.h). Its parse callback's error
-// becomes "file:line: NAME: reason".
-struct Directive {
-  std::string name = "";
-  DirectiveScope scope = DirectiveScope::kBoth;
-  size_t min_args = 1;
-  size_t max_args = static_cast<size_t>(-1);
-  std::string syntax = "";  // for errors, e.g. "ADDRESS|CIDR..."
-  std::function<absl::Status(const DirectiveArgs& args)> parse = nullptr;
-  std::string module = "";  // set by ModuleContext
-};
-
-// What a configuration may name, registered by modules before it is read: filters, handlers,
-// hooks, directives, and how each configuration slot merges.
-struct Registries {
-  filters::FilterRegistry filters;
-  handlers::NamedHandlers handlers;
-  handlers::Hooks hooks;
-  std::map<std::string, Directive> directives;
-  // Per slot: how a Location's value combines with the server's; null: the Location's own
-  // value wins, else the server's applies.
-  std::vector<std::function<std::any(const std::any& server, const std::any& location)>> merges;
-  size_t request_slots = 0;  // per-request StateSlots handed out
-  size_t server_slots = 0;   // per-server StateSlots handed out
 };
 
 // True for the directives the configuration language itself knows (Listen, <Location>, ...).
@@ -140,14 +106,14 @@ struct ServerConfig {
 // Parses `text`, naming `filename` in errors ("conf/x.conf:12: ..."). Filter and handler names
 // are checked against `registries`; directories must exist.
 absl::StatusOr<ServerConfig> ParseConfig(absl::string_view text, const std::string& filename,
-                                         const Registries& registries);
-absl::StatusOr<ServerConfig> LoadConfig(const std::string& path, const Registries& registries);
+                                         const modules::Registries& registries);
+absl::StatusOr<ServerConfig> LoadConfig(const std::string& path, const modules::Registries& registries);
 
 // The built-in demo: HTTP on 127.0.0.1:8080 serving `demo_root` (gzip on text types,
 // /reverse/ through REVERSE, /echo streaming with echo-stream, /server-status), the echo
 // protocol on 127.0.0.1:8081, and the access log on stdout. Needs the built-in modules.
 absl::StatusOr<ServerConfig> DemoConfig(const std::string& demo_root,
-                                        const Registries& registries);
+                                        const modules::Registries& registries);
 
 }  // namespace brigade::server
 

@@ -12,17 +12,20 @@
 
 namespace brigade::server {
 
-ConnectionBase::ConnectionBase(const WorkerContext& context, uint64_t id, int fd, std::string peer,
-                               std::string local, const std::string& protocol)
-    : context_(context), fd_(fd), record_(std::make_unique<handlers::Connection>()), timer_(id) {
-  record_->peer = std::move(peer);
-  record_->local = std::move(local);
+ConnectionBase::ConnectionBase(const ConnectionArgs& args)
+    : context_(args.context),
+      fd_(args.fd),
+      record_(std::make_unique<handlers::Connection>()),
+      timer_(args.id) {
+  int fd = args.fd;
+  uint64_t id = args.id;
+  record_->peer = args.peer;
+  record_->local = args.local;
   record_->socket = fd;
-  record_->notes["protocol"] = protocol;
+  record_->notes["protocol"] = args.protocol;
   record_->set_server(&server().record());
   record_->stack(handlers::Phase::kPreConnection).Configure(&server().pre_connection());
-  record_->stack(handlers::Phase::kProcessConnection).Configure(server().protocol(protocol));
-  EventLoop* loop = context.loop;
+  EventLoop* loop = context_.loop;
   record_->set_waker([loop, id] { loop->Post(id); });
   source_ = Source::Adopt(Source::Kind::kSocket, fd, /*take_ownership=*/false);
   Brigade src(record_->allocator());

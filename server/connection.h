@@ -1,6 +1,7 @@
 // ConnectionBase: what every client connection on a worker shares, whatever its protocol — the
 // socket, the connection record with CORE_IN and CORE_OUT, the epoll interest, the inactivity
-// timer, and the lingering close.
+// timer, and the lingering close. A protocol module derives from it (HTTP/1.1 does, in
+// builtin/http/) and registers a factory for its connections (ModuleContext::AddProtocol).
 //
 // A connection is a task the worker resumes on readiness: OnReady with the events it asked for
 // (Want), OnTimer when its timer fired. It never blocks. Timeout is an inactivity timeout: the
@@ -32,11 +33,20 @@ struct WorkerContext {
   EventLoop* loop;
 };
 
+// An accepted connection, as a protocol's factory is given it (module/registries.h).
+struct ConnectionArgs {
+  WorkerContext context;
+  uint64_t id;         // the worker's event-loop id for it; never reused
+  int fd;              // non-blocking, connected; the connection owns it from here
+  std::string peer;    // "ADDR:PORT"
+  std::string local;   // "ADDR:PORT"
+  std::string protocol;  // Listen's third word
+};
+
 class ConnectionBase {
  public:
-  // Takes `fd` (non-blocking, connected); the connection closes it.
-  ConnectionBase(const WorkerContext& context, uint64_t id, int fd, std::string peer,
-                 std::string local, const std::string& protocol);
+  // Takes `args.fd`; the connection closes it.
+  explicit ConnectionBase(const ConnectionArgs& args);
   ConnectionBase(const ConnectionBase&) = delete;
   ConnectionBase& operator=(const ConnectionBase&) = delete;
   virtual ~ConnectionBase();

@@ -54,7 +54,7 @@ absl::StatusOr<PreparedFilter> Prepare(absl::string_view text, filters::Directio
 
 absl::StatusOr<CompiledLocation> CompiledLocation::Compile(const LocationConfig& l,
                                                            const ServerConfig& server,
-                                                           const Registries& registries,
+                                                           const modules::Registries& registries,
                                                            int root_fd) {
   const filters::FilterRegistry& registry = registries.filters;
   CompiledLocation c;
@@ -167,7 +167,7 @@ filters::PipelineReport CompiledLocation::OutputReport() const {
 }
 
 absl::StatusOr<Locations> Locations::Compile(const ServerConfig& config,
-                                             const Registries& registries,
+                                             const modules::Registries& registries,
                                              const std::map<std::string, int>& root_fds) {
   auto fd_of = [&](const std::string& root) {
     auto it = root_fds.find(root);

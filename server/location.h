@@ -39,7 +39,7 @@ class CompiledLocation {
   // `root_fd`: the O_PATH descriptor of the Location's document root (owned by the caller).
   static absl::StatusOr<CompiledLocation> Compile(const LocationConfig& location,
                                                   const ServerConfig& server,
-                                                  const Registries& registries, int root_fd);
+                                                  const modules::Registries& registries, int root_fd);
 
   const std::string& prefix() const { return prefix_; }
   // The first response handler's name (what r.handler says).
@@ -92,7 +92,7 @@ class Locations {
   // Compiles the server's defaults (prefix "/") and every Location; `root_fds` maps each
   // document root to its descriptor.
   static absl::StatusOr<Locations> Compile(const ServerConfig& config,
-                                           const Registries& registries,
+                                           const modules::Registries& registries,
                                            const std::map<std::string, int>& root_fds);
   // The Location with the longest prefix of `path`; the server's defaults when none matches.
   // REQUIRES: `path` is decoded and normalised (NormalizePath).

@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "builtin/modules.h"
+#include "module/module.h"
 #include "server/config.h"
 #include "server/location.h"
 #include "server/server.h"
@@ -80,10 +81,10 @@ int Main(int argc, char** argv) {
     return 2;
   }
   // brigaded is its list of modules: the built-ins, then those the binary links in.
-  std::vector<Module> modules = BuiltinModules();
-  for (Module& m : LinkedModules()) modules.push_back(std::move(m));
-  Registries registries;
-  if (absl::Status s = RegisterModules(registries, modules); !s.ok()) {
+  std::vector<modules::Module> all = builtin::BuiltinModules();
+  for (modules::Module& m : modules::LinkedModules()) all.push_back(std::move(m));
+  modules::Registries registries;
+  if (absl::Status s = modules::RegisterModules(registries, all); !s.ok()) {
     fprintf(stderr, "brigaded: %s\n", std::string(s.message()).c_str());
     return 1;
   }

@@ -6,6 +6,13 @@
 
 namespace brigade::server {
 
+ProtocolConnection::ProtocolConnection(
+    const ConnectionArgs& args,
+    const std::vector<handlers::HandlerEntry<handlers::Connection>>* handlers)
+    : ConnectionBase(args) {
+  record().stack(handlers::Phase::kProcessConnection).Configure(handlers);
+}
+
 void ProtocolConnection::Start() { Continue(handlers::RunConnection(server().hooks(), record())); }
 
 void ProtocolConnection::OnReady(uint32_t events) {

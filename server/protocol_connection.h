@@ -1,5 +1,5 @@
-// ProtocolConnection: a connection whose Listen names a protocol other than http; the
-// process_connection handlers (echo, echo-socket, ...) take it, usually as coroutines that the
+// ProtocolConnection: a connection whose Listen names a process_connection handler; the
+// handlers (echo, echo-socket, ...) take it, usually as coroutines that the
 // worker resumes on readiness — no thread per connection.
 //
 // When the handler returns, what CORE_OUT still holds goes out, then the connection closes with
@@ -11,13 +11,18 @@
 #ifndef SERVER_PROTOCOL_CONNECTION_H_
 #define SERVER_PROTOCOL_CONNECTION_H_
 
+#include <vector>
+
+#include "handlers/named_handlers.h"
 #include "server/connection.h"
 
 namespace brigade::server {
 
 class ProtocolConnection final : public ConnectionBase {
  public:
-  using ConnectionBase::ConnectionBase;
+  // `handlers`: the process_connection handlers to run. REQUIRES: they outlive the connection.
+  ProtocolConnection(const ConnectionArgs& args,
+                     const std::vector<handlers::HandlerEntry<handlers::Connection>>* handlers);
 
   void Start() override;
   void OnReady(uint32_t events) override;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "brigade/brigade.h"
 #include "handlers/request.h"
+#include "server/protocol_connection.h"
 #include "server/uri.h"
 #include "server/worker.h"
 
@@ -23,7 +24,7 @@ namespace {
 constexpr size_t kBlockingQueue = 64;
 }  // namespace
 
-Server::Server(ServerConfig config, const Registries& registries)
+Server::Server(ServerConfig config, const modules::Registries& registries)
     : config_(std::move(config)),
       registries_(registries),
       blocking_pool_(config_.blocking_pool_threads, kBlockingQueue) {}
@@ -35,7 +36,7 @@ Server::~Server() {
 }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
-                                                      const Registries& registries) {
+                                                      const modules::Registries& registries) {
   signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<Server> s(new Server(std::move(config), registries));
   s->hooks_ = registries.hooks;
@@ -129,20 +130,23 @@ absl::Status Server::CompileConnectionHandlers() {
     if (!e.ok()) return e.status();
     pre_connection_.push_back(*std::move(e));
   }
-  for (const ListenSpec& l : config_.listens) {
-    if (l.protocol == "http" || protocols_.count(l.protocol) != 0) continue;
+  connection_handlers_.resize(config_.listens.size());
+  for (size_t i = 0; i < config_.listens.size(); ++i) {
+    const std::string& name = config_.listens[i].protocol;
+    if (auto it = registries_.protocols.find(name); it != registries_.protocols.end()) {
+      protocols_.push_back(it->second);
+      continue;
+    }
     absl::StatusOr<handlers::HandlerEntry<handlers::Connection>> e =
-        registries_.handlers.FindConnection(Phase::kProcessConnection, l.protocol);
-    if (!e.ok()) return e.status();
-    protocols_[l.protocol].push_back(*std::move(e));
+        registries_.handlers.FindConnection(Phase::kProcessConnection, name);
+    if (!e.ok()) return absl::NotFoundError(absl::StrCat("Listen: unknown protocol ", name));
+    connection_handlers_[i].push_back(*std::move(e));
+    const auto* stack = &connection_handlers_[i];
+    protocols_.push_back([stack](const ConnectionArgs& args) -> std::unique_ptr<ConnectionBase> {
+      return std::make_unique<ProtocolConnection>(args, stack);
+    });
   }
   return absl::OkStatus();
-}
-
-const std::vector<handlers::HandlerEntry<handlers::Connection>>* Server::protocol(
-    const std::string& name) const {
-  auto it = protocols_.find(name);
-  return it == protocols_.end() ? nullptr : &it->second;
 }
 
 absl::Status Server::Run() {

@@ -46,7 +46,7 @@ class Server {
   // document root that cannot be opened, a port in use, a log that cannot be opened.
   // REQUIRES: `registries` (what `config` was parsed against) outlives the server.
   static absl::StatusOr<std::unique_ptr<Server>> Create(ServerConfig config,
-                                                        const Registries& registries);
+                                                        const modules::Registries& registries);
   ~Server();
 
   // The bound listeners, as "127.0.0.1:8080 http".
@@ -69,31 +69,36 @@ class Server {
   handlers::ServerCounters& stats() { return record_.counters; }
   // What connections see of the server (Connection::server()).
   const handlers::ServerRecord& record() const { return record_; }
-  // The handlers configured for a connection's phases: pre_connection (server scope), and
-  // the process_connection handler a Listen's protocol names (null for http).
+  // The pre_connection handlers configured (server scope).
   const std::vector<handlers::HandlerEntry<handlers::Connection>>& pre_connection() const {
     return pre_connection_;
   }
-  const std::vector<handlers::HandlerEntry<handlers::Connection>>* protocol(
-      const std::string& name) const;
+  // What makes the connections of bound()[index]: the protocol a module registered under the
+  // Listen's name, or the connection of the process_connection handler of that name.
+  // REQUIRES: index < bound().size().
+  const modules::ProtocolFactory& protocol(size_t index) const { return protocols_[index]; }
   bool stopping() const { return stopping_.load(); }
   // The listeners as bound (port 0 replaced by the port the kernel chose).
   const std::vector<ListenSpec>& bound() const { return bound_; }
 
  private:
-  Server(ServerConfig config, const Registries& registries);
+  Server(ServerConfig config, const modules::Registries& registries);
   absl::Status Bind();
   // Opens every document root once (O_PATH), for OpenBeneath.
   absl::Status OpenRoots();
-  // The connection handlers the configuration names. Errors: a name no longer registered.
+  // The connection handlers and protocols the configuration names. Errors: a name no longer
+  // registered.
   absl::Status CompileConnectionHandlers();
 
   ServerConfig config_;
-  const Registries& registries_;
+  const modules::Registries& registries_;
   handlers::Hooks hooks_;
   handlers::ServerRecord record_;
   std::vector<handlers::HandlerEntry<handlers::Connection>> pre_connection_;
-  std::map<std::string, std::vector<handlers::HandlerEntry<handlers::Connection>>> protocols_;
+  // Per Listen: the process_connection handler its name selects (empty for a protocol), and
+  // its connections' factory.
+  std::vector<std::vector<handlers::HandlerEntry<handlers::Connection>>> connection_handlers_;
+  std::vector<modules::ProtocolFactory> protocols_;
   std::vector<ListenSpec> bound_;                // actual ports
   std::map<std::string, int> root_fds_;          // document root → directory fd (read-only after Create)
   Locations locations_;                          // compiled once, read-only after Create

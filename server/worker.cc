@@ -14,9 +14,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "server/connection.h"
 #include "server/event_loop.h"
-#include "server/http_connection.h"
-#include "server/protocol_connection.h"
 
 namespace brigade::server {
 namespace {
@@ -131,16 +130,15 @@ class EpollWorker : public Worker {
       sockaddr_in local{};
       socklen_t llen = sizeof(local);
       getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
-      WorkerContext context{server_, loop_.get()};
       uint64_t id = next_id_++;
-      std::unique_ptr<ConnectionBase> c;
-      if (spec.protocol == "http") {
-        c = std::make_unique<HttpConnection>(context, id, fd, AddressOf(peer), AddressOf(local),
-                                             spec.protocol);
-      } else {
-        c = std::make_unique<ProtocolConnection>(context, id, fd, AddressOf(peer),
-                                                 AddressOf(local), spec.protocol);
-      }
+      std::unique_ptr<ConnectionBase> c = server_->protocol(index)(ConnectionArgs{
+          .context = {server_, loop_.get()},
+          .id = id,
+          .fd = fd,
+          .peer = AddressOf(peer),
+          .local = AddressOf(local),
+          .protocol = spec.protocol,
+      });
       ConnectionBase* raw = c.get();
       conns_.emplace(id, std::move(c));
       raw->Start();

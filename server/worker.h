@@ -1,7 +1,7 @@
 // Worker: one thread with its own event loop and its own SO_REUSEPORT listening sockets.
 //
-// A worker accepts connections and runs each as a task on its loop (HttpConnection, or a
-// ProtocolConnection for the other Listen protocols); nothing on its thread blocks. When accept
+// A worker accepts connections and runs each as a task on its loop, made by the factory of its
+// Listen's protocol (Server::protocol); nothing on its thread blocks. When accept
 // fails for lack of descriptors (EMFILE, ENFILE), the listeners are paused for a moment and the
 // condition is said on stderr, instead of spinning on a level-triggered listener that stays
 // readable. On Stop, listening ends, idle connections close, and work in flight runs on while it

@@ -16,7 +16,7 @@
 #include "builtin/modules.h"
 #include "server/config.h"
 #include "server/location.h"
-#include "server/module.h"
+#include "module/module.h"
 #include "tests/handlers/test_doubles.h"
 
 namespace brigade::examples {
@@ -31,11 +31,11 @@ class ExamplesCycleTest : public ::testing::Test {
   void SetUp() override {
     log_ = ::testing::TempDir() + "/stacked_cycle.log";
     std::remove(log_.c_str());
-    std::vector<server::Module> modules = server::BuiltinModules();
+    std::vector<modules::Module> all = builtin::BuiltinModules();
     for (auto make : {BasicAuthModule, CountModule, DenyFromModule, HelloModule, StackedModule}) {
-      modules.push_back(make());
+      all.push_back(make());
     }
-    ASSERT_TRUE(server::RegisterModules(registries_, modules).ok());
+    ASSERT_TRUE(modules::RegisterModules(registries_, all).ok());
     absl::StatusOr<server::ServerConfig> config = server::ParseConfig(
         absl::StrCat("Listen 127.0.0.1:0\n"
                      "<Location /hello>\nSetHandler hello\n</Location>\n"
@@ -75,7 +75,7 @@ class ExamplesCycleTest : public ::testing::Test {
   }
 
   std::string log_;
-  server::Registries registries_;
+  modules::Registries registries_;
   server::ServerConfig config_;
   std::unique_ptr<server::Locations> locations_;
   handlers::Connection connection_;

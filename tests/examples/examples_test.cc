@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 #include "builtin/modules.h"
 #include "server/config.h"
-#include "server/module.h"
+#include "module/module.h"
 
 namespace brigade::examples {
 namespace {
@@ -16,17 +16,17 @@ namespace {
 class ExamplesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::vector<server::Module> modules = server::BuiltinModules();
+    std::vector<modules::Module> all = builtin::BuiltinModules();
     for (auto make : {BasicAuthModule, CountModule, DenyFromModule, HelloModule, StackedModule,
                       UppercaseModule}) {
-      modules.push_back(make());
+      all.push_back(make());
     }
-    ASSERT_TRUE(server::RegisterModules(registries_, modules).ok());
+    ASSERT_TRUE(modules::RegisterModules(registries_, all).ok());
   }
   absl::Status Parse(const std::string& text) {
     return server::ParseConfig("Listen 127.0.0.1:0\n" + text, "ex.conf", registries_).status();
   }
-  server::Registries registries_;
+  modules::Registries registries_;
 };
 
 TEST_F(ExamplesTest, UppercaseIsSplitInvariantAndKeepsEveryOtherByte) {

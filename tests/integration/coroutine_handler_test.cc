@@ -133,7 +133,7 @@ class CoroutineHandlerTest : public ::testing::Test {
     legacy_location.prefix = "/legacy";
     legacy_location.handlers = {{Phase::kResponse, "legacy"}};
     config.locations = {stream, cleanups, legacy_location};
-    ASSERT_TRUE(RegisterBuiltins(registries_).ok());
+    ASSERT_TRUE(builtin::RegisterBuiltins(registries_).ok());
     handlers::NamedHandlers& named = registries_.handlers;
     ASSERT_TRUE(named
                     .Add(Phase::kResponse, "gigabyte",
@@ -191,7 +191,7 @@ class CoroutineHandlerTest : public ::testing::Test {
   }
 
   std::string root_;
-  Registries registries_;  // outlives server_
+  modules::Registries registries_;  // outlives server_
   std::unique_ptr<Server> server_;
   std::thread thread_;
   int port_ = 0;

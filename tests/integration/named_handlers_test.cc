@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,7 +21,8 @@
 #include "handlers/request.h"
 #include "builtin/modules.h"
 #include "server/config.h"
-#include "server/module.h"
+#include "module/module.h"
+#include "server/connection.h"
 #include "server/server.h"
 
 namespace brigade::server {
@@ -30,8 +32,8 @@ using handlers::Outcome;
 using handlers::Phase;
 using handlers::Request;
 
-// One GET on a fresh connection; the whole response, or "" when it does not come in 10 s.
-std::string Get(int port, const std::string& path) {
+// A connection to the server on loopback, reads bounded to 10 s; -1 when it cannot connect.
+int Connect(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   timeval tv{10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -39,17 +41,31 @@ std::string Get(int port, const std::string& path) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends `request` on a fresh connection and returns all the server sends before it closes.
+std::string Exchange(int port, const std::string& request) {
+  int fd = Connect(port);
+  if (fd < 0) return "";
   std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    std::string req = absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    if (write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
-    }
+  if (write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
   }
   close(fd);
   return out;
+}
+
+// One GET on a fresh connection; the whole response, or "" when it does not come in 10 s.
+std::string Get(int port, const std::string& path) {
+  return Exchange(port,
+                  absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
 }
 
 class NamedHandlersTest : public ::testing::Test {
@@ -58,9 +74,9 @@ class NamedHandlersTest : public ::testing::Test {
     root_ = ::testing::TempDir() + "/named_root";
     mkdir(root_.c_str(), 0755);
     std::ofstream(root_ + "/index.html") << "<p>index</p>\n";
-    std::vector<Module> modules = BuiltinModules();
-    modules.push_back({"test", [this](ModuleContext& ctx) { return Setup(ctx); }});
-    ASSERT_TRUE(RegisterModules(registries_, modules).ok());
+    std::vector<modules::Module> all = builtin::BuiltinModules();
+    all.push_back({"test", [this](modules::ModuleContext& ctx) { return Setup(ctx); }});
+    ASSERT_TRUE(modules::RegisterModules(registries_, all).ok());
     absl::StatusOr<ServerConfig> config = ParseConfig(
         absl::StrCat("Listen 127.0.0.1:0\nWorkers 2\nDocumentRoot ", root_,
                      "\nPreConnectionHandler count\nTransHandler rewrite\nLogHandler record\n"
@@ -76,13 +92,13 @@ class NamedHandlersTest : public ::testing::Test {
     thread_ = std::thread([this] { (void)server_->Run(); });
   }
 
-  absl::Status Setup(ModuleContext& ctx) {
+  absl::Status Setup(modules::ModuleContext& ctx) {
     greeting_ = ctx.Slot<std::string>();
     absl::Status s = ctx.AddDirective({.name = "Greeting",
                                        .min_args = 1,
                                        .max_args = 1,
                                        .syntax = "WORD",
-                                       .parse = [this](const DirectiveArgs& a) {
+                                       .parse = [this](const modules::DirectiveArgs& a) {
                                          greeting_.Mutable(a.values) = a.args[0];
                                          return absl::OkStatus();
                                        }});
@@ -141,7 +157,7 @@ class NamedHandlersTest : public ::testing::Test {
   }
 
   std::string root_;
-  Registries registries_;  // outlives server_
+  modules::Registries registries_;  // outlives server_
   std::unique_ptr<Server> server_;
   std::thread thread_;
   int port_ = 0;
@@ -186,8 +202,8 @@ TEST_F(NamedHandlersTest, ServerPhasesRunOnceAndChildInitOncePerWorker) {
 }
 
 TEST(ServerPhasesTest, AFailingPostConfigStopsStartUp) {
-  Registries registries;
-  ASSERT_TRUE(RegisterModules(registries, BuiltinModules()).ok());
+  modules::Registries registries;
+  ASSERT_TRUE(modules::RegisterModules(registries, builtin::BuiltinModules()).ok());
   registries.hooks.server(Phase::kPostConfig).Register([](handlers::ServerRecord&) {
     return Outcome::Status(500);
   });
@@ -200,24 +216,127 @@ TEST(ServerPhasesTest, AFailingPostConfigStopsStartUp) {
 
 TEST(ServerPhasesTest, ACycleOfHookConstraintsStopsStartUpNamingTheModules) {
   auto hook = [](std::string after) {
-    return [after](ModuleContext& ctx) {
+    return [after](modules::ModuleContext& ctx) {
       ctx.AddHook(Phase::kPostReadRequest, "h",
                   std::function<Outcome(Request&)>([](Request&) { return Outcome::Ok(); }),
                   {.order = handlers::Order::kMiddle, .after = {after}, .before = {}});
       return absl::OkStatus();
     };
   };
-  std::vector<Module> modules = BuiltinModules();
-  modules.push_back({"x", hook("y")});
-  modules.push_back({"y", hook("x")});
-  Registries registries;
-  ASSERT_TRUE(RegisterModules(registries, modules).ok());
+  std::vector<modules::Module> all = builtin::BuiltinModules();
+  all.push_back({"x", hook("y")});
+  all.push_back({"y", hook("x")});
+  modules::Registries registries;
+  ASSERT_TRUE(modules::RegisterModules(registries, all).ok());
   absl::StatusOr<ServerConfig> config =
       ParseConfig("Listen 127.0.0.1:0\nWorkers 1\n", "test.conf", registries);
   ASSERT_TRUE(config.ok()) << config.status();
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(*std::move(config), registries);
   EXPECT_EQ(server.status().message(),
             "post_read_request: hook ordering constraints form a cycle among modules x, y");
+}
+
+// A protocol of a module's own, driving its socket itself as HTTP/1.1 does: it greets the
+// client with its address and closes.
+class BannerConnection final : public ConnectionBase {
+ public:
+  using ConnectionBase::ConnectionBase;
+  void Start() override {
+    Brigade bb(record().allocator());
+    if (!bb.WriteOwned(absl::StrCat("banner for ", record().peer, "\n")).ok()) return Close();
+    bb.Append(Bucket::Eos(record().allocator()));
+    if (!record().output().Pass(bb).ok()) return Close();
+    Drain();
+  }
+  void OnReady(uint32_t) override {
+    if (lingering()) return DrainLinger();
+    Drain();
+  }
+  void OnTimer() override { Close(); }
+  void OnStop() override { Close(); }
+  void Cut() override { Close(); }
+
+ private:
+  void Drain() {
+    if (!FlushOutput().ok()) return Close();
+    if (!core_out().has_pending()) return Linger();
+    Want(EPOLLOUT);
+    ArmTimer(1000, /*for_output=*/true);
+  }
+};
+
+modules::Module BannerModule() {
+  return {"banner", [](modules::ModuleContext& ctx) {
+            return ctx.AddProtocol("banner", [](const ConnectionArgs& args) {
+              return std::unique_ptr<ConnectionBase>(std::make_unique<BannerConnection>(args));
+            });
+          }};
+}
+
+TEST(ProtocolModuleTest, AModulesProtocolServesItsListenBesideHttp) {
+  std::vector<modules::Module> all = builtin::BuiltinModules();
+  all.push_back(BannerModule());
+  modules::Registries registries;
+  ASSERT_TRUE(modules::RegisterModules(registries, all).ok());
+  std::string root = ::testing::TempDir() + "/banner_root";
+  mkdir(root.c_str(), 0755);
+  std::ofstream(root + "/index.html") << "<p>index</p>\n";
+  absl::StatusOr<ServerConfig> config = ParseConfig(
+      absl::StrCat("Listen 127.0.0.1:0\nListen 127.0.0.1:0 banner\nWorkers 1\nDocumentRoot ",
+                   root, "\n"),
+      "test.conf", registries);
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(*std::move(config), registries);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::thread thread([&] { (void)(*server)->Run(); });
+  std::string banner = Exchange((*server)->bound()[1].port, "");
+  std::string http = Get((*server)->bound()[0].port, "/");
+  (*server)->Stop();
+  thread.join();
+  EXPECT_TRUE(banner.rfind("banner for 127.0.0.1:", 0) == 0) << banner;
+  EXPECT_EQ(banner.back(), '\n');
+  EXPECT_TRUE(http.rfind("HTTP/1.1 200 OK\r\n", 0) == 0) << http;
+  EXPECT_NE(http.find("<p>index</p>"), std::string::npos);
+}
+
+TEST(ProtocolModuleTest, HttpIsTheHttpModulesProtocol) {
+  // Without the http module, a Listen (http by default) names a protocol no module gave.
+  modules::Registries registries;
+  ASSERT_TRUE(modules::RegisterModules(registries, {BannerModule()}).ok());
+  absl::StatusOr<ServerConfig> config =
+      ParseConfig("Listen 127.0.0.1:0\n", "test.conf", registries);
+  EXPECT_EQ(config.status().message(), "test.conf:1: Listen: unknown protocol http (banner)");
+  EXPECT_TRUE(ParseConfig("Listen 127.0.0.1:0 banner\n", "test.conf", registries).ok());
+}
+
+TEST(ProtocolModuleTest, AProtocolNameIsTakenOnce) {
+  modules::Registries registries;
+  ASSERT_TRUE(modules::RegisterModules(registries, builtin::BuiltinModules()).ok());
+  auto claim = [](std::string name) {
+    return modules::Module{"claim", [name](modules::ModuleContext& ctx) {
+                             return ctx.AddProtocol(name, [](const ConnectionArgs& args) {
+                               return std::unique_ptr<ConnectionBase>(
+                                   std::make_unique<BannerConnection>(args));
+                             });
+                           }};
+  };
+  // http is the http module's; echo is a process_connection handler of the echo module.
+  absl::Status http = modules::RegisterModules(registries, {claim("http")});
+  EXPECT_EQ(http.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(http.message(), "module claim: protocol http is already registered");
+  EXPECT_EQ(modules::RegisterModules(registries, {claim("echo")}).code(),
+            absl::StatusCode::kAlreadyExists);
+  // A process_connection handler registered after a protocol of its name.
+  modules::Registries later;
+  std::vector<modules::Module> claim_first = {claim("echo")};
+  for (modules::Module& m : builtin::BuiltinModules()) claim_first.push_back(std::move(m));
+  EXPECT_EQ(modules::RegisterModules(later, claim_first).message(),
+            "protocol echo is both a module's protocol and a process_connection handler");
+  EXPECT_EQ(modules::RegisterModules(registries, {modules::Module{"empty", [](modules::ModuleContext& ctx) {
+                                                    return ctx.AddProtocol("x", nullptr);
+                                                  }}})
+                .code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include "filters/stream_filter.h"
 #include "handlers/config_values.h"
 #include "handlers/request.h"
-#include "server/module.h"
+#include "module/module.h"
 
 namespace greet {
 
@@ -57,12 +57,12 @@ Outcome Greet(Request& r) {
 }
 
 // --- the module ---
-brigade::server::Module GreetModule() {
-  return {"greet", [](brigade::server::ModuleContext& ctx) -> absl::Status {
+brigade::modules::Module GreetModule() {
+  return {"greet", [](brigade::modules::ModuleContext& ctx) -> absl::Status {
             greeting = ctx.Slot<std::string>();
             absl::Status s = ctx.AddDirective(
                 {.name = "Greeting", .min_args = 1, .max_args = 1, .syntax = "WORD",
-                 .parse = [](const brigade::server::DirectiveArgs& a) {
+                 .parse = [](const brigade::modules::DirectiveArgs& a) {
                    greeting.Mutable(a.values) = a.args[0];
                    return absl::OkStatus();
                  }});

@@ -9,18 +9,18 @@
 #include "brigade/brigade.h"
 #include "filters/chain.h"
 #include "filters/core_input.h"
-#include "server/module.h"
+#include "module/module.h"
 
 namespace greet {
-brigade::server::Module GreetModule();
+brigade::modules::Module GreetModule();
 namespace {
 
 constexpr size_t kBytes = 64 << 20;
 constexpr size_t kBucket = 64 << 10;
 
 void BM_Rot13Chain(benchmark::State& state) {
-  brigade::server::Registries registries;
-  if (!brigade::server::RegisterModules(registries, {GreetModule()}).ok()) abort();
+  brigade::modules::Registries registries;
+  if (!brigade::modules::RegisterModules(registries, {GreetModule()}).ok()) abort();
   std::string piece(kBucket, 'n');
   brigade::AllocatorHandle alloc = brigade::BucketAllocator::Create();
   for (auto _ : state) {

@@ -5,24 +5,24 @@
 #include "gtest/gtest.h"
 #include "builtin/modules.h"
 #include "server/config.h"
-#include "server/module.h"
+#include "module/module.h"
 
 namespace greet {
-brigade::server::Module GreetModule();
+brigade::modules::Module GreetModule();
 namespace {
 
 TEST(GreetTest, Rot13IsSplitInvariant) {
-  brigade::server::Registries registries;
-  ASSERT_TRUE(brigade::server::RegisterModules(registries, {GreetModule()}).ok());
+  brigade::modules::Registries registries;
+  ASSERT_TRUE(brigade::modules::RegisterModules(registries, {GreetModule()}).ok());
   auto factory = [&] { return *registries.filters.MakeOutput("ROT13", {}); };
   EXPECT_TRUE(brigade::filters::testing::CheckSplitInvariance(factory, "Hello, World!").ok());
 }
 
 TEST(GreetTest, GreetingTakesOneWord) {
-  brigade::server::Registries registries;
-  std::vector<brigade::server::Module> modules = brigade::server::BuiltinModules();
+  brigade::modules::Registries registries;
+  std::vector<brigade::modules::Module> modules = brigade::builtin::BuiltinModules();
   modules.push_back(GreetModule());
-  ASSERT_TRUE(brigade::server::RegisterModules(registries, modules).ok());
+  ASSERT_TRUE(brigade::modules::RegisterModules(registries, modules).ok());
   EXPECT_EQ(brigade::server::ParseConfig("Listen 127.0.0.1:0\nGreeting a b\n", "g.conf", registries)
                 .status()
                 .message(),

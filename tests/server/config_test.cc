@@ -12,11 +12,11 @@ namespace {
 
 class ConfigTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(RegisterBuiltins(registries_).ok()); }
+  void SetUp() override { ASSERT_TRUE(builtin::RegisterBuiltins(registries_).ok()); }
   absl::StatusOr<ServerConfig> Parse(const std::string& text) {
     return ParseConfig(text, "test.conf", registries_);
   }
-  Registries registries_;
+  modules::Registries registries_;
   std::string tmp_ = std::getenv("TEST_TMPDIR");
 };
 

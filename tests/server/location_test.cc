@@ -12,7 +12,7 @@ namespace {
 
 class LocationTest : public ::testing::Test {
  protected:
-  LocationTest() { EXPECT_TRUE(RegisterBuiltins(registries_).ok()); }
+  LocationTest() { EXPECT_TRUE(builtin::RegisterBuiltins(registries_).ok()); }
 
   absl::StatusOr<Locations> Compile(const std::string& text) {
     absl::StatusOr<ServerConfig> config =
@@ -32,7 +32,7 @@ class LocationTest : public ::testing::Test {
     return "<no filter>";
   }
 
-  Registries registries_;
+  modules::Registries registries_;
   ServerConfig config_;
 };
 

@@ -1,4 +1,4 @@
-#include "server/module.h"
+#include "module/module.h"
 
 #include <string>
 #include <vector>
@@ -18,8 +18,8 @@ namespace {
 handlers::ConfigSlot<std::vector<std::string>> allow;
 handlers::ConfigSlot<std::string> realm;
 
-Module TestModule() {
-  return {"test", [](ModuleContext& ctx) -> absl::Status {
+modules::Module TestModule() {
+  return {"test", [](modules::ModuleContext& ctx) -> absl::Status {
             allow = ctx.Slot<std::vector<std::string>>(
                 [](const std::vector<std::string>& server, const std::vector<std::string>& loc) {
                   std::vector<std::string> all = server;
@@ -28,7 +28,7 @@ Module TestModule() {
                 });
             realm = ctx.Slot<std::string>();
             absl::Status s = ctx.AddDirective(
-                {.name = "Allow", .syntax = "NAME...", .parse = [](const DirectiveArgs& a) {
+                {.name = "Allow", .syntax = "NAME...", .parse = [](const modules::DirectiveArgs& a) {
                    for (const std::string& n : a.args) {
                      if (n == "bad") return absl::InvalidArgumentError("'bad' is not allowed");
                      allow.Mutable(a.values).push_back(n);
@@ -37,11 +37,11 @@ Module TestModule() {
                  }});
             if (!s.ok()) return s;
             return ctx.AddDirective({.name = "Realm",
-                                     .scope = DirectiveScope::kLocation,
+                                     .scope = modules::DirectiveScope::kLocation,
                                      .min_args = 1,
                                      .max_args = 1,
                                      .syntax = "one name",
-                                     .parse = [](const DirectiveArgs& a) {
+                                     .parse = [](const modules::DirectiveArgs& a) {
                                        realm.Mutable(a.values) = a.args[0];
                                        return absl::OkStatus();
                                      }});
@@ -51,14 +51,14 @@ Module TestModule() {
 class ModuleTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::vector<Module> modules = BuiltinModules();
-    modules.push_back(TestModule());
-    ASSERT_TRUE(RegisterModules(registries_, modules).ok());
+    std::vector<modules::Module> all = builtin::BuiltinModules();
+    all.push_back(TestModule());
+    ASSERT_TRUE(modules::RegisterModules(registries_, all).ok());
   }
   absl::StatusOr<ServerConfig> Parse(const std::string& text) {
     return ParseConfig("Listen 127.0.0.1:0\n" + text, "m.conf", registries_);
   }
-  Registries registries_;
+  modules::Registries registries_;
 };
 
 TEST_F(ModuleTest, DirectiveValuesLandInTheirScopeAndMergePerLocation) {
@@ -90,8 +90,8 @@ TEST_F(ModuleTest, DirectiveErrorsNameFileLineAndReason) {
 }
 
 TEST_F(ModuleTest, ADirectiveNameIsTakenOnce) {
-  ModuleContext ctx(registries_, "other");
-  auto parse = [](const DirectiveArgs&) { return absl::OkStatus(); };
+  modules::ModuleContext ctx(registries_, "other");
+  auto parse = [](const modules::DirectiveArgs&) { return absl::OkStatus(); };
   EXPECT_EQ(ctx.AddDirective({.name = "Allow", .parse = parse}).message(),
             "directive Allow is added by module test");
   EXPECT_EQ(ctx.AddDirective({.name = "Listen", .parse = parse}).code(),
@@ -100,7 +100,7 @@ TEST_F(ModuleTest, ADirectiveNameIsTakenOnce) {
 }
 
 TEST_F(ModuleTest, RequestSlotsAreTypedPerRequestAndIndependent) {
-  ModuleContext ctx(registries_, "state");
+  modules::ModuleContext ctx(registries_, "state");
   handlers::StateSlot<int> hits = ctx.RequestSlot<int>();
   handlers::StateSlot<std::string> who = ctx.RequestSlot<std::string>();
   handlers::Connection connection;
@@ -116,9 +116,9 @@ TEST_F(ModuleTest, RequestSlotsAreTypedPerRequestAndIndependent) {
 }
 
 TEST_F(ModuleTest, AFailingSetupNamesItsModule) {
-  Registries r;
-  absl::Status s = RegisterModules(
-      r, {{"broken", [](ModuleContext&) { return absl::InternalError("no luck"); }}});
+  modules::Registries r;
+  absl::Status s = modules::RegisterModules(
+      r, {{"broken", [](modules::ModuleContext&) { return absl::InternalError("no luck"); }}});
   EXPECT_EQ(s.message(), "module broken: no luck");
 }
 

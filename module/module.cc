@@ -1,8 +1,9 @@
-#include "server/module.h"
+#include "module/module.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/config.h"
 
-namespace brigade::server {
+namespace brigade::modules {
 
 absl::Status ModuleContext::AddDirective(Directive directive) {
   if (!directive.parse) {
@@ -12,7 +13,7 @@ absl::Status ModuleContext::AddDirective(Directive directive) {
     return absl::InvalidArgumentError(
         absl::StrCat("directive ", directive.name, ": min_args is above max_args"));
   }
-  if (IsCoreDirective(directive.name)) {
+  if (server::IsCoreDirective(directive.name)) {
     return absl::AlreadyExistsError(
         absl::StrCat("directive ", directive.name, " is the configuration's own"));
   }
@@ -24,6 +25,16 @@ absl::Status ModuleContext::AddDirective(Directive directive) {
   directive.module = module_;
   std::string name = directive.name;
   registries_.directives.emplace(std::move(name), std::move(directive));
+  return absl::OkStatus();
+}
+
+absl::Status ModuleContext::AddProtocol(std::string name, ProtocolFactory factory) {
+  if (!factory) return absl::InvalidArgumentError(absl::StrCat("protocol ", name, " has no factory"));
+  if (registries_.protocols.count(name) != 0 ||
+      registries_.handlers.FindConnection(handlers::Phase::kProcessConnection, name).ok()) {
+    return absl::AlreadyExistsError(absl::StrCat("protocol ", name, " is already registered"));
+  }
+  registries_.protocols.emplace(std::move(name), std::move(factory));
   return absl::OkStatus();
 }
 
@@ -55,7 +66,14 @@ absl::Status RegisterModules(Registries& registries, const std::vector<Module>& 
       return absl::Status(s.code(), absl::StrCat("module ", m.name, ": ", s.message()));
     }
   }
+  // AddProtocol checks the handlers registered before it; this, those registered after.
+  for (const auto& [name, factory] : registries.protocols) {
+    if (registries.handlers.FindConnection(handlers::Phase::kProcessConnection, name).ok()) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "protocol ", name, " is both a module's protocol and a process_connection handler"));
+    }
+  }
   return absl::OkStatus();
 }
 
-}  // namespace brigade::server
+}  // namespace brigade::modules

@@ -20,8 +20,8 @@
 //
 // Thread-safety: none; lives on one worker thread.
 
-#ifndef SERVER_HTTP_CONNECTION_H_
-#define SERVER_HTTP_CONNECTION_H_
+#ifndef BUILTIN_HTTP_HTTP_CONNECTION_H_
+#define BUILTIN_HTTP_HTTP_CONNECTION_H_
 
 #include <memory>
 #include <string>
@@ -88,4 +88,4 @@ class HttpConnection final : public ConnectionBase {
 
 }  // namespace brigade::server
 
-#endif  // SERVER_HTTP_CONNECTION_H_
+#endif  // BUILTIN_HTTP_HTTP_CONNECTION_H_

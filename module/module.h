@@ -4,8 +4,11 @@
 // and registers through its ModuleContext any of:
 //   - hooks on any server, connection or request phase (ctx.hooks(), with an Order);
 //   - output and input filters by name with their option table (ctx.filters());
-//   - handlers by name for a phase — what SetHandler and the per-phase directives select — and
-//     connection protocols, what Listen's third word selects (ctx.handlers());
+//   - handlers by name for a phase — what SetHandler and the per-phase directives select —
+//     including process_connection handlers, which Listen's third word can name
+//     (ctx.handlers());
+//   - connection protocols that drive their sockets themselves, as HTTP/1.1 does
+//     (ctx.AddProtocol);
 //   - configuration directives with their scope and arguments (ctx.AddDirective), whose values
 //     live in typed slots the module owns (ctx.Slot<T>()), merged per Location at load time;
 //   - per-request and per-server state in typed slots (ctx.RequestSlot<T>(), ctx.ServerSlot<T>()).
@@ -28,8 +31,8 @@
 //
 // Thread-safety: setup is single-threaded, at start-up; afterwards everything is read-only.
 
-#ifndef SERVER_MODULE_H_
-#define SERVER_MODULE_H_
+#ifndef MODULE_MODULE_H_
+#define MODULE_MODULE_H_
 
 #include <any>
 #include <functional>
@@ -41,9 +44,9 @@
 #include "handlers/config_values.h"
 #include "handlers/named_handlers.h"
 #include "handlers/phases.h"
-#include "server/config.h"
+#include "module/registries.h"
 
-namespace brigade::server {
+namespace brigade::modules {
 
 class ModuleContext {
  public:
@@ -103,6 +106,10 @@ class ModuleContext {
     return handlers::StateSlot<T>(registries_.server_slots++);
   }
 
+  // A protocol by name, for Listen's third word (module/registries.h). Errors: the name is
+  // taken, by another protocol or a process_connection handler → AlreadyExists.
+  absl::Status AddProtocol(std::string name, ProtocolFactory factory);
+
   // Errors: a core directive's name, or one another module added → AlreadyExists;
   // no parse callback, or min_args > max_args → InvalidArgument.
   absl::Status AddDirective(Directive directive);
@@ -117,7 +124,8 @@ struct Module {
   std::function<absl::Status(ModuleContext& ctx)> setup;
 };
 
-// Runs every module's setup, in order. Errors are prefixed with the module's name.
+// Runs every module's setup, in order. Errors are prefixed with the module's name; a protocol
+// name that is also a process_connection handler's → AlreadyExists.
 absl::Status RegisterModules(Registries& registries, const std::vector<Module>& modules);
 
 // The modules linked into this binary with BRIGADE_MODULE, in link order. brigaded and
@@ -136,8 +144,8 @@ bool LinkModule(Module (*make)());
 // slots and handlers its setup registers.
 #define BRIGADE_MODULE(make)                                    \
   [[maybe_unused]] static const bool brigade_module_##make = \
-      ::brigade::server::internal::LinkModule(&make)
+      ::brigade::modules::internal::LinkModule(&make)
 
-}  // namespace brigade::server
+}  // namespace brigade::modules
 
-#endif  // SERVER_MODULE_H_
+#endif  // MODULE_MODULE_H_

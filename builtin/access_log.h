@@ -11,8 +11,8 @@
 //
 // Thread-safety: Write and Reopen may be called from any thread.
 
-#ifndef SERVER_ACCESS_LOG_H_
-#define SERVER_ACCESS_LOG_H_
+#ifndef BUILTIN_ACCESS_LOG_H_
+#define BUILTIN_ACCESS_LOG_H_
 
 #include <cstdio>
 #include <mutex>
@@ -55,4 +55,4 @@ class AccessLog {
 
 }  // namespace brigade::server
 
-#endif  // SERVER_ACCESS_LOG_H_
+#endif  // BUILTIN_ACCESS_LOG_H_

@@ -1,4 +1,4 @@
-#include "server/access_log.h"
+#include "builtin/access_log.h"
 
 #include <cerrno>
 #include <ctime>

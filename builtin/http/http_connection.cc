@@ -1,4 +1,4 @@
-#include "server/http_connection.h"
+#include "builtin/http/http_connection.h"
 
 #include <sys/epoll.h>
 
