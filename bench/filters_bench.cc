@@ -1,7 +1,11 @@
 // Benchmarks of the built-in filters against baselines measured in this same binary:
-//   BM_DeflateFilter/L   ~32 MiB of text through DEFLATE at level L, in 64 KiB buckets
+//   BM_DeflateFilter/level:L/isal:B  ~32 MiB of text through DEFLATE at level L, in 64 KiB
+//                        buckets, on zlib (B = 0) or ISA-L (B = 1); "ratio" is compressed/input
 //   BM_RawZlibDeflate/L  the same text through zlib's deflate directly (same 8 KiB output
-//                        buffer, same gzip wrapper): the ceiling for the filter
+//                        buffer, same gzip wrapper): the ceiling for the zlib filter, and the
+//                        baseline ISA-L's speed is read against
+//   BM_InflateFilter/isal:B  the level-6 gzip of that text through INFLATE (output form)
+//   BM_RawZlibInflate    the same gzip through zlib's inflate directly
 //   BM_ChunkFilter       64 MiB in 64 KiB buckets through CHUNK into a pipe (writev, drained);
 //                        counts bytes copied
 //   BM_PassThrough       the same stream through a filter that only passes it on
@@ -20,6 +24,7 @@
 #include "filters/chain.h"
 #include "builtin/filters/chunk_filter.h"
 #include "builtin/filters/deflate_filter.h"
+#include "builtin/filters/inflate_filter.h"
 #include "builtin/filters/reverse_filter.h"
 
 namespace brigade {
@@ -131,6 +136,7 @@ void BM_DeflateFilter(benchmark::State& state) {
   for (auto _ : state) {
     filters::DeflateOptions o;
     o.codec.level = static_cast<int>(state.range(0));
+    o.codec.backend = state.range(1) != 0 ? filters::GzipBackend::kIsal : filters::GzipBackend::kZlib;
     filters::Exchange ex;
     ex.request_headers.Set("Accept-Encoding", "gzip");
     out = Stream(std::move(*filters::DeflateFilter::Create(o)), ex, text);
@@ -138,7 +144,13 @@ void BM_DeflateFilter(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
   state.counters["ratio"] = static_cast<double>(out) / static_cast<double>(text.size());
 }
-BENCHMARK(BM_DeflateFilter)->Arg(1)->Arg(6)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DeflateFilter)
+    ->ArgNames({"level", "isal"})
+    ->Args({1, 0})
+    ->Args({6, 0})
+    ->Args({1, 1})
+    ->Args({6, 1})
+    ->Unit(benchmark::kMillisecond);
 
 void BM_RawZlibDeflate(benchmark::State& state) {
   const std::string& text = Text();
@@ -169,6 +181,67 @@ void BM_RawZlibDeflate(benchmark::State& state) {
   state.counters["ratio"] = static_cast<double>(total) / static_cast<double>(text.size());
 }
 BENCHMARK(BM_RawZlibDeflate)->Arg(1)->Arg(6)->Unit(benchmark::kMillisecond);
+
+// The level-6 gzip of Text(), made once.
+const std::string& Gzipped() {
+  static const std::string* gz = [] {
+    const std::string& text = Text();
+    auto* out = new std::string(text.size() / 2, '\0');
+    z_stream s{};
+    deflateInit2(&s, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+    s.avail_in = static_cast<uInt>(text.size());
+    s.next_out = reinterpret_cast<Bytef*>(out->data());
+    s.avail_out = static_cast<uInt>(out->size());
+    if (deflate(&s, Z_FINISH) != Z_STREAM_END) abort();
+    out->resize(s.total_out);
+    deflateEnd(&s);
+    return out;
+  }();
+  return *gz;
+}
+
+void BM_InflateFilter(benchmark::State& state) {
+  const std::string& gz = Gzipped();
+  uint64_t out = 0;
+  for (auto _ : state) {
+    filters::InflateOptions o;
+    o.codec.backend = state.range(0) != 0 ? filters::GzipBackend::kIsal : filters::GzipBackend::kZlib;
+    filters::Exchange ex;
+    out = Stream(std::make_unique<filters::InflateOutputFilter>(o), ex, gz);
+  }
+  if (out != Text().size()) state.SkipWithError("INFLATE did not give the text back");
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * Text().size()));
+}
+BENCHMARK(BM_InflateFilter)->ArgName("isal")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+void BM_RawZlibInflate(benchmark::State& state) {
+  const std::string& gz = Gzipped();
+  std::string out(8192, '\0');
+  uint64_t total = 0;
+  for (auto _ : state) {
+    z_stream s{};
+    inflateInit2(&s, 15 + 16);
+    total = 0;
+    int rc = Z_OK;
+    for (size_t off = 0; off < gz.size() && rc != Z_STREAM_END; off += kChunk) {
+      size_t n = std::min(kChunk, gz.size() - off);
+      s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data() + off));
+      s.avail_in = static_cast<uInt>(n);
+      do {
+        s.next_out = reinterpret_cast<Bytef*>(out.data());
+        s.avail_out = static_cast<uInt>(out.size());
+        rc = inflate(&s, Z_NO_FLUSH);
+        total += out.size() - s.avail_out;
+        benchmark::DoNotOptimize(out.data());
+      } while (s.avail_out == 0 && rc == Z_OK);
+    }
+    inflateEnd(&s);
+  }
+  if (total != Text().size()) state.SkipWithError("zlib did not give the text back");
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * Text().size()));
+}
+BENCHMARK(BM_RawZlibInflate)->Unit(benchmark::kMillisecond);
 
 void BM_ChunkFilter(benchmark::State& state) {
   std::string data(64 << 20, 'c');

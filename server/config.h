@@ -8,6 +8,7 @@
 //   LimitRequestLine BYTES  LimitRequestFields N  LimitRequestFieldSize BYTES
 //   LimitRequestBody BYTES
 //   DeflateCompressionLevel N  DeflateInflateLimitRequestBody BYTES  DeflateInflateRatioLimit N
+//   DeflateBackend zlib|isal       (DEFLATE's and INFLATE's default backend)
 //   GracefulShutdownTimeout SEC  BlockingPoolThreads N
 //   RequestBodyBufferSize BYTES  RequestBodyTempDir DIR     (also inside <Location>)
 //   PreConnectionHandler NAME...                            (server scope)
@@ -91,6 +92,7 @@ struct ServerConfig {
   size_t limit_request_field_size = 8190;
   uint64_t limit_request_body = uint64_t{1} << 30;
   int deflate_level = 6;
+  std::string deflate_backend = "zlib";  // DEFLATE's and INFLATE's, unless a filter spec says
   uint64_t inflate_limit = 0;  // 0: LimitRequestBody
   int inflate_ratio = 200;
   // After SIGTERM, responses still making progress may run this long before they are cut.

@@ -19,6 +19,9 @@ void MergeDefaults(PreparedFilter& f, filters::Direction direction, const Server
   if (f.name == "DEFLATE" && direction == filters::Direction::kOutput) {
     f.options.SetDefault("level", absl::StrCat(server.deflate_level));
   }
+  if (f.name == "DEFLATE" || f.name == "INFLATE") {
+    f.options.SetDefault("backend", server.deflate_backend);
+  }
   if (f.name == "INFLATE" && direction == filters::Direction::kInput) {
     uint64_t limit = server.inflate_limit != 0 ? server.inflate_limit : server.limit_request_body;
     f.options.SetDefault("limit", absl::StrCat(limit));

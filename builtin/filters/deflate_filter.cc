@@ -67,6 +67,12 @@ const OptionTable<DeflateOptions>& DeflateOptions::Table() {
                 "output block bytes")
            .Int("min_length", [](O& o) -> uint64_t& { return o.min_length; }, 0,
                 int64_t{1} << 40, "smallest known body length worth compressing")
+           .Custom("backend",
+                   [](absl::string_view name, O& o) {
+                     return ParseGzipBackendInto(name, o.codec.backend);
+                   },
+                   "zlib", "zlib (portable) or isal (ISA-L, 2-4x faster; levels 1-2, 3-5, 6-9 "
+                   "become its 1, 2, 3)")
            .Custom("types", ParseTypes, "*",
                    "* (any type), default (text/* and friends), or a ';'-separated list of "
                    "media types");
@@ -82,12 +88,15 @@ absl::StatusOr<std::unique_ptr<DeflateFilter>> DeflateFilter::Create(
 }
 
 FilterTraits DeflateFilter::traits() const {
-  // zlib's deflate state: (1 << (windowBits + 2)) + (1 << (memLevel + 9)) (zconf.h).
-  uint64_t zlib = (uint64_t{1} << (options_.codec.window_bits + 2)) +
-                  (uint64_t{1} << (options_.codec.mem_level + 9));
+  // zlib's deflate state: (1 << (windowBits + 2)) + (1 << (memLevel + 9)) (zconf.h). ISA-L's:
+  // its stream state (two windows of history and a staging buffer) and the level's buffer.
+  uint64_t state = options_.codec.backend == GzipBackend::kIsal
+                       ? IsalEncoderStateBytes(options_.codec.level)
+                       : (uint64_t{1} << (options_.codec.window_bits + 2)) +
+                             (uint64_t{1} << (options_.codec.mem_level + 9));
   return {.needs_bytes = true,
           .preserves_flush = true,
-          .max_buffered_bytes = zlib + options_.pass_bytes + options_.block_size};
+          .max_buffered_bytes = state + options_.pass_bytes + options_.block_size};
 }
 
 bool DeflateFilter::TypeSelected() const {
@@ -173,7 +182,8 @@ absl::Status DeflateFilter::Start() {
   if (!e.ok()) return e.status();
   encoder_ = std::move(*e);
   EditHeaders();
-  exchange().notes["deflate"] = absl::StrCat("gzip level ", codec.level);
+  exchange().notes["deflate"] = absl::StrCat("gzip level ", codec.level,
+                                             codec.backend == GzipBackend::kIsal ? " (isal)" : "");
   return absl::OkStatus();
 }
 

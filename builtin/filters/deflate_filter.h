@@ -19,8 +19,9 @@
 // Streaming: output goes out in blocks of block_size bytes, passed on at least every pass_bytes
 // and at the end of every input brigade; FLUSH → Z_SYNC_FLUSH and everything compressed so far
 // goes out before the FLUSH; EOS → the gzip trailer, then EOS, and the filter removes itself.
-// Memory per response is bounded by zlib's state plus pass_bytes, whatever the body size.
-// Options: level (1-9, default 6), window (9-15), memlevel (1-9), block, min_length, types.
+// Memory per response is bounded by the backend's state plus pass_bytes, whatever the body size.
+// Options: level (1-9, default 6), window (9-15), memlevel (1-9), block, min_length, types, and
+// backend (zlib, the default, or isal: ISA-L, see gzip_codec.h).
 //
 // Thread-safety: none; one instance per response.
 

@@ -1,5 +1,8 @@
 #include "builtin/filters/gzip_codec.h"
 
+#include <isa-l.h>
+#include <zlib.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +27,125 @@ Bytef* In(absl::string_view s) {
 
 }  // namespace
 
+// --- backends ---
+
+const char* GzipBackendName(GzipBackend backend) {
+  return backend == GzipBackend::kIsal ? "isal" : "zlib";
+}
+
+absl::StatusOr<GzipBackend> ParseGzipBackend(absl::string_view name) {
+  if (name == "zlib") return GzipBackend::kZlib;
+  if (name == "isal") return GzipBackend::kIsal;
+  return absl::InvalidArgumentError(absl::StrCat("unknown gzip backend ", name, " (zlib, isal)"));
+}
+
+absl::Status ParseGzipBackendInto(absl::string_view name, GzipBackend& out) {
+  absl::StatusOr<GzipBackend> backend = ParseGzipBackend(name);
+  if (!backend.ok()) return backend.status();
+  out = *backend;
+  return absl::OkStatus();
+}
+
+int IsalLevel(int zlib_level) { return zlib_level <= 2 ? 1 : zlib_level <= 5 ? 2 : 3; }
+
+namespace {
+
+size_t IsalLevelBufferBytes(int isal_level) {
+  return isal_level == 1   ? ISAL_DEF_LVL1_DEFAULT
+         : isal_level == 2 ? ISAL_DEF_LVL2_DEFAULT
+                           : ISAL_DEF_LVL3_DEFAULT;
+}
+
+}  // namespace
+
+uint64_t IsalEncoderStateBytes(int zlib_level) {
+  return sizeof(isal_zstream) + IsalLevelBufferBytes(IsalLevel(zlib_level));
+}
+
+uint64_t DecoderStateBytes(GzipBackend backend) {
+  // zlib: its 32 KiB window; ISA-L keeps its window and tables in inflate_state.
+  return backend == GzipBackend::kIsal ? sizeof(inflate_state) : 32 * 1024;
+}
+
+class GzipEncoder::Engine {
+ public:
+  virtual ~Engine() = default;
+  // As GzipEncoder::Deflate.
+  virtual absl::StatusOr<Step> Deflate(absl::string_view in, char* out, size_t out_size,
+                                       Mode mode) = 0;
+};
+
+namespace {
+
+class ZlibEngine final : public GzipEncoder::Engine {
+ public:
+  ~ZlibEngine() override { deflateEnd(&stream_); }
+  absl::Status Init(const GzipEncoderOptions& options) {
+    // windowBits + 16 asks zlib for the gzip wrapper: header, CRC-32 and ISIZE trailer.
+    int rc = deflateInit2(&stream_, options.level, Z_DEFLATED, options.window_bits + 16,
+                          options.mem_level, Z_DEFAULT_STRATEGY);
+    if (rc != Z_OK) return absl::InternalError(absl::StrCat("deflateInit2 failed: ", rc));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<GzipEncoder::Step> Deflate(absl::string_view in, char* out, size_t out_size,
+                                            GzipEncoder::Mode mode) override {
+    using Mode = GzipEncoder::Mode;
+    stream_.next_in = In(in);
+    stream_.avail_in = static_cast<uInt>(in.size());
+    stream_.next_out = reinterpret_cast<Bytef*>(out);
+    stream_.avail_out = static_cast<uInt>(out_size);
+    int flush = mode == Mode::kFinish ? Z_FINISH : mode == Mode::kSync ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+    int rc = deflate(&stream_, flush);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+      return absl::InternalError(absl::StrCat("deflate failed: ", rc));
+    }
+    return GzipEncoder::Step{.consumed = in.size() - stream_.avail_in,
+                             .produced = out_size - stream_.avail_out,
+                             .done = rc == Z_STREAM_END};
+  }
+
+ private:
+  z_stream stream_{};
+};
+
+class IsalEngine final : public GzipEncoder::Engine {
+ public:
+  absl::Status Init(const GzipEncoderOptions& options) {
+    isal_deflate_init(&stream_);
+    stream_.gzip_flag = IGZIP_GZIP;
+    stream_.hist_bits = static_cast<uint16_t>(options.window_bits);
+    int level = IsalLevel(options.level);
+    size_t buf = IsalLevelBufferBytes(level);
+    level_buf_ = std::make_unique<uint8_t[]>(buf);
+    stream_.level = static_cast<uint32_t>(level);
+    stream_.level_buf = level_buf_.get();
+    stream_.level_buf_size = static_cast<uint32_t>(buf);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<GzipEncoder::Step> Deflate(absl::string_view in, char* out, size_t out_size,
+                                            GzipEncoder::Mode mode) override {
+    using Mode = GzipEncoder::Mode;
+    if (stream_.internal_state.state == ZSTATE_END) return GzipEncoder::Step{.done = true};
+    stream_.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(in.data()));
+    stream_.avail_in = static_cast<uint32_t>(in.size());
+    stream_.next_out = reinterpret_cast<uint8_t*>(out);
+    stream_.avail_out = static_cast<uint32_t>(out_size);
+    stream_.flush = mode == Mode::kNone ? NO_FLUSH : SYNC_FLUSH;
+    stream_.end_of_stream = mode == Mode::kFinish ? 1 : 0;
+    int rc = isal_deflate(&stream_);
+    if (rc != COMP_OK) return absl::InternalError(absl::StrCat("isal_deflate failed: ", rc));
+    return GzipEncoder::Step{.consumed = in.size() - stream_.avail_in,
+                             .produced = out_size - stream_.avail_out,
+                             .done = stream_.internal_state.state == ZSTATE_END};
+  }
+
+ private:
+  isal_zstream stream_{};
+  std::unique_ptr<uint8_t[]> level_buf_;
+};
+
+}  // namespace
+
 // --- GzipEncoder ---
 
 absl::StatusOr<std::unique_ptr<GzipEncoder>> GzipEncoder::Create(
@@ -40,52 +162,154 @@ absl::StatusOr<std::unique_ptr<GzipEncoder>> GzipEncoder::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("memory level ", options.mem_level, " is not in 1-9"));
   }
-  std::unique_ptr<GzipEncoder> e(new GzipEncoder());
-  // windowBits + 16 asks zlib for the gzip wrapper: header, CRC-32 and ISIZE trailer.
-  int rc = deflateInit2(&e->stream_, options.level, Z_DEFLATED, options.window_bits + 16,
-                        options.mem_level, Z_DEFAULT_STRATEGY);
-  if (rc != Z_OK) return absl::InternalError(absl::StrCat("deflateInit2 failed: ", rc));
-  e->initialized_ = true;
-  return e;
+  if (options.backend == GzipBackend::kIsal) {
+    auto engine = std::make_unique<IsalEngine>();
+    if (absl::Status s = engine->Init(options); !s.ok()) return s;
+    return std::unique_ptr<GzipEncoder>(new GzipEncoder(std::move(engine)));
+  }
+  auto engine = std::make_unique<ZlibEngine>();
+  if (absl::Status s = engine->Init(options); !s.ok()) return s;
+  return std::unique_ptr<GzipEncoder>(new GzipEncoder(std::move(engine)));
 }
 
-GzipEncoder::~GzipEncoder() {
-  if (initialized_) deflateEnd(&stream_);
-}
+GzipEncoder::GzipEncoder(std::unique_ptr<Engine> engine) : engine_(std::move(engine)) {}
+
+GzipEncoder::~GzipEncoder() = default;
 
 absl::StatusOr<GzipEncoder::Step> GzipEncoder::Deflate(absl::string_view in, char* out,
                                                        size_t out_size, Mode mode) {
-  stream_.next_in = In(in);
-  stream_.avail_in = static_cast<uInt>(in.size());
-  stream_.next_out = reinterpret_cast<Bytef*>(out);
-  stream_.avail_out = static_cast<uInt>(out_size);
-  int flush = mode == Mode::kFinish ? Z_FINISH : mode == Mode::kSync ? Z_SYNC_FLUSH : Z_NO_FLUSH;
-  int rc = deflate(&stream_, flush);
-  if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
-    return absl::InternalError(absl::StrCat("deflate failed: ", rc));
+  absl::StatusOr<Step> step = engine_->Deflate(in, out, out_size, mode);
+  if (step.ok()) {
+    total_in_ += step->consumed;
+    total_out_ += step->produced;
   }
-  Step step;
-  step.consumed = in.size() - stream_.avail_in;
-  step.produced = out_size - stream_.avail_out;
-  step.done = rc == Z_STREAM_END;
   return step;
 }
 
 // --- GzipDecoder ---
 
+class GzipDecoder::Inflater {
+ public:
+  struct Result {
+    size_t used = 0;
+    size_t made = 0;
+    bool end = false;   // the DEFLATE stream's last block is done
+    std::string tail;   // at the end: input bytes the backend had read past it
+  };
+  virtual ~Inflater() = default;
+  // Inflates raw DEFLATE from `in` into `out`. Errors: malformed data → InvalidArgument
+  // (without an offset: the caller adds it).
+  virtual absl::StatusOr<Result> Inflate(absl::string_view in, char* out, size_t out_size) = 0;
+  // For the next member.
+  virtual absl::Status Reset() = 0;
+  virtual uint32_t Crc32(uint32_t crc, const char* data, size_t size) const = 0;
+};
+
+namespace {
+
+class ZlibInflater final : public GzipDecoder::Inflater {
+ public:
+  ~ZlibInflater() override { inflateEnd(&stream_); }
+  absl::Status Init() {
+    // Negative window bits: raw DEFLATE; the header and trailer are ours to check.
+    int rc = inflateInit2(&stream_, -MAX_WBITS);
+    if (rc != Z_OK) return absl::InternalError(absl::StrCat("inflateInit2 failed: ", rc));
+    return absl::OkStatus();
+  }
+  absl::StatusOr<Result> Inflate(absl::string_view in, char* out, size_t out_size) override {
+    stream_.next_in = In(in);
+    stream_.avail_in = static_cast<uInt>(in.size());
+    stream_.next_out = reinterpret_cast<Bytef*>(out);
+    stream_.avail_out = static_cast<uInt>(out_size);
+    int rc = inflate(&stream_, Z_NO_FLUSH);
+    if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad deflate data (", stream_.msg != nullptr ? stream_.msg : "corrupt", ")"));
+    }
+    if (rc == Z_MEM_ERROR) return absl::ResourceExhaustedError("inflate: out of memory");
+    Result r;
+    r.used = in.size() - stream_.avail_in;
+    r.made = out_size - stream_.avail_out;
+    r.end = rc == Z_STREAM_END;
+    return r;
+  }
+  absl::Status Reset() override {
+    if (inflateReset(&stream_) != Z_OK) return absl::InternalError("inflateReset failed");
+    return absl::OkStatus();
+  }
+  uint32_t Crc32(uint32_t crc, const char* data, size_t size) const override {
+    return static_cast<uint32_t>(
+        crc32(crc, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(size)));
+  }
+
+ private:
+  z_stream stream_{};
+};
+
+class IsalInflater final : public GzipDecoder::Inflater {
+ public:
+  IsalInflater() { Init(); }
+  absl::StatusOr<Result> Inflate(absl::string_view in, char* out, size_t out_size) override {
+    state_.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(in.data()));
+    state_.avail_in = static_cast<uint32_t>(in.size());
+    state_.next_out = reinterpret_cast<uint8_t*>(out);
+    state_.avail_out = static_cast<uint32_t>(out_size);
+    int rc = isal_inflate(&state_);
+    if (rc < 0) {
+      const char* what = rc == ISAL_INVALID_BLOCK    ? "invalid block"
+                         : rc == ISAL_INVALID_SYMBOL ? "invalid symbol"
+                         : rc == ISAL_INVALID_LOOKBACK ? "invalid distance too far back"
+                                                       : "corrupt";
+      return absl::InvalidArgumentError(absl::StrCat("bad deflate data (", what, ")"));
+    }
+    Result r;
+    r.used = in.size() - state_.avail_in;
+    r.made = out_size - state_.avail_out;
+    r.end = state_.block_state == ISAL_BLOCK_FINISH;
+    if (r.end) {
+      // igzip reads input 8 bytes at a time: the whole bytes still in its bit buffer follow
+      // the stream (after the last byte's padding bits), and belong to the trailer.
+      uint64_t bits = state_.read_in >> (state_.read_in_length % 8);
+      for (int i = 0; i < state_.read_in_length / 8; ++i, bits >>= 8) {
+        r.tail.push_back(static_cast<char>(bits & 0xff));
+      }
+      state_.read_in = 0;
+      state_.read_in_length = 0;
+    }
+    return r;
+  }
+  absl::Status Reset() override {
+    Init();
+    return absl::OkStatus();
+  }
+  uint32_t Crc32(uint32_t crc, const char* data, size_t size) const override {
+    return crc32_gzip_refl(crc, reinterpret_cast<const unsigned char*>(data), size);
+  }
+
+ private:
+  void Init() {
+    isal_inflate_init(&state_);
+    state_.crc_flag = ISAL_DEFLATE;  // raw: the header and trailer are ours to check
+  }
+  inflate_state state_{};
+};
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<GzipDecoder>> GzipDecoder::Create(
     const GzipDecoderOptions& options) {
-  std::unique_ptr<GzipDecoder> d(new GzipDecoder(options));
-  // Negative window bits: raw DEFLATE; the header and trailer are ours to check.
-  int rc = inflateInit2(&d->stream_, -MAX_WBITS);
-  if (rc != Z_OK) return absl::InternalError(absl::StrCat("inflateInit2 failed: ", rc));
-  d->initialized_ = true;
-  return d;
+  if (options.backend == GzipBackend::kIsal) {
+    return std::unique_ptr<GzipDecoder>(new GzipDecoder(options, std::make_unique<IsalInflater>()));
+  }
+  auto inflater = std::make_unique<ZlibInflater>();
+  if (absl::Status s = inflater->Init(); !s.ok()) return s;
+  return std::unique_ptr<GzipDecoder>(new GzipDecoder(options, std::move(inflater)));
 }
 
-GzipDecoder::~GzipDecoder() {
-  if (initialized_) inflateEnd(&stream_);
-}
+GzipDecoder::GzipDecoder(const GzipDecoderOptions& options, std::unique_ptr<Inflater> inflater)
+    : options_(options), inflater_(std::move(inflater)) {}
+
+GzipDecoder::~GzipDecoder() = default;
 
 absl::Status GzipDecoder::Error(absl::string_view what) const {
   return absl::InvalidArgumentError(absl::StrCat(what, " at byte ", offset_));
@@ -157,7 +381,10 @@ absl::Status GzipDecoder::DecodeSteps(absl::string_view in, char* out, size_t ou
                                       Step& step) {
   // In kData an empty input still runs inflate: zlib may hold output from a previous call
   // that ran out of room.
-  while (step.produced < out_size && (!in.empty() || state_ == State::kData)) {
+  // A trailer the backend read whole with the data is checked without more input.
+  while (step.produced < out_size &&
+         (!in.empty() || state_ == State::kData ||
+          (state_ == State::kTrailer && trailer_.size() >= 8))) {
     switch (state_) {
       case State::kHeader: {
         size_t before = header_.size();
@@ -182,36 +409,30 @@ absl::Status GzipDecoder::DecodeSteps(absl::string_view in, char* out, size_t ou
         break;
       }
       case State::kData: {
-        stream_.next_in = In(in);
-        stream_.avail_in = static_cast<uInt>(in.size());
         char* dst = out + step.produced;
-        stream_.next_out = reinterpret_cast<Bytef*>(dst);
-        stream_.avail_out = static_cast<uInt>(out_size - step.produced);
-        int rc = inflate(&stream_, Z_NO_FLUSH);
-        size_t used = in.size() - stream_.avail_in;
-        size_t made = out_size - step.produced - stream_.avail_out;
-        crc_ = crc32(crc_, reinterpret_cast<const Bytef*>(dst), static_cast<uInt>(made));
-        if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT) {
-          return Error(absl::StrCat("bad deflate data (",
-                                    stream_.msg != nullptr ? stream_.msg : "corrupt", ")"));
+        absl::StatusOr<Inflater::Result> r = inflater_->Inflate(in, dst, out_size - step.produced);
+        if (!r.ok()) {
+          if (absl::IsInvalidArgument(r.status())) return Error(r.status().message());
+          return r.status();
         }
-        if (rc == Z_MEM_ERROR) return absl::ResourceExhaustedError("inflate: out of memory");
-        offset_ += used;
-        total_out_ += made;
-        member_out_ += made;
-        step.consumed += used;
-        step.produced += made;
-        in.remove_prefix(used);
+        crc_ = inflater_->Crc32(crc_, dst, r->made);
+        offset_ += r->used;
+        total_out_ += r->made;
+        member_out_ += r->made;
+        step.consumed += r->used;
+        step.produced += r->made;
+        in.remove_prefix(r->used);
         if (absl::Status s = CheckLimits(); !s.ok()) return s;
-        if (rc == Z_STREAM_END) {
+        if (r->end) {
+          trailer_ = std::move(r->tail);
           state_ = State::kTrailer;
-        } else if (used == 0 && made == 0) {
-          return absl::OkStatus();  // zlib needs more input or more room
+        } else if (r->used == 0 && r->made == 0) {
+          return absl::OkStatus();  // the backend needs more input or more room
         }
         break;
       }
       case State::kTrailer: {
-        size_t used = std::min(in.size(), 8 - trailer_.size());
+        size_t used = std::min(in.size(), 8 - std::min<size_t>(trailer_.size(), 8));
         trailer_.append(in.data(), used);
         offset_ += used;
         step.consumed += used;
@@ -247,7 +468,7 @@ absl::Status GzipDecoder::TrailingGarbage(uint64_t at) const {
 }
 
 absl::Status GzipDecoder::StartMember() {
-  if (inflateReset(&stream_) != Z_OK) return absl::InternalError("inflateReset failed");
+  if (absl::Status s = inflater_->Reset(); !s.ok()) return s;
   crc_ = 0;
   member_out_ = 0;
   trailer_.clear();

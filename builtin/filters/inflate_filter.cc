@@ -60,7 +60,12 @@ const OptionTable<InflateOptions>& InflateOptions::Table() {
            .Int("ratio", [](O& o) -> uint64_t& { return o.codec.max_ratio; }, 0, 1 << 20,
                 "largest decoded/compressed ratio, 0 = none")
            .Int("block", [](O& o) -> size_t& { return o.block_size; }, 64, 1 << 20,
-                "decoded block bytes");
+                "decoded block bytes")
+           .Custom("backend",
+                   [](absl::string_view name, O& o) {
+                     return ParseGzipBackendInto(name, o.codec.backend);
+                   },
+                   "zlib", "zlib (portable) or isal (ISA-L, faster)");
   return *table;
 }
 

@@ -9,9 +9,11 @@
 // of members decodes as one body, as gzip -d reads it (bytes after a member that do not start
 // another are an error). Limits on the decoded size (limit) and on the decoded/compressed ratio
 // (ratio) count the whole series and are checked after every decoded block, so a decompression
-// bomb stops within one block of the limit with ResourceExhausted (413). Malformed data is InvalidArgument or DataLoss (400), with
-// the compressed byte offset. Memory: one decoded block plus zlib's 32 KiB window.
-// Options: limit (bytes, 0 = none), ratio (0 = none), block (decoded block size).
+// bomb stops within one block of the limit with ResourceExhausted (413). Malformed data is
+// InvalidArgument or DataLoss (400), with the compressed byte offset. Memory: one decoded block
+// plus the backend's window (zlib's 32 KiB, or ISA-L's state).
+// Options: limit (bytes, 0 = none), ratio (0 = none), block (decoded block size), backend
+// (zlib, the default, or isal).
 //
 // Thread-safety: none; one instance per request or response.
 
@@ -42,7 +44,7 @@ class InflateInputFilter : public InputFilter {
   absl::Status Read(Brigade& out, ReadMode mode, BlockMode block, size_t readbytes) override;
   FilterTraits traits() const override {
     return {.needs_bytes = true, .preserves_flush = true,
-            .max_buffered_bytes = 32 * 1024 + 2 * options_.block_size};
+            .max_buffered_bytes = DecoderStateBytes(options_.codec.backend) + 2 * options_.block_size};
   }
 
  private:
@@ -65,7 +67,8 @@ class InflateOutputFilter : public OutputFilter {
   absl::StatusOr<Flow> Filter(Brigade& bb) override;
   FilterTraits traits() const override {
     return {.needs_bytes = true, .preserves_flush = true,
-            .max_buffered_bytes = 32 * 1024 + 64 * 1024 + options_.block_size};
+            .max_buffered_bytes =
+                DecoderStateBytes(options_.codec.backend) + 64 * 1024 + options_.block_size};
   }
 
  private:

@@ -58,6 +58,22 @@ class BrigadeFilterTest(ToolTest):
         self.assertLess(len(best), len(fast))
         self.assertEqual(gzip.decompress(best), TEXT)
 
+    def test_isal_backend_decodes_with_gzip_and_round_trips(self):
+        r = run(["DEFLATE:backend=isal,level=1"], TEXT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        gz = self.path("isal.gz", r.stdout)
+        self.assertEqual(subprocess.run(["gzip", "-dc", gz], capture_output=True).stdout, TEXT)
+        self.assertLess(len(r.stdout), len(TEXT) // 3)
+        both = run(["DEFLATE:backend=isal", "INFLATE:backend=isal"], TEXT)
+        self.assertEqual(both.returncode, 0, both.stderr)
+        self.assertEqual(both.stdout, TEXT)
+        zlib_made = run(["DEFLATE"], TEXT).stdout
+        self.assertEqual(run(["INFLATE:backend=isal"], zlib_made + zlib_made).stdout, TEXT + TEXT)
+        bad = run(["DEFLATE:backend=lz4"], TEXT)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn(b"unknown gzip backend lz4 (zlib, isal)", bad.stderr)
+        self.assertIn("backend", run(["--help"]).stdout.decode())
+
     def test_bad_level_is_refused_with_a_message(self):
         r = run(["DEFLATE:level=12"], TEXT)
         self.assertEqual(r.returncode, 2)

@@ -47,6 +47,17 @@ TEST_F(LocationTest, DeflateCompressionLevelAppliesWhateverOtherOptionsTheSpecGi
   EXPECT_EQ(Option(l->Match("/b/x"), "DEFLATE", "level"), "7") << "the spec's own level wins";
 }
 
+TEST_F(LocationTest, DeflateBackendIsTheDefaultOfDeflateAndInflate) {
+  absl::StatusOr<Locations> l = Compile(
+      "DeflateBackend isal\n"
+      "<Location /a>\nSetOutputFilter DEFLATE\nSetInputFilter INFLATE\n</Location>\n"
+      "<Location /b>\nSetOutputFilter DEFLATE:backend=zlib\n</Location>\n");
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ(Option(l->Match("/a/x"), "DEFLATE", "backend"), "isal");
+  EXPECT_EQ(Option(l->Match("/b/x"), "DEFLATE", "backend"), "zlib") << "the spec's own wins";
+  EXPECT_FALSE(Compile("DeflateBackend lz4\n").ok());
+}
+
 TEST_F(LocationTest, RequestBodyValuesMergeWithTheLocationsOwnWinning) {
   absl::StatusOr<Locations> l = Compile(
       "RequestBodyBufferSize 1000\n"

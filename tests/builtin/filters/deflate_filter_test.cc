@@ -1,7 +1,10 @@
 #include "builtin/filters/deflate_filter.h"
 
+#include <zlib.h>
+
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "filters/core_input.h"
 #include "filters/registry.h"
 #include "filters/testing/split_invariance.h"
@@ -165,27 +168,30 @@ TEST(DeflateFilterTest, BadOptionsAreRefusedWithAMessage) {
 }
 
 TEST(DeflateFilterTest, FlushPassesEverythingCompressedSoFar) {
-  Exchange ex = GzipRequest();
-  std::string part1 = Text(100), part2 = Text(200);
-  absl::StatusOr<test::Output> out =
-      RunFilter(Make(), ex, {part1, "<FLUSH>", "|", part2});
-  ASSERT_TRUE(out.ok());
-  size_t flush = out->rendered.find("<FLUSH>");
-  ASSERT_NE(flush, std::string::npos);
-  // The bytes before FLUSH inflate (sync flush, no trailer yet) to exactly part1.
-  std::string before = out->rendered.substr(0, flush);
-  z_stream s{};
-  inflateInit2(&s, 31);
-  std::string decoded(part1.size() + 100, '\0');
-  s.next_in = reinterpret_cast<Bytef*>(before.data());
-  s.avail_in = static_cast<uInt>(before.size());
-  s.next_out = reinterpret_cast<Bytef*>(decoded.data());
-  s.avail_out = static_cast<uInt>(decoded.size());
-  inflate(&s, Z_SYNC_FLUSH);
-  decoded.resize(s.total_out);
-  inflateEnd(&s);
-  EXPECT_EQ(decoded, part1);
-  EXPECT_EQ(ZlibGunzip(out->bytes).value_or("?"), part1 + part2);
+  for (GzipBackend backend : {GzipBackend::kZlib, GzipBackend::kIsal}) {
+    Exchange ex = GzipRequest();
+    DeflateOptions o;
+    o.codec.backend = backend;
+    std::string part1 = Text(100), part2 = Text(200);
+    absl::StatusOr<test::Output> out = RunFilter(Make(o), ex, {part1, "<FLUSH>", "|", part2});
+    ASSERT_TRUE(out.ok());
+    size_t flush = out->rendered.find("<FLUSH>");
+    ASSERT_NE(flush, std::string::npos);
+    // The bytes before FLUSH inflate (sync flush, no trailer yet) to exactly part1.
+    std::string before = out->rendered.substr(0, flush);
+    z_stream s{};
+    inflateInit2(&s, 31);
+    std::string decoded(part1.size() + 100, '\0');
+    s.next_in = reinterpret_cast<Bytef*>(before.data());
+    s.avail_in = static_cast<uInt>(before.size());
+    s.next_out = reinterpret_cast<Bytef*>(decoded.data());
+    s.avail_out = static_cast<uInt>(decoded.size());
+    inflate(&s, Z_SYNC_FLUSH);
+    decoded.resize(s.total_out);
+    inflateEnd(&s);
+    EXPECT_EQ(decoded, part1) << GzipBackendName(backend);
+    EXPECT_EQ(ZlibGunzip(out->bytes).value_or("?"), part1 + part2);
+  }
 }
 
 TEST(DeflateFilterTest, OutputComesInBoundedBlocks) {
@@ -230,15 +236,18 @@ TEST(DeflateFilterTest, IsSplitInvariantAfterDecoding) {
   options.setup_exchange = [](Exchange& e) { e.request_headers.Set("Accept-Encoding", "gzip"); };
   options.random_trials = 60;
   options.exhaustive_limit = 12;
-  auto factory = [] {
-    DeflateOptions o;
-    o.min_length = 0;  // compress even the 12-byte input
-    return Make(o);
-  };
-  absl::Status small = testing::CheckSplitInvariance(factory, "gzip me pls!", options);
-  EXPECT_TRUE(small.ok()) << small;
-  absl::Status large = testing::CheckSplitInvariance(factory, Text(3000), options);
-  EXPECT_TRUE(large.ok()) << large;
+  for (GzipBackend backend : {GzipBackend::kZlib, GzipBackend::kIsal}) {
+    auto factory = [backend] {
+      DeflateOptions o;
+      o.codec.backend = backend;
+      o.min_length = 0;  // compress even the 12-byte input
+      return Make(o);
+    };
+    absl::Status small = testing::CheckSplitInvariance(factory, "gzip me pls!", options);
+    EXPECT_TRUE(small.ok()) << small;
+    absl::Status large = testing::CheckSplitInvariance(factory, Text(3000), options);
+    EXPECT_TRUE(large.ok()) << large;
+  }
 }
 
 TEST(DeflateFilterTest, FileBucketsAreCompressed) {
@@ -249,8 +258,52 @@ TEST(DeflateFilterTest, FileBucketsAreCompressed) {
   options.use_file_buckets = true;
   options.insert_flush = false;
   options.random_trials = 20;
-  absl::Status s = testing::CheckSplitInvariance([] { return Make(); }, body, options);
-  EXPECT_TRUE(s.ok()) << s;
+  for (GzipBackend backend : {GzipBackend::kZlib, GzipBackend::kIsal}) {
+    DeflateOptions o;
+    o.codec.backend = backend;
+    absl::Status s = testing::CheckSplitInvariance([o] { return Make(o); }, body, options);
+    EXPECT_TRUE(s.ok()) << s;
+  }
+}
+
+DeflateOptions Isal(int level) {
+  DeflateOptions o;
+  o.codec.backend = GzipBackend::kIsal;
+  o.codec.level = level;
+  return o;
+}
+
+TEST(DeflateFilterTest, IsalBackendOutputDecodesWithGzipAndPython) {
+  for (int level : {1, 6, 9}) {
+    Exchange ex = GzipRequest();
+    std::string body = Text(5000);
+    absl::StatusOr<test::Output> out =
+        RunFilter(Make(Isal(level)), ex, {body.substr(0, 1000), "|", body.substr(1000)});
+    ASSERT_TRUE(out.ok()) << out.status();
+    EXPECT_EQ(RunCommand("gzip -dc", out->bytes).value_or("?"), body) << level;
+    EXPECT_EQ(RunCommand("/usr/bin/python3 -c 'import sys,zlib; "
+                         "sys.stdout.buffer.write(zlib.decompress(sys.stdin.buffer.read(), 31))'",
+                         out->bytes)
+                  .value_or("?"),
+              body);
+    EXPECT_LT(out->bytes.size(), body.size() / 3);
+    EXPECT_EQ(ex.notes["deflate"], absl::StrCat("gzip level ", level, " (isal)"));
+    EXPECT_EQ(ex.response_headers.Get("Content-Encoding"), "gzip");
+  }
+}
+
+TEST(DeflateFilterTest, BackendOptionIsZlibOrIsal) {
+  FilterOptions o;
+  o.Set("backend", "isal");
+  absl::StatusOr<DeflateOptions> isal = DeflateOptions::Table().Parse(o);
+  ASSERT_TRUE(isal.ok()) << isal.status();
+  EXPECT_EQ(isal->codec.backend, GzipBackend::kIsal);
+  FilterOptions none;
+  EXPECT_EQ(DeflateOptions::Table().Parse(none).value().codec.backend, GzipBackend::kZlib);
+  FilterOptions bad;
+  bad.Set("backend", "lz4");
+  EXPECT_EQ(DeflateOptions::Table().Parse(bad).status().message(),
+            "option backend: unknown gzip backend lz4 (zlib, isal)");
 }
 
 }  // namespace

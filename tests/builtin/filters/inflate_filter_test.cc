@@ -1,5 +1,7 @@
 #include "builtin/filters/inflate_filter.h"
 
+#include <zlib.h>
+
 #include <string>
 
 #include "filters/chain.h"
@@ -241,6 +243,39 @@ TEST(InflateFilterTest, OutputFilterIsSplitInvariant) {
   options.random_trials = 100;
   absl::Status s = testing::CheckSplitInvariance(
       [] { return std::make_unique<InflateOutputFilter>(InflateOptions()); }, gz, options);
+  EXPECT_TRUE(s.ok()) << s;
+}
+
+InflateOptions IsalInflate() {
+  InflateOptions o;
+  o.codec.backend = GzipBackend::kIsal;
+  return o;
+}
+
+TEST(InflateFilterTest, IsalBackendDecodesRequestBodiesMadeByGzip) {
+  std::string text = Text(20000);
+  for (const char* level : {"-1", "-9"}) {
+    absl::StatusOr<std::string> gz = RunCommand(std::string("gzip -c ") + level, text);
+    ASSERT_TRUE(gz.ok()) << gz.status();
+    for (size_t bucket : {1u, 333u, 100000u}) {
+      Exchange ex = GzipBody();
+      absl::StatusOr<std::string> body = ReadBody(*gz + *gz, ex, IsalInflate(), 1000, bucket);
+      ASSERT_TRUE(body.ok()) << body.status();
+      EXPECT_EQ(*body, text + text) << level << " bucket " << bucket;
+    }
+  }
+  Exchange ex = GzipBody();
+  std::string gz = ZlibGzip(text, 6);
+  gz[gz.size() - 8] ^= 1;
+  EXPECT_EQ(ReadBody(gz, ex, IsalInflate()).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(InflateFilterTest, IsalBackendOutputFilterIsSplitInvariant) {
+  std::string gz = ZlibGzip(Text(400), 9);
+  testing::SplitOptions options;
+  options.random_trials = 100;
+  absl::Status s = testing::CheckSplitInvariance(
+      [] { return std::make_unique<InflateOutputFilter>(IsalInflate()); }, gz + gz, options);
   EXPECT_TRUE(s.ok()) << s;
 }
 
