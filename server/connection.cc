@@ -30,11 +30,17 @@ ConnectionBase::ConnectionBase(const ConnectionArgs& args)
   source_ = Source::Adopt(Source::Kind::kSocket, fd, /*take_ownership=*/false);
   Brigade src(record_->allocator());
   src.Append(Bucket::FromSource(record_->allocator(), source_));
-  record_->input().Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
+  core_in_ = static_cast<const filters::CoreInputFilter*>(
+      record_->input().Add(std::make_unique<filters::CoreInputFilter>(std::move(src))));
   core_out_ = static_cast<CoreOutputFilter*>(
       record_->output().Add(std::make_unique<CoreOutputFilter>(fd)));
   server().stats().connections_open++;
   server().stats().connections_total++;
+}
+
+bool ConnectionBase::InputBuffered() const {
+  const Bucket* front = core_in_->pending().front();
+  return front != nullptr && !front->is_source();
 }
 
 ConnectionBase::~ConnectionBase() {

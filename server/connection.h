@@ -19,6 +19,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "filters/core_input.h"
 #include "handlers/request.h"
 #include "server/event_loop.h"
 #include "server/http_filters.h"
@@ -78,6 +79,9 @@ class ConnectionBase {
   void ArmTimer(int64_t ms, bool for_output);
   // True when the kernel's send queue shrank since the timer was armed: the client is reading.
   bool SendQueueShrank();
+  // True when CORE_IN holds bytes the client sent that no read has taken yet (a pipelined
+  // request): readiness of the socket will not announce them.
+  bool InputBuffered() const;
   // Writes what CORE_OUT holds, without blocking, and adds what left to the server's counters.
   absl::Status FlushOutput();
   // Adds CORE_OUT's newly written bytes to the server's counters.
@@ -101,6 +105,7 @@ class ConnectionBase {
   std::unique_ptr<handlers::Connection> record_;
   Ref<Source> source_;
   CoreOutputFilter* core_out_ = nullptr;
+  const filters::CoreInputFilter* core_in_ = nullptr;
   TimerNode timer_;
   uint32_t interest_ = 0;
   bool registered_ = false;  // in the loop's epoll set (with interest_, possibly none)

@@ -55,7 +55,7 @@ void EventLoop::UpdateNow() {
 
 void EventLoop::RunOnce(int max_wait_ms, const std::function<void(uint64_t, uint32_t)>& on_event,
                         const std::function<void(uint64_t)>& on_timer) {
-  int wait = max_wait_ms;
+  int wait = deferred_.empty() ? max_wait_ms : 0;
   int64_t next = timers_.NextDeadline();
   if (next >= 0) {
     int64_t until = next - now_ms_;
@@ -81,6 +81,11 @@ void EventLoop::RunOnce(int max_wait_ms, const std::function<void(uint64_t, uint
       posted.swap(posted_);
     }
     for (uint64_t id : posted) on_event(id, 0);
+  }
+  if (!deferred_.empty()) {
+    std::vector<uint64_t> deferred;
+    deferred.swap(deferred_);  // what these defer again waits for the next round
+    for (uint64_t id : deferred) on_event(id, 0);
   }
   timers_.Expire(now_ms_, on_timer);
 }

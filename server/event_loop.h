@@ -42,8 +42,8 @@ class EventLoop {
 
   // Waits for readiness, at most until the next timer or `max_wait_ms`, then calls
   // `on_event(id, events)` for each ready descriptor (the wake-up eventfd is drained here and
-  // reported as kWakeId), `on_event(id, 0)` for each id posted since, and `on_timer(id)` for each
-  // expired timer.
+  // reported as kWakeId), `on_event(id, 0)` for each id posted or deferred since, and
+  // `on_timer(id)` for each expired timer.
   void RunOnce(int max_wait_ms, const std::function<void(uint64_t, uint32_t)>& on_event,
                const std::function<void(uint64_t)>& on_timer);
 
@@ -52,6 +52,10 @@ class EventLoop {
   // Reports `id` as ready (events 0) in the next round: another thread has something for it.
   // Thread-safe.
   void Post(uint64_t id);
+  // Reports `id` as ready (events 0) at the end of the next round, after the descriptors
+  // ready by then: a connection with work in hand gives the others their turn first. That
+  // round does not wait. Loop thread only.
+  void Defer(uint64_t id) { deferred_.push_back(id); }
 
  private:
   EventLoop(int epoll, int wake) : epoll_(epoll), wake_(wake) {}
@@ -62,6 +66,7 @@ class EventLoop {
   // std::mutex: ThreadSanitizer sees it (Debian's Abseil lacks the annotations for absl::Mutex).
   std::mutex posted_mu_;
   std::vector<uint64_t> posted_;  // guarded by posted_mu_
+  std::vector<uint64_t> deferred_;
   Timers timers_;
   int64_t now_ms_ = 0;
 };

@@ -255,8 +255,16 @@ HttpConnection::Step HttpConnection::FinishResponse(InFlight& f) {
   }
   bool keep = f.keep;
   EndRequest(f);
-  if (!keep) Linger();
-  return Step::kNext;  // with keep-alive, a pipelined head may be waiting already
+  if (!keep) {
+    Linger();
+    return Step::kNext;
+  }
+  // The next request waits for the loop's next round, so that a client that answers each
+  // response at once cannot keep the worker from the other connections ready meanwhile: as
+  // the socket's readiness, or, pipelined (already read), deferred to the end of that round.
+  if (!InputBuffered()) return Step::kWaitRead;
+  loop().Defer(id());
+  return Step::kWaitWoken;
 }
 
 HttpConnection::Step HttpConnection::DiscardBody(InFlight& f) {

@@ -484,6 +484,45 @@ class LifecycleTest(unittest.TestCase):
         finally:
             self.assertEqual(srv.stop(), 0)
 
+    def test_pipelined_requests_take_turns_with_other_connections(self):
+        # One worker: client A pipelines 300 requests for a page compressed on the fly, so the
+        # worker always has one of A's requests in hand; client B, arriving meanwhile, must be
+        # served in turn, not after all of A's.
+        page = os.path.join(self.root, "page.txt")
+        with open(page, "wb") as f:
+            f.write(TEXT[:100 << 10])
+        srv = Brigaded(self.root, workers=1, extra="MaxKeepAliveRequests 0\n")
+        try:
+            a = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+            count = 300
+            a.sendall(b"GET /page.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n" * count)
+            seen = {"responses": 0}
+            def read_a():
+                data = b""
+                while seen["responses"] < count:
+                    chunk = a.recv(1 << 16)
+                    if not chunk:
+                        break
+                    data += chunk
+                    seen["responses"] = data.count(b"HTTP/1.1 200 OK\r\n")
+            reader = threading.Thread(target=read_a)
+            reader.start()
+            self.assertTrue(wait_until(lambda: seen["responses"] >= 1))
+            c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=30)
+            c.request("GET", "/page.txt")
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertEqual(len(r.read()), 100 << 10)
+            served_a_meanwhile = seen["responses"]
+            c.close()
+            reader.join(timeout=60)
+            self.assertEqual(seen["responses"], count)
+            self.assertLess(served_a_meanwhile, count // 2,
+                            "B waited for A's pipelined requests")
+            a.close()
+        finally:
+            self.assertEqual(srv.stop(), 0)
+
     def test_slow_reader_of_a_gzip_stream_does_not_hold_the_worker(self):
         # As above, but the response is still being produced: DEFLATE compresses 24 MiB as the
         # client reads, and a full socket makes it hold back (kAgain) instead of the worker.
