@@ -1,5 +1,7 @@
 #include "handlers/request.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -139,12 +141,56 @@ absl::Status Request::FinishResponse(bool failed, int code) {
   return Pass(bb).status();
 }
 
-std::string HttpDate(time_t t) {
+namespace {
+
+// "Sun, 06 Nov 1994 08:49:37 GMT": always 29 bytes for the years 1000-9999.
+void FormatHttpDate(time_t t, char out[29]) {
+  static constexpr char kDays[] = "SunMonTueWedThuFriSat";
+  static constexpr char kMonths[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
   struct tm tm;
   gmtime_r(&t, &tm);
-  char buf[64];
-  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return buf;
+  auto two = [](char* p, int v) {
+    p[0] = static_cast<char>('0' + v / 10 % 10);
+    p[1] = static_cast<char>('0' + v % 10);
+  };
+  memcpy(out, kDays + 3 * tm.tm_wday, 3);
+  out[3] = ',';
+  out[4] = ' ';
+  two(out + 5, tm.tm_mday);
+  out[7] = ' ';
+  memcpy(out + 8, kMonths + 3 * tm.tm_mon, 3);
+  out[11] = ' ';
+  int year = tm.tm_year + 1900;
+  two(out + 12, year / 100);
+  two(out + 14, year % 100);
+  out[16] = ' ';
+  two(out + 17, tm.tm_hour);
+  out[19] = ':';
+  two(out + 20, tm.tm_min);
+  out[22] = ':';
+  two(out + 23, tm.tm_sec);
+  memcpy(out + 25, " GMT", 4);
+}
+
+}  // namespace
+
+std::string HttpDate(time_t t) {
+  // Per thread, the last two times formatted: a response asks for now (Date) and usually for
+  // the same file's mtime (Last-Modified), second after second (nginx caches its time strings
+  // for the same reason).
+  struct Entry {
+    time_t t = -1;
+    char text[29];
+  };
+  thread_local Entry cache[2];
+  thread_local unsigned next = 0;
+  for (const Entry& e : cache) {
+    if (e.t == t) return std::string(e.text, sizeof(e.text));
+  }
+  Entry& e = cache[next++ % 2];
+  e.t = t;
+  FormatHttpDate(t, e.text);
+  return std::string(e.text, sizeof(e.text));
 }
 
 absl::string_view ReasonPhrase(int status) {
