@@ -1,5 +1,6 @@
 #include "builtin/modules.h"
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
@@ -8,6 +9,7 @@
 #include "builtin/filters/builtin_filters.h"
 #include "builtin/handlers/echo_handler.h"
 #include "builtin/http/http_connection.h"
+#include "builtin/open_file_cache.h"
 #include "handlers/request.h"
 #include "builtin/handlers/static_handler.h"
 #include "builtin/access_log.h"
@@ -46,13 +48,18 @@ Outcome ServeStatus(Request& r) {
   return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
 }
 
-// translate for static: opens the normalised path beneath the request's document root.
+// translate for static: opens the normalised path beneath the request's document root,
+// through this worker's cache of open files.
 Outcome TranslateToFile(Request& r) {
   if (r.handler != "static") return Outcome::Declined();
   std::string root(r.document_root);
   r.filename = root + r.uri;
   if (r.document_root_fd >= 0) {
-    absl::StatusOr<Ref<File>> file = server::OpenBeneath(r.document_root_fd, r.uri);
+    int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+    absl::StatusOr<Ref<File>> file =
+        OpenFileCache::ForThisThread().Open(r.document_root_fd, r.uri, now_ms);
     if (file.ok()) {
       r.file = *std::move(file);
       return Outcome::Ok();
