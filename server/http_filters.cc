@@ -165,10 +165,11 @@ absl::Status CoreOutputFilter::WriteMemory(struct iovec* iov, size_t count, uint
   return absl::OkStatus();
 }
 
-absl::Status CoreOutputFilter::SendFile(Bucket* b) {
+absl::Status CoreOutputFilter::SendFile(Bucket* b, uint64_t* budget) {
   while (b->length() > 0) {
+    if (*budget == 0) return absl::UnavailableError("CORE_OUT: this round's file slice is sent");
     off_t offset = static_cast<off_t>(b->file_offset());
-    ssize_t n = sendfile(fd_, b->file()->fd(), &offset, std::min<uint64_t>(b->length(), 1 << 30));
+    ssize_t n = sendfile(fd_, b->file()->fd(), &offset, std::min<uint64_t>(b->length(), *budget));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       return absl::UnavailableError("CORE_OUT: socket full");
@@ -177,6 +178,7 @@ absl::Status CoreOutputFilter::SendFile(Bucket* b) {
     if (n == 0) return absl::DataLossError("file ended before its bucket did (sendfile)");
     b->ConsumeFront(static_cast<uint64_t>(n));  // the bucket always holds what is left to send
     Count(static_cast<uint64_t>(n));
+    *budget -= static_cast<uint64_t>(n);
   }
   return absl::OkStatus();
 }
@@ -184,6 +186,7 @@ absl::Status CoreOutputFilter::SendFile(Bucket* b) {
 absl::Status CoreOutputFilter::WriteAll() {
   // Unavailable (the socket is full) leaves the rest held; other errors fail the response.
   auto held = [](const absl::Status& s) { return absl::IsUnavailable(s) ? absl::OkStatus() : s; };
+  uint64_t file_budget = kFileSlice;
   while (!pending_->empty()) {
     Bucket* b = pending_->front();
     if (b->is_metadata() || (b->is_memory() && b->length() == 0)) {
@@ -193,7 +196,7 @@ absl::Status CoreOutputFilter::WriteAll() {
       continue;
     }
     if (b->is_file()) {
-      absl::Status s = SendFile(b);
+      absl::Status s = SendFile(b, &file_budget);
       if (!s.ok()) return held(s);
       pending_->Delete(b);
       continue;

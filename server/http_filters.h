@@ -100,6 +100,10 @@ class CoreOutputFilter : public filters::OutputFilter {
   bool has_pending() const { return pending_ && !pending_->empty(); }
 
   static constexpr uint64_t kHoldBytes = 16 * 1024;
+  // The most file bytes one write of what is held sends, even to a socket that takes more:
+  // then the connection waits for the loop's next round, so that one fast download cannot
+  // keep its worker from the other connections (nginx's sendfile_max_chunk).
+  static constexpr uint64_t kFileSlice = 2 * 1024 * 1024;
   // Past this much memory held for a full socket, a producer is ignoring kAgain: the response
   // fails (Internal) instead of growing the buffer or blocking the worker.
   static constexpr uint64_t kMaxHeldMemory = 4 * 1024 * 1024;
@@ -110,7 +114,9 @@ class CoreOutputFilter : public filters::OutputFilter {
   // EAGAIN stops the write: Unavailable, which WriteAll maps to "the rest stays held".
   absl::Status WriteMemory(struct iovec* iov, size_t count, uint64_t bytes, bool more,
                            uint64_t* done);
-  absl::Status SendFile(Bucket* b);
+  // Sends at most `*budget` bytes of the file range, lowering the budget; Unavailable when
+  // the socket is full or the budget is spent.
+  absl::Status SendFile(Bucket* b, uint64_t* budget);
   void Count(uint64_t n);
 
   int fd_;

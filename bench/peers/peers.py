@@ -341,6 +341,13 @@ def wrk(port, path, threads, conns, seconds, gzip):
     }
 
 
+def warm(server, path, gzip=False):
+    """One untimed request: the file's pages come into the page cache before any server is
+    measured on it (else the first server in a round pays for reading it)."""
+    cmd = ["curl", "-s", "-o", "/dev/null"] + (["-H", "Accept-Encoding: gzip"] if gzip else [])
+    subprocess.run(cmd + [f"http://127.0.0.1:{server.port}{path}"], check=False)
+
+
 def measure(server, path, threads, conns, seconds, gzip):
     u0, s0 = cpu_seconds(server.proc.pid)
     r = wrk(server.port, path, threads, conns, seconds, gzip)
@@ -362,6 +369,8 @@ def throughput(servers_by_workers, rounds, seconds, report):
         servers = servers_by_workers[workers]
         runs = {s.name: [] for s in servers}
         brig = next(s for s in servers if s.name == "brigaded")
+        for s in servers:
+            warm(s, path, gzip)
         before = brig.copy_counters()
         for rnd in range(rounds):
             order = servers if rnd % 2 == 0 else list(reversed(servers))
@@ -504,6 +513,7 @@ def curve(servers, smoke, seconds, out_dir, report):
     points = {s.name: [] for s in servers}
     for size in curve_sizes(smoke):
         for s in servers:
+            warm(s, f"/curve/{size}.bin")
             r = wrk(s.port, f"/curve/{size}.bin", 1, 4, seconds, False)
             points[s.name].append((size, r["rps"] * size))
             say(f"curve {s.name} {size} B: {r['rps'] * size / 1e9:.2f} GB/s")
