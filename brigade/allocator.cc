@@ -79,7 +79,7 @@ void* BucketAllocator::AllocateRecord() {
 
 void BucketAllocator::FreeRecord(void* record) {
   --stats_.records_live;
-  if (orphaned_) {
+  if (orphaned_ || free_records_.size() >= options_.max_free_records) {
     ::operator delete(record);
     MaybeDeleteOrphan();
     return;

@@ -31,6 +31,10 @@ class BucketAllocator {
     size_t block_size = 8192;
     // Idle blocks kept for reuse; beyond that, freed blocks go back to malloc.
     size_t max_free_blocks = 256;
+    // Idle bucket records kept for reuse (kRecordSize bytes each); beyond that they go back to
+    // malloc. Bounded so that the records of a crowd of connections, once closed, do not pin
+    // the heap pages their neighbours freed.
+    size_t max_free_records = 512;
     // File buckets of at least this many bytes are read by mmap instead of pread into a block.
     uint64_t mmap_threshold = 64 * 1024;
     // At most this many bytes of a file are mapped by one read (the rest stays a file bucket).

@@ -5,10 +5,12 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -36,6 +38,8 @@ constexpr uint64_t kFirstConnection = uint64_t{1} << 32;
 constexpr int64_t kAcceptPauseMs = 100;
 // The longest the loop sleeps: Stop wakes it, but a bound keeps the stop checks honest.
 constexpr int kMaxWaitMs = 1000;
+// Connections closed since the most there were, before freed memory goes back to the kernel.
+constexpr size_t kTrimAfterClosed = 512;
 
 class EpollWorker : public Worker {
  public:
@@ -107,6 +111,14 @@ class EpollWorker : public Worker {
       } else {
         ++it;
       }
+    }
+    // What a crowd of connections allocated stays in malloc's free lists after they close;
+    // once many have gone, hand the free pages back to the kernel. Rare: malloc_trim walks
+    // the heap.
+    high_water_ = std::max(high_water_, conns_.size());
+    if (high_water_ - conns_.size() >= kTrimAfterClosed) {
+      malloc_trim(0);
+      high_water_ = conns_.size();
     }
   }
 
@@ -181,6 +193,7 @@ class EpollWorker : public Worker {
   std::thread thread_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<ConnectionBase>> conns_;
   uint64_t next_id_ = kFirstConnection;
+  size_t high_water_ = 0;  // the most connections open since the last malloc_trim
   TimerNode pause_timer_{kPauseTimer};
   bool paused_ = false;
   bool stopping_ = false;

@@ -289,6 +289,20 @@ TEST(AllocatorTest, SteadyStateReusesRecordsAndBlocks) {
   EXPECT_EQ(after.blocks_live, 0u);
 }
 
+TEST(AllocatorTest, IdleRecordsBeyondTheBoundGoBackToMalloc) {
+  AllocatorHandle alloc = BucketAllocator::Create({.max_free_records = 8});
+  auto burst = [&] {
+    Brigade bb(alloc.get());
+    for (int i = 0; i < 20; ++i) bb.Append(Bucket::Flush(alloc.get()));
+  };
+  burst();
+  EXPECT_EQ(alloc->pool_stats().record_mallocs, 20u);
+  // Eight came back to the free list, twelve to malloc: the next burst mallocs twelve again.
+  burst();
+  EXPECT_EQ(alloc->pool_stats().record_mallocs, 32u);
+  EXPECT_EQ(alloc->pool_stats().records_live, 0u);
+}
+
 TEST(AllocatorTest, OutlivedAllocatorIsFreedByLastBucket) {
   AllocatorHandle alloc = BucketAllocator::Create();
   auto bb = std::make_unique<Brigade>(alloc.get());
