@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <memory>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "brigade/brigade.h"
 #include "builtin/filters/builtin_filters.h"
+#include "builtin/filters/gzip_codec.h"
 #include "builtin/handlers/echo_handler.h"
 #include "builtin/http/http_connection.h"
 #include "builtin/open_file_cache.h"
@@ -83,6 +85,84 @@ Outcome TranslateToFile(Request& r) {
   return Outcome::Ok();
 }
 
+// The gzip filters' server-wide directives (mod_deflate's), as defaults for every DEFLATE and
+// INFLATE a configuration names; a spec's own options win.
+handlers::ConfigSlot<int> deflate_level;
+handlers::ConfigSlot<std::string> deflate_backend;
+handlers::ConfigSlot<uint64_t> inflate_limit;
+handlers::ConfigSlot<uint64_t> inflate_ratio;
+
+// A directive taking one whole number from `min` to `max` into `slot`.
+template <typename T>
+modules::Directive NumberDirective(std::string name, const handlers::ConfigSlot<T>& slot,
+                                   int64_t min, int64_t max) {
+  return {.name = std::move(name),
+          .scope = DirectiveScope::kServer,
+          .min_args = 1,
+          .max_args = 1,
+          .syntax = "one number",
+          .parse = [slot, min, max](const DirectiveArgs& a) -> absl::Status {
+            int64_t v;
+            if (!absl::SimpleAtoi(a.args[0], &v) || v < min || v > max) {
+              return absl::InvalidArgumentError(
+                  absl::StrCat(a.args[0], ": expected a number from ", min, " to ", max));
+            }
+            slot.Mutable(a.values) = static_cast<T>(v);
+            return absl::OkStatus();
+          }};
+}
+
+absl::Status SetupFilters(ModuleContext& ctx) {
+  if (absl::Status s = filters::RegisterBuiltinFilters(ctx.filters()); !s.ok()) return s;
+  deflate_level = ctx.Slot<int>();
+  deflate_backend = ctx.Slot<std::string>();
+  inflate_limit = ctx.Slot<uint64_t>();
+  inflate_ratio = ctx.Slot<uint64_t>();
+  for (modules::Directive d : {
+           NumberDirective("DeflateCompressionLevel", deflate_level, 1, 9),
+           NumberDirective("DeflateInflateLimitRequestBody", inflate_limit, 0, int64_t{1} << 50),
+           NumberDirective("DeflateInflateRatioLimit", inflate_ratio, 1, 1 << 20),
+           modules::Directive{
+               .name = "DeflateBackend",
+               .scope = DirectiveScope::kServer,
+               .min_args = 1,
+               .max_args = 1,
+               .syntax = "zlib or isal",
+               .parse = [](const DirectiveArgs& a) -> absl::Status {
+                 if (!filters::ParseGzipBackend(a.args[0]).ok()) {
+                   return absl::InvalidArgumentError(
+                       absl::StrCat(a.args[0], ": expected zlib or isal"));
+                 }
+                 deflate_backend.Mutable(a.values) = a.args[0];
+                 return absl::OkStatus();
+               }},
+       }) {
+    if (absl::Status s = ctx.AddDirective(std::move(d)); !s.ok()) return s;
+  }
+  auto backend = [](const modules::FilterDefaultsArgs& a) {
+    if (deflate_backend.IsSet(a.server)) {
+      a.options.SetDefault("backend", deflate_backend.Get(a.server));
+    }
+  };
+  ctx.AddFilterDefaults("DEFLATE", [backend](const modules::FilterDefaultsArgs& a) {
+    if (a.direction != filters::Direction::kOutput) return;
+    if (deflate_level.IsSet(a.server)) {
+      a.options.SetDefault("level", absl::StrCat(deflate_level.Get(a.server)));
+    }
+    backend(a);
+  });
+  ctx.AddFilterDefaults("INFLATE", [backend](const modules::FilterDefaultsArgs& a) {
+    backend(a);
+    if (a.direction != filters::Direction::kInput) return;
+    // As Apache's DeflateInflateLimitRequestBody: LimitRequestBody unless set.
+    uint64_t limit = inflate_limit.Get(a.server);
+    a.options.SetDefault("limit", absl::StrCat(limit != 0 ? limit : a.limit_request_body));
+    a.options.SetDefault(
+        "ratio", absl::StrCat(inflate_ratio.IsSet(a.server) ? inflate_ratio.Get(a.server) : 200));
+  });
+  return absl::OkStatus();
+}
+
 // The access log's file (AccessLog FILE|-) and the open log, one per server.
 handlers::ConfigSlot<std::string> access_log_path;
 handlers::StateSlot<std::shared_ptr<AccessLog>> access_log;
@@ -140,7 +220,7 @@ std::vector<Module> BuiltinModules() {
                std::make_unique<server::HttpConnection>(args));
          });
        }},
-      {"filters", [](ModuleContext& ctx) { return filters::RegisterBuiltinFilters(ctx.filters()); }},
+      {"filters", SetupFilters},
       {"static",
        [](ModuleContext& ctx) {
          // Last, as Apache's core translate: TransHandlers a configuration names run first.

@@ -1,7 +1,10 @@
 // The built-in modules, each written on the module API (module/module.h) as a user's would be:
 //   http     the protocol "http": HTTP/1.1 connections (builtin/http/), what Listen names by
 //            default
-//   filters  DEFLATE, INFLATE, CHUNK, DECHUNK, REVERSE, CONTENT_LENGTH
+//   filters  DEFLATE, INFLATE, CHUNK, DECHUNK, REVERSE, CONTENT_LENGTH, and the directives that
+//            set defaults for every DEFLATE and INFLATE a configuration names:
+//            DeflateCompressionLevel, DeflateBackend, DeflateInflateLimitRequestBody,
+//            DeflateInflateRatioLimit (server scope)
 //   static   the translate hook "map-to-file" (last, after any TransHandler) and the response
 //            handler "static": files beneath the document root
 //   echo     the response handlers "echo" (the body, spooled) and "echo-stream" (streamed), and

@@ -106,6 +106,13 @@ class ModuleContext {
     return handlers::StateSlot<T>(registries_.server_slots++);
   }
 
+  // Defaults for the options of every configured spec of filter `name`, from the server's
+  // values (module/registries.h). Several modules may add defaults to one filter; they run in
+  // registration order.
+  void AddFilterDefaults(std::string name, FilterDefaults defaults) {
+    registries_.filter_defaults[std::move(name)].push_back(std::move(defaults));
+  }
+
   // A protocol by name, for Listen's third word (module/registries.h). Errors: the name is
   // taken, by another protocol or a process_connection handler → AlreadyExists.
   absl::Status AddProtocol(std::string name, ProtocolFactory factory);

@@ -57,11 +57,24 @@ struct Directive {
 using ProtocolFactory =
     std::function<std::unique_ptr<server::ConnectionBase>(const server::ConnectionArgs& args)>;
 
+// What a filter's defaults callback is given for each spec naming the filter in the
+// configuration: how a module's server-wide directives (DeflateCompressionLevel) reach the
+// options of its filters. The callback sets defaults (FilterOptions::SetDefault), which the
+// spec's own options override.
+struct FilterDefaultsArgs {
+  const handlers::ConfigValues& server;  // the modules' server-scope values
+  filters::Direction direction;
+  uint64_t limit_request_body;  // the core's LimitRequestBody
+  filters::FilterOptions& options;
+};
+using FilterDefaults = std::function<void(const FilterDefaultsArgs& args)>;
+
 struct Registries {
   filters::FilterRegistry filters;
   handlers::NamedHandlers handlers;
   handlers::Hooks hooks;
   std::map<std::string, ProtocolFactory> protocols;  // by the name Listen's third word gives
+  std::map<std::string, std::vector<FilterDefaults>> filter_defaults;  // by filter name
   std::map<std::string, Directive> directives;
   // Per slot: how a Location's value combines with the server's; null: the Location's own
   // value wins, else the server's applies.

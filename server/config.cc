@@ -43,8 +43,7 @@ std::optional<handlers::Phase> PhaseOfDirective(absl::string_view d) {
 }
 
 constexpr const char* kCoreDirectives[] = {
-    "AddOutputFilterByType", "BlockingPoolThreads", "DeflateBackend", "DeflateCompressionLevel",
-    "DeflateInflateLimitRequestBody", "DeflateInflateRatioLimit", "DocumentRoot",
+    "AddOutputFilterByType", "BlockingPoolThreads", "DocumentRoot",
     "GracefulShutdownTimeout", "KeepAliveTimeout", "LimitRequestBody", "LimitRequestFieldSize",
     "LimitRequestFields", "LimitRequestLine", "Listen", "MaxKeepAliveRequests",
     "PreConnectionHandler", "RequestBodyBufferSize", "RequestBodyTempDir", "SetHandler",
@@ -181,18 +180,6 @@ class Parser {
     if (d == "LimitRequestFields") return number(config_.limit_request_fields, 1, 10000);
     if (d == "LimitRequestFieldSize") return number(config_.limit_request_field_size, 64, 1 << 20);
     if (d == "LimitRequestBody") return number(config_.limit_request_body, 0, int64_t{1} << 50);
-    if (d == "DeflateCompressionLevel") return number(config_.deflate_level, 1, 9);
-    if (d == "DeflateBackend") {
-      if (w.size() != 2 || (w[1] != "zlib" && w[1] != "isal")) {
-        return Error("DeflateBackend takes zlib or isal");
-      }
-      config_.deflate_backend = w[1];
-      return absl::OkStatus();
-    }
-    if (d == "DeflateInflateLimitRequestBody") {
-      return number(config_.inflate_limit, 0, int64_t{1} << 50);
-    }
-    if (d == "DeflateInflateRatioLimit") return number(config_.inflate_ratio, 1, 1 << 20);
     if (d == "GracefulShutdownTimeout") {
       return number(config_.graceful_shutdown_timeout_s, 0, 86400);
     }

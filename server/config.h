@@ -7,8 +7,8 @@
 //   Timeout SEC  KeepAliveTimeout SEC  MaxKeepAliveRequests N
 //   LimitRequestLine BYTES  LimitRequestFields N  LimitRequestFieldSize BYTES
 //   LimitRequestBody BYTES
-//   DeflateCompressionLevel N  DeflateInflateLimitRequestBody BYTES  DeflateInflateRatioLimit N
-//   DeflateBackend zlib|isal       (DEFLATE's and INFLATE's default backend)
+//   DeflateCompressionLevel N  DeflateBackend zlib|isal               (the filters module's)
+//   DeflateInflateLimitRequestBody BYTES  DeflateInflateRatioLimit N     (the filters module's)
 //   GracefulShutdownTimeout SEC  BlockingPoolThreads N
 //   RequestBodyBufferSize BYTES  RequestBodyTempDir DIR     (also inside <Location>)
 //   PreConnectionHandler NAME...                            (server scope)
@@ -91,10 +91,6 @@ struct ServerConfig {
   size_t limit_request_fields = 100;
   size_t limit_request_field_size = 8190;
   uint64_t limit_request_body = uint64_t{1} << 30;
-  int deflate_level = 6;
-  std::string deflate_backend = "zlib";  // DEFLATE's and INFLATE's, unless a filter spec says
-  uint64_t inflate_limit = 0;  // 0: LimitRequestBody
-  int inflate_ratio = 200;
   // After SIGTERM, responses still making progress may run this long before they are cut.
   int graceful_shutdown_timeout_s = 30;
   uint64_t body_buffer_size = 64 * 1024;  // spooled request bodies: memory before a file

@@ -14,29 +14,29 @@ size_t PhaseIndex(handlers::Phase phase) {
   return static_cast<size_t>(phase) - static_cast<size_t>(handlers::Phase::kPostReadRequest);
 }
 
-// The server-wide defaults a filter's own spec may override.
-void MergeDefaults(PreparedFilter& f, filters::Direction direction, const ServerConfig& server) {
-  if (f.name == "DEFLATE" && direction == filters::Direction::kOutput) {
-    f.options.SetDefault("level", absl::StrCat(server.deflate_level));
-  }
-  if (f.name == "DEFLATE" || f.name == "INFLATE") {
-    f.options.SetDefault("backend", server.deflate_backend);
-  }
-  if (f.name == "INFLATE" && direction == filters::Direction::kInput) {
-    uint64_t limit = server.inflate_limit != 0 ? server.inflate_limit : server.limit_request_body;
-    f.options.SetDefault("limit", absl::StrCat(limit));
-    f.options.SetDefault("ratio", absl::StrCat(server.inflate_ratio));
+// The defaults modules give the filter's options from the server's values; the spec's own
+// options win.
+void MergeDefaults(PreparedFilter& f, filters::Direction direction, const ServerConfig& server,
+                   const modules::Registries& registries) {
+  auto it = registries.filter_defaults.find(f.name);
+  if (it == registries.filter_defaults.end()) return;
+  for (const modules::FilterDefaults& defaults : it->second) {
+    defaults({.server = server.values,
+              .direction = direction,
+              .limit_request_body = server.limit_request_body,
+              .options = f.options});
   }
 }
 
 absl::StatusOr<PreparedFilter> Prepare(absl::string_view text, filters::Direction direction,
                                        const ServerConfig& server,
-                                       const filters::FilterRegistry& registry,
+                                       const modules::Registries& registries,
                                        absl::string_view where) {
+  const filters::FilterRegistry& registry = registries.filters;
   absl::StatusOr<filters::FilterSpec> spec = filters::ParseFilterSpec(text);
   if (!spec.ok()) return spec.status();
   PreparedFilter f{spec->name, spec->options, nullptr, nullptr};
-  MergeDefaults(f, direction, server);
+  MergeDefaults(f, direction, server, registries);
   absl::Status made;
   if (direction == filters::Direction::kOutput) {
     absl::StatusOr<filters::FilterRegistry::OutputMaker> m = registry.PrepareOutput(f.name, f.options);
@@ -59,7 +59,6 @@ absl::StatusOr<CompiledLocation> CompiledLocation::Compile(const LocationConfig&
                                                            const ServerConfig& server,
                                                            const modules::Registries& registries,
                                                            int root_fd) {
-  const filters::FilterRegistry& registry = registries.filters;
   CompiledLocation c;
   c.prefix_ = l.prefix;
   std::vector<HandlerRef> refs;
@@ -97,19 +96,19 @@ absl::StatusOr<CompiledLocation> CompiledLocation::Compile(const LocationConfig&
   std::string where = absl::StrCat("<Location ", l.prefix, ">");
   for (const std::string& spec : l.output_filters) {
     absl::StatusOr<PreparedFilter> f =
-        Prepare(spec, filters::Direction::kOutput, server, registry, where);
+        Prepare(spec, filters::Direction::kOutput, server, registries, where);
     if (!f.ok()) return f.status();
     c.output_.push_back(*std::move(f));
   }
   for (const std::string& spec : l.input_filters) {
     absl::StatusOr<PreparedFilter> f =
-        Prepare(spec, filters::Direction::kInput, server, registry, where);
+        Prepare(spec, filters::Direction::kInput, server, registries, where);
     if (!f.ok()) return f.status();
     c.input_.push_back(*std::move(f));
   }
   for (const auto& [name, types] : l.filters_by_type) {
     absl::StatusOr<PreparedFilter> f =
-        Prepare(name, filters::Direction::kOutput, server, registry, where);
+        Prepare(name, filters::Direction::kOutput, server, registries, where);
     if (!f.ok()) return f.status();
     c.by_type_.push_back({*std::move(f), types});
   }

@@ -47,6 +47,7 @@ class CompiledLocation {
   uint64_t body_buffer_size() const { return body_buffer_size_; }
   const std::string& body_temp_dir() const { return body_temp_dir_; }
   const std::vector<PreparedFilter>& output_filters() const { return output_; }
+  const std::vector<PreparedFilter>& input_filters() const { return input_; }
 
   // Adds the Location's input and output filters (and its type gates) to `r`'s chains.
   void AddFilters(handlers::Request& r) const;

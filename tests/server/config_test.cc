@@ -39,7 +39,6 @@ TEST_F(ConfigTest, ReadsEveryDirective) {
   EXPECT_EQ(c->workers, 4);
   EXPECT_EQ(c->max_keepalive_requests, 7);
   EXPECT_EQ(c->limit_request_body, 1000u);
-  EXPECT_EQ(c->inflate_ratio, 50);
   EXPECT_EQ(c->graceful_shutdown_timeout_s, 3);
   EXPECT_EQ(c->body_buffer_size, 4096u);
   EXPECT_EQ(c->body_temp_dir, tmp_);

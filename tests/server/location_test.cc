@@ -21,9 +21,10 @@ class LocationTest : public ::testing::Test {
     config_ = *std::move(config);
     return Locations::Compile(config_, registries_, {});
   }
-  // The option `key` of the Location's output filter `name`, as compiled.
-  std::string Option(const CompiledLocation& l, const std::string& name, const std::string& key) {
-    for (const PreparedFilter& f : l.output_filters()) {
+  // The option `key` of the Location's output (or input) filter `name`, as compiled.
+  std::string Option(const CompiledLocation& l, const std::string& name, const std::string& key,
+                     bool input = false) {
+    for (const PreparedFilter& f : input ? l.input_filters() : l.output_filters()) {
       if (f.name == name) {
         filters::FilterOptions options = f.options;
         return options.GetString(key, "<unset>");
@@ -45,6 +46,27 @@ TEST_F(LocationTest, DeflateCompressionLevelAppliesWhateverOtherOptionsTheSpecGi
   EXPECT_EQ(Option(l->Match("/a/x"), "DEFLATE", "level"), "2");
   EXPECT_EQ(Option(l->Match("/a/x"), "DEFLATE", "memlevel"), "9");
   EXPECT_EQ(Option(l->Match("/b/x"), "DEFLATE", "level"), "7") << "the spec's own level wins";
+}
+
+TEST_F(LocationTest, InflateLimitsComeFromTheFiltersModulesDirectives) {
+  absl::StatusOr<Locations> l = Compile(
+      "LimitRequestBody 1000\nDeflateInflateRatioLimit 50\n"
+      "<Location /a>\nSetInputFilter INFLATE\n</Location>\n"
+      "<Location /b>\nSetInputFilter INFLATE:ratio=7\n</Location>\n");
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ(Option(l->Match("/a/x"), "INFLATE", "limit", true), "1000") << "LimitRequestBody";
+  EXPECT_EQ(Option(l->Match("/a/x"), "INFLATE", "ratio", true), "50");
+  EXPECT_EQ(Option(l->Match("/b/x"), "INFLATE", "ratio", true), "7");
+  l = Compile("DeflateInflateLimitRequestBody 5000\n<Location /a>\nSetInputFilter INFLATE\n"
+              "</Location>\n");
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ(Option(l->Match("/a/x"), "INFLATE", "limit", true), "5000");
+  EXPECT_EQ(Option(l->Match("/a/x"), "INFLATE", "ratio", true), "200") << "the default";
+  absl::StatusOr<Locations> bad = Compile("DeflateCompressionLevel 12\n");
+  EXPECT_EQ(bad.status().message(),
+            "test.conf:2: DeflateCompressionLevel: 12: expected a number from 1 to 9");
+  bad = Compile("<Location /a>\nDeflateCompressionLevel 3\n</Location>\n");
+  EXPECT_FALSE(bad.ok()) << "server scope only";
 }
 
 TEST_F(LocationTest, DeflateBackendIsTheDefaultOfDeflateAndInflate) {
