@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/integration/loopback.h"
 #include "handlers/blocking.h"
 #include "handlers/request.h"
 #include "handlers/task.h"
@@ -62,18 +63,10 @@ int64_t RssKb() {
 }
 
 int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int small = 64 * 1024;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
+  return test::ConnectLoopback(port, [](int fd) {
+    int small = 64 * 1024;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  });
 }
 
 void SendAll(int fd, const std::string& data) {
