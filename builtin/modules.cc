@@ -91,6 +91,8 @@ handlers::ConfigSlot<int> deflate_level;
 handlers::ConfigSlot<std::string> deflate_backend;
 handlers::ConfigSlot<uint64_t> inflate_limit;
 handlers::ConfigSlot<uint64_t> inflate_ratio;
+// DeflateInflateRatioLimit when none is given (Apache's default).
+constexpr uint64_t kDefaultInflateRatio = 200;
 
 // A directive taking one whole number from `min` to `max` into `slot`.
 template <typename T>
@@ -158,7 +160,8 @@ absl::Status SetupFilters(ModuleContext& ctx) {
     uint64_t limit = inflate_limit.Get(a.server);
     a.options.SetDefault("limit", absl::StrCat(limit != 0 ? limit : a.limit_request_body));
     a.options.SetDefault(
-        "ratio", absl::StrCat(inflate_ratio.IsSet(a.server) ? inflate_ratio.Get(a.server) : 200));
+        "ratio", absl::StrCat(inflate_ratio.IsSet(a.server) ? inflate_ratio.Get(a.server)
+                                                            : kDefaultInflateRatio));
   });
   return absl::OkStatus();
 }

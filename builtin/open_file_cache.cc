@@ -43,8 +43,7 @@ void OpenFileCache::CloseIdle(int64_t now_ms) {
 absl::StatusOr<Ref<File>> OpenFileCache::Open(int root_fd, absl::string_view decoded_path,
                                               int64_t now_ms) {
   CloseIdle(now_ms);
-  Key key(root_fd, std::string(decoded_path));
-  auto it = entries_.find(key);
+  auto it = entries_.find(KeyView(root_fd, decoded_path));
   if (it != entries_.end()) {
     Entry& e = it->second;
     bool valid = now_ms - e.validated_ms < kValidMs;
@@ -63,7 +62,8 @@ absl::StatusOr<Ref<File>> OpenFileCache::Open(int root_fd, absl::string_view dec
       ++stats_.hits;
       return e.file;
     }
-    Erase(key);
+    lru_.erase(e.lru);
+    entries_.erase(it);
   }
   absl::StatusOr<Ref<File>> file = server::OpenBeneath(root_fd, decoded_path);
   if (!file.ok()) return file.status();
@@ -74,6 +74,7 @@ absl::StatusOr<Ref<File>> OpenFileCache::Open(int root_fd, absl::string_view dec
     Key oldest = lru_.back();
     Erase(oldest);
   }
+  Key key(root_fd, std::string(decoded_path));
   lru_.push_front(key);
   Entry& e = entries_[key];
   e.file = *file;

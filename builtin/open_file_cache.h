@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "brigade/storage.h"
@@ -61,11 +62,25 @@ class OpenFileCache {
     std::list<std::pair<int, std::string>>::iterator lru;  // in lru_, most recent first
   };
   using Key = std::pair<int, std::string>;
+  using KeyView = std::pair<int, absl::string_view>;
+  // Lookups by KeyView: a hit builds no string.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(const KeyView& k) const { return absl::HashOf(k.first, k.second); }
+    size_t operator()(const Key& k) const { return (*this)(KeyView(k.first, k.second)); }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    bool operator()(const KeyView& a, const KeyView& b) const { return a == b; }
+    bool operator()(const Key& a, const KeyView& b) const { return KeyView(a.first, a.second) == b; }
+    bool operator()(const KeyView& a, const Key& b) const { return a == KeyView(b.first, b.second); }
+    bool operator()(const Key& a, const Key& b) const { return a == b; }
+  };
 
   void Erase(const Key& key);
   void CloseIdle(int64_t now_ms);
 
-  absl::flat_hash_map<Key, Entry> entries_;
+  absl::flat_hash_map<Key, Entry, KeyHash, KeyEq> entries_;
   std::list<Key> lru_;
   int64_t last_sweep_ms_ = 0;
   Stats stats_;
