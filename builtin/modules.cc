@@ -40,7 +40,8 @@ Outcome ServeStatus(Request& r) {
       "connections_total: ", n.connections_total.load(), "\n", "requests: ", n.requests.load(),
       "\n", "bytes_in: ", n.bytes_in.load(), "\n", "bytes_out: ", n.bytes_out.load(), "\n",
       "bytes_copied: ", copies.bytes_copied, "\n", "bytes_shared: ", copies.bytes_shared, "\n",
-      "bytes_read: ", copies.bytes_read, "\n");
+      "bytes_read: ", copies.bytes_read, "\n", "idle_records_released: ",
+      n.idle_records_released.load(), "\n");
   r.status = 200;
   r.response_headers.Set("Content-Type", "text/plain; charset=utf-8");
   r.response_headers.Set("Cache-Control", "no-store");

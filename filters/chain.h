@@ -74,6 +74,8 @@ class ChainCore {
   absl::Status Enter(T* filter);
   void Leave(T* filter);
   std::vector<const T*> Live() const;
+  // How many filters the chain holds (one being removed counts until it is gone).
+  size_t size() const { return order_.size(); }
   Exchange* exchange() const { return exchange_; }
 
  private:
@@ -105,6 +107,8 @@ class OutputChain {
 
   // Filter names in chain order, including the chain below.
   std::vector<std::string> Names() const;
+  // How many filters this chain holds, not counting the chain below.
+  size_t size() const { return core_.size(); }
   PipelineReport Report() const;
 
   // A connection's chain carries one response after another: there EOS ends a response, not
@@ -140,6 +144,8 @@ class InputChain {
   bool eos_delivered() const { return eos_delivered_; }
 
   std::vector<std::string> Names() const;
+  // How many filters this chain holds, not counting the chain below.
+  size_t size() const { return core_.size(); }
 
  private:
   friend class InputFilter;

@@ -28,6 +28,8 @@ class CoreInputFilter : public InputFilter {
 
   // Input read from the source but not yet returned (e.g. a pipelined next request).
   const Brigade& pending() const { return pending_; }
+  // Serves `source` from here on, as if constructed with it; what was pending is dropped.
+  void Rebind(Brigade source) { pending_ = std::move(source); }
 
  private:
   // Reads file and source buckets at the front until the front is in memory, metadata, or the

@@ -126,6 +126,9 @@ class HandlerStack {
     pushed_.clear();
   }
   bool replaced() const { return replaced_.has_value(); }
+  // True once a handler was pushed or the list was set: the stack differs from its
+  // configuration.
+  bool modified() const { return replaced_.has_value() || !pushed_.empty(); }
   // The handlers the configuration names for this phase.
   // REQUIRES: `entries` outlives the stack (a compiled configuration), or is null.
   void Configure(const std::vector<Entry>* entries) { configured_ = entries; }

@@ -73,6 +73,8 @@ struct ServerCounters {
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> bytes_in{0};
   std::atomic<uint64_t> bytes_out{0};
+  // Times an idle keep-alive connection let its record go (server/connection.h).
+  std::atomic<uint64_t> idle_records_released{0};
 };
 
 // The server as its handlers see it (Apache's server_rec). Connections point to it.

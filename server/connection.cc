@@ -15,30 +15,95 @@ namespace brigade::server {
 ConnectionBase::ConnectionBase(const ConnectionArgs& args)
     : context_(args.context),
       fd_(args.fd),
-      record_(std::make_unique<handlers::Connection>()),
+      protocol_(args.protocol),
+      peer_(args.peer),
+      local_(args.local),
       timer_(args.id) {
-  int fd = args.fd;
-  uint64_t id = args.id;
-  record_->peer = args.peer;
-  record_->local = args.local;
-  record_->socket = fd;
-  record_->notes["protocol"] = args.protocol;
-  record_->set_server(&server().record());
-  record_->stack(handlers::Phase::kPreConnection).Configure(&server().pre_connection());
-  EventLoop* loop = context_.loop;
-  record_->set_waker([loop, id] { loop->Post(id); });
-  source_ = Source::Adopt(Source::Kind::kSocket, fd, /*take_ownership=*/false);
-  Brigade src(record_->allocator());
-  src.Append(Bucket::FromSource(record_->allocator(), source_));
-  core_in_ = static_cast<const filters::CoreInputFilter*>(
-      record_->input().Add(std::make_unique<filters::CoreInputFilter>(std::move(src))));
-  core_out_ = static_cast<CoreOutputFilter*>(
-      record_->output().Add(std::make_unique<CoreOutputFilter>(fd)));
+  source_ = Source::Adopt(Source::Kind::kSocket, fd_, /*take_ownership=*/false);
+  BuildRecord();
   server().stats().connections_open++;
   server().stats().connections_total++;
 }
 
+void ConnectionBase::BuildRecord() {
+  Brigade src(BucketAllocator::ForThisThread());
+  src.Append(Bucket::FromSource(src.allocator(), source_));
+  RecordPool* pool = context_.records;
+  if (pool != nullptr) pool->in_use_++;
+  if (pool != nullptr && !pool->entries_.empty()) {
+    RecordPool::Entry& e = pool->entries_.back();
+    record_ = std::move(e.record);
+    core_in_ = e.core_in;
+    core_out_ = e.core_out;
+    pool->entries_.pop_back();
+    core_in_->Rebind(std::move(src));
+    core_out_->Rebind(fd_);
+    record_->notes["protocol"] = protocol_;
+  } else {
+    record_ = std::make_unique<handlers::Connection>();
+    record_->notes["protocol"] = protocol_;
+    record_->set_server(&server().record());
+    record_->stack(handlers::Phase::kPreConnection).Configure(&server().pre_connection());
+    core_in_ = static_cast<filters::CoreInputFilter*>(
+        record_->input().Add(std::make_unique<filters::CoreInputFilter>(std::move(src))));
+    core_out_ = static_cast<CoreOutputFilter*>(
+        record_->output().Add(std::make_unique<CoreOutputFilter>(fd_)));
+  }
+  record_->peer = std::move(peer_);
+  record_->local = std::move(local_);
+  record_->socket = fd_;
+  EventLoop* loop = context_.loop;
+  uint64_t id = timer_.id();
+  record_->set_waker([loop, id] { loop->Post(id); });
+  counted_out_ = 0;
+}
+
+handlers::Connection& ConnectionBase::record() {
+  if (record_ == nullptr) BuildRecord();
+  return *record_;
+}
+
+CoreOutputFilter& ConnectionBase::core_out() {
+  if (record_ == nullptr) BuildRecord();
+  return *core_out_;
+}
+
+bool ConnectionBase::OutputPending() const {
+  return core_out_ != nullptr && core_out_->has_pending();
+}
+
+bool ConnectionBase::ReleaseIdleRecord() {
+  handlers::Connection* c = record_.get();
+  RecordPool* pool = context_.records;
+  if (c == nullptr || closed() || OutputPending() || InputBuffered()) return false;
+  if (pool == nullptr || pool->in_use_ <= RecordPool::kKeptRecords) return false;
+  auto it = c->notes.find("protocol");
+  bool as_built = c->input().size() == 1 && c->output().size() == 1 && !c->input().eos_delivered() &&
+                  c->notes.size() == 1 && it != c->notes.end() && it->second == protocol_ &&
+                  c->socket == fd_ && c->parked().task() == nullptr &&
+                  !c->stack(handlers::Phase::kPreConnection).modified() &&
+                  !c->stack(handlers::Phase::kProcessConnection).modified();
+  if (!as_built) return false;
+  CountOutput();
+  server().stats().idle_records_released.fetch_add(1, std::memory_order_relaxed);
+  peer_ = std::move(c->peer);
+  local_ = std::move(c->local);
+  pool->in_use_--;
+  if (pool->entries_.size() < RecordPool::kMaxPooled) {
+    // Pooled as built: the same server, pre_connection list and filters serve any connection
+    // of this worker. Only what names this connection is dropped.
+    core_in_->Rebind(Brigade(c->allocator()));
+    c->set_waker(nullptr);
+    pool->entries_.push_back({std::move(record_), core_in_, core_out_});
+  }
+  core_in_ = nullptr;
+  core_out_ = nullptr;
+  record_.reset();
+  return true;
+}
+
 bool ConnectionBase::InputBuffered() const {
+  if (core_in_ == nullptr) return false;
   const Bucket* front = core_in_->pending().front();
   return front != nullptr && !front->is_source();
 }
@@ -46,6 +111,7 @@ bool ConnectionBase::InputBuffered() const {
 ConnectionBase::~ConnectionBase() {
   Close();
   // The record's parked coroutines and filters go before the socket source they may read.
+  if (record_ != nullptr && context_.records != nullptr) context_.records->in_use_--;
   record_.reset();
 }
 
@@ -74,12 +140,14 @@ bool ConnectionBase::SendQueueShrank() {
 }
 
 void ConnectionBase::CountOutput() {
+  if (core_out_ == nullptr) return;
   uint64_t written = core_out_->bytes_written();
   server().stats().bytes_out += written - counted_out_;
   counted_out_ = written;
 }
 
 absl::Status ConnectionBase::FlushOutput() {
+  if (core_out_ == nullptr) return absl::OkStatus();
   absl::Status s = core_out_->Flush();
   CountOutput();
   return s;

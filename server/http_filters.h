@@ -98,6 +98,13 @@ class CoreOutputFilter : public filters::OutputFilter {
   // Writes what it can of what is held, without blocking; the rest stays held.
   absl::Status Flush();
   bool has_pending() const { return pending_ && !pending_->empty(); }
+  // Writes to `fd` from here on, counting from zero, with no progress set.
+  // REQUIRES: !has_pending().
+  void Rebind(int fd) {
+    fd_ = fd;
+    written_ = 0;
+    progress_ = nullptr;
+  }
 
   static constexpr uint64_t kHoldBytes = 16 * 1024;
   // The most file bytes one write of what is held sends, even to a socket that takes more:

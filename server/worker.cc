@@ -87,6 +87,7 @@ class EpollWorker : public Worker {
       Reap();
     }
     conns_.clear();
+    records_.Clear();  // on the thread whose bucket allocator they used
   }
 
   void OnEvent(uint64_t id, uint32_t events) {
@@ -144,7 +145,7 @@ class EpollWorker : public Worker {
       getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
       uint64_t id = next_id_++;
       std::unique_ptr<ConnectionBase> c = server_->protocol(index)(ConnectionArgs{
-          .context = {server_, loop_.get()},
+          .context = {server_, loop_.get(), &records_},
           .id = id,
           .fd = fd,
           .peer = AddressOf(peer),
@@ -191,6 +192,7 @@ class EpollWorker : public Worker {
   std::vector<int> listen_fds_;
   std::unique_ptr<EventLoop> loop_;
   std::thread thread_;
+  RecordPool records_;  // the connections' idle records; goes after them
   absl::flat_hash_map<uint64_t, std::unique_ptr<ConnectionBase>> conns_;
   uint64_t next_id_ = kFirstConnection;
   size_t high_water_ = 0;  // the most connections open since the last malloc_trim

@@ -36,7 +36,7 @@ void HttpConnection::Start() {
 }
 
 void HttpConnection::OnReady(uint32_t events) {
-  if ((events & EPOLLOUT) && core_out().has_pending()) {
+  if ((events & EPOLLOUT) && OutputPending()) {
     if (absl::Status s = FlushOutput(); !s.ok()) {
       Abort();
       return;
@@ -53,12 +53,15 @@ void HttpConnection::Advance() {
     if (step == Step::kClosed) return;
     waiting_ = step;
     bool output = step == Step::kWaitWrite;
-    uint32_t flush = core_out().has_pending() ? uint32_t{EPOLLOUT} : 0u;
+    bool idle = !in_flight_ && requests_ > 0 && partial_.empty() &&
+                (parser_ == nullptr || !parser_->started());
+    // Nothing of the last request is needed until the next one arrives: with the record, the
+    // room for the longest head line goes too.
+    if (idle && ReleaseIdleRecord()) std::string().swap(partial_);
+    uint32_t flush = OutputPending() ? uint32_t{EPOLLOUT} : 0u;
     // Woken: another thread (the blocking pool) posts to the loop; the socket matters only
     // for what CORE_OUT holds.
     Want(output ? uint32_t{EPOLLOUT} : step == Step::kWaitWoken ? flush : EPOLLIN | flush);
-    bool idle = !in_flight_ && requests_ > 0 && partial_.empty() &&
-                (parser_ == nullptr || !parser_->started());
     ArmTimer(1000 * int64_t{idle ? config().keepalive_timeout_s : config().timeout_s}, output);
     CountOutput();
     return;

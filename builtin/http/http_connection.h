@@ -16,7 +16,9 @@
 //
 // Timeouts (one timer, re-armed on progress): Timeout while a head or body trickles in (408
 // when nothing was sent yet) or while output waits (the response is cut, and its log line says
-// so), KeepAliveTimeout between requests.
+// so), KeepAliveTimeout between requests. Between requests the connection may let its record go
+// (ConnectionBase::ReleaseIdleRecord), so that an idle keep-alive connection of a busy worker
+// costs a few hundred bytes.
 //
 // Thread-safety: none; lives on one worker thread.
 

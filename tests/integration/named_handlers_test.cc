@@ -61,6 +61,37 @@ std::string Get(int port, const std::string& path) {
                   absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
 }
 
+// Reads one response with a Content-Length body from a keep-alive connection; "" on failure.
+std::string ReadResponse(int fd) {
+  std::string got;
+  char buf[4096];
+  while (true) {
+    size_t end = got.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      size_t at = got.find("Content-Length: ");
+      if (at == std::string::npos || at > end) return "";
+      size_t length = std::stoul(got.substr(at + 16));
+      if (got.size() >= end + 4 + length) return got.substr(0, end + 4 + length);
+    }
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) return "";
+    got.append(buf, static_cast<size_t>(n));
+  }
+}
+
+std::string Body(const std::string& response) {
+  size_t end = response.find("\r\n\r\n");
+  return end == std::string::npos ? "" : response.substr(end + 4);
+}
+
+Outcome Reply(Request& r, const std::string& text) {
+  r.response_headers.Set("Content-Type", "text/plain");
+  Brigade bb(r.allocator());
+  if (!bb.Write(text).ok()) return Outcome::Status(500);
+  bb.Append(Bucket::Eos(r.allocator()));
+  return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
+}
+
 class NamedHandlersTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -71,11 +102,14 @@ class NamedHandlersTest : public ::testing::Test {
     all.push_back({"test", [this](modules::ModuleContext& ctx) { return Setup(ctx); }});
     ASSERT_TRUE(modules::RegisterModules(registries_, all).ok());
     absl::StatusOr<ServerConfig> config = ParseConfig(
-        absl::StrCat("Listen 127.0.0.1:0\nWorkers 2\nDocumentRoot ", root_,
+        absl::StrCat("Listen 127.0.0.1:0\nWorkers ", workers(), "\nDocumentRoot ", root_,
                      "\nPreConnectionHandler count\nTransHandler rewrite\nLogHandler record\n"
                      "<Location /private/>\nAccessHandler deny\n</Location>\n"
                      "<Location /hello>\nSetHandler hello\nGreeting Hello,\n</Location>\n"
-                     "<Location /hello/there>\nSetHandler hello\nGreeting Hi\n</Location>\n"),
+                     "<Location /hello/there>\nSetHandler hello\nGreeting Hi\n</Location>\n"
+                     "<Location /visit>\nSetHandler visit\n</Location>\n"
+                     "<Location /peer>\nSetHandler peer\n</Location>\n"
+                     "<Location /server-status>\nSetHandler status\n</Location>\n"),
         "test.conf", registries_);
     ASSERT_TRUE(config.ok()) << config.status();
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(*std::move(config), registries_);
@@ -121,6 +155,18 @@ class NamedHandlersTest : public ::testing::Test {
                            bb.Append(Bucket::Eos(r.allocator()));
                            return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
                          });
+    // Counts its visits in a connection note: state that must outlive each request.
+    if (s.ok()) s = named
+                    .Add(Phase::kResponse, "visit",
+                         [](Request& r) {
+                           std::string& visits = r.connection().notes["visits"];
+                           visits = std::to_string(visits.empty() ? 1 : std::stoi(visits) + 1);
+                           return Reply(r, absl::StrCat("visit ", visits, "\n"));
+                         });
+    // Leaves the connection as it found it, so that it can let its record go between requests.
+    if (s.ok()) s = named
+                    .Add(Phase::kResponse, "peer",
+                         [](Request& r) { return Reply(r, r.connection().peer + "\n"); });
     if (s.ok()) s = named
                     .Add(Phase::kLog, "record",
                          [this](Request& r) {
@@ -136,6 +182,7 @@ class NamedHandlersTest : public ::testing::Test {
                                    });
     return s;
   }
+  virtual int workers() const { return 2; }
   void TearDown() override {
     if (server_) server_->Stop();
     if (thread_.joinable()) thread_.join();
@@ -183,6 +230,62 @@ TEST_F(NamedHandlersTest, EachPhaseRunsTheHandlersItsConfigurationNames) {
   EXPECT_EQ(Logged(), (std::vector<std::string>{"/index.html 200", "/private/x 403", "/hello 200",
                                                 "/hello/there 200"}));
   EXPECT_EQ(connections_.load(), 4);
+}
+
+class OneWorkerTest : public NamedHandlersTest {
+ protected:
+  int workers() const override { return 1; }
+};
+
+// The status page's count of idle records let go; -1 when it cannot be read.
+long RecordsReleased(int port) {
+  std::string status = Get(port, "/server-status");
+  size_t at = status.find("idle_records_released: ");
+  return at == std::string::npos ? -1 : std::stol(status.substr(at + 23));
+}
+
+// Past the worker's first RecordPool::kKeptRecords connections, an idle connection lets its
+// record go between keep-alive requests. What a handler put in the record stays (the record is
+// kept), the addresses stay, and pre_connection runs once per connection.
+TEST_F(OneWorkerTest, AConnectionsStateLastsAcrossItsIdleTimes) {
+  auto ask = [](int fd, const std::string& path) {
+    std::string request = absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+      return std::string();
+    }
+    return Body(ReadResponse(fd));
+  };
+  std::vector<int> crowd;
+  for (int i = 0; i < 300; ++i) {
+    int c = Connect(port_);
+    ASSERT_GE(c, 0);
+    crowd.push_back(c);
+    ASSERT_NE(ask(c, "/peer"), "");
+  }
+  long before = RecordsReleased(port_);
+  EXPECT_GT(before, 0);
+  int fd = Connect(port_);
+  ASSERT_GE(fd, 0);
+  sockaddr_in self{};
+  socklen_t len = sizeof(self);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&self), &len), 0);
+  std::string me = absl::StrCat("127.0.0.1:", ntohs(self.sin_port), "\n");
+  EXPECT_EQ(ask(fd, "/peer"), me);
+  EXPECT_EQ(ask(fd, "/peer"), me);
+  EXPECT_EQ(ask(fd, "/visit"), "visit 1\n");
+  EXPECT_EQ(ask(fd, "/peer"), me);
+  EXPECT_EQ(ask(fd, "/visit"), "visit 2\n");
+  EXPECT_EQ(ask(fd, "/visit"), "visit 3\n");
+  // Let go after each of the first two requests; from the first visit on, the note keeps it.
+  EXPECT_EQ(RecordsReleased(port_) - before, 2);
+  close(fd);
+  // Another connection starts with no visits.
+  int other = Connect(port_);
+  ASSERT_GE(other, 0);
+  EXPECT_EQ(ask(other, "/visit"), "visit 1\n");
+  close(other);
+  for (int c : crowd) close(c);
+  EXPECT_EQ(connections_.load(), 300 + 1 + 1 + 2);  // with the two status requests
 }
 
 TEST_F(NamedHandlersTest, ServerPhasesRunOnceAndChildInitOncePerWorker) {

@@ -525,9 +525,11 @@ class LifecycleTest(unittest.TestCase):
 
     @unittest.skipIf("ASAN_OPTIONS" in os.environ, "ASan's allocator keeps freed memory")
     def test_memory_of_many_closed_connections_goes_back(self):
-        # 6,000 keep-alive connections, each served once and left idle, then closed: the heap
-        # they used must not stay pinned (bucket records kept for reuse are bounded, and the
-        # worker trims malloc's free pages after mass closes).
+        # 6,000 keep-alive connections, each served once and left idle: the worker's first 256
+        # keep their records (1.5 KiB each at most), the others let them go and hold at most
+        # 524 bytes each (10,000 in 5 MiB). Then closed:
+        # the heap they used must not stay pinned (bucket records kept for reuse are bounded,
+        # and the worker trims malloc's free pages after mass closes).
         srv = Brigaded(self.root, workers=1, timeout=60, extra="KeepAliveTimeout 120\n")
         try:
             with open(os.path.join(self.root, "small.txt"), "wb") as f:
@@ -543,7 +545,10 @@ class LifecycleTest(unittest.TestCase):
                     self.assertTrue(chunk)
                     got += chunk
                 socks.append(s)
+            bound = 256 * 1536 + (6000 - 256) * 524
+            small = wait_until(lambda: (srv.rss_kb() - idle) * 1024 <= bound, timeout=15)
             held = srv.rss_kb()
+            self.assertTrue(small, "RSS idle %d kB, with the connections %d kB" % (idle, held))
             for s in socks:
                 s.close()
             back = wait_until(lambda: srv.rss_kb() <= idle + 4096, timeout=15)
