@@ -81,6 +81,8 @@ class ChainCore {
  private:
   // Renumbers order_ and every filter's index_ after an insertion or erasure.
   void Reindex();
+  // The filter's first call: Init(), its error prefixed with the filter's name.
+  [[gnu::cold, gnu::noinline]] static absl::Status Init(T* filter);
 
   std::list<std::unique_ptr<T>> filters_;  // owns the filters, in chain order
   std::vector<T*> order_;                  // the same filters, indexable
