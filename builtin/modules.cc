@@ -33,15 +33,15 @@ using handlers::Request;
 Outcome ServeStatus(Request& r) {
   const handlers::ServerRecord* server = r.connection().server();
   if (server == nullptr) return Outcome::Status(500);
-  const handlers::ServerCounters& n = server->counters;
+  handlers::CounterTotals n = server->Totals();
   CopyStats copies = GlobalCopyStats();
   std::string body = absl::StrCat(
-      "brigaded status\n", "connections_open: ", n.connections_open.load(), "\n",
-      "connections_total: ", n.connections_total.load(), "\n", "requests: ", n.requests.load(),
-      "\n", "bytes_in: ", n.bytes_in.load(), "\n", "bytes_out: ", n.bytes_out.load(), "\n",
+      "brigaded status\n", "connections_open: ", n.connections_open, "\n",
+      "connections_total: ", n.connections_total, "\n", "requests: ", n.requests,
+      "\n", "bytes_in: ", n.bytes_in, "\n", "bytes_out: ", n.bytes_out, "\n",
       "bytes_copied: ", copies.bytes_copied, "\n", "bytes_shared: ", copies.bytes_shared, "\n",
       "bytes_read: ", copies.bytes_read, "\n", "idle_records_released: ",
-      n.idle_records_released.load(), "\n");
+      n.idle_records_released, "\n");
   r.status = 200;
   r.response_headers.Set("Content-Type", "text/plain; charset=utf-8");
   r.response_headers.Set("Cache-Control", "no-store");

@@ -112,6 +112,19 @@ absl::Status Hooks::Sort() {
   return absl::OkStatus();
 }
 
+CounterTotals ServerRecord::Totals() const {
+  CounterTotals t;
+  for (const std::unique_ptr<ServerCounters>& c : counters) {
+    t.connections_open += c->connections_open.load(std::memory_order_relaxed);
+    t.connections_total += c->connections_total.load(std::memory_order_relaxed);
+    t.requests += c->requests.load(std::memory_order_relaxed);
+    t.bytes_in += c->bytes_in.load(std::memory_order_relaxed);
+    t.bytes_out += c->bytes_out.load(std::memory_order_relaxed);
+    t.idle_records_released += c->idle_records_released.load(std::memory_order_relaxed);
+  }
+  return t;
+}
+
 absl::Status RunServerConfig(const Hooks& hooks, ServerRecord& server) {
   for (Phase p : {Phase::kOpenLogs, Phase::kPostConfig}) {
     Outcome r = hooks.server(p).Run(server);

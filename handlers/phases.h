@@ -27,7 +27,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -66,8 +68,18 @@ RunType RunTypeOf(Phase phase);
 bool IsRequestPhase(Phase phase);
 
 // What server-scope handlers see.
-// What every worker counts; the status page reads it. Relaxed counters: statistics only.
-struct ServerCounters {
+// What one worker counts. Each worker has a block of its own, in a cache line of its own, so
+// that workers share no line on every request; ServerRecord::Totals() sums the blocks. Only the
+// worker writes its block (Add: a plain load and store, no locked instruction); any thread may
+// read it. Relaxed: statistics only.
+struct alignas(64) ServerCounters {
+  static void Add(std::atomic<uint64_t>& counter, uint64_t n) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  static void Sub(std::atomic<uint64_t>& counter, uint64_t n) {
+    counter.store(counter.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+  }
+
   std::atomic<uint64_t> connections_open{0};
   std::atomic<uint64_t> connections_total{0};
   std::atomic<uint64_t> requests{0};
@@ -77,11 +89,23 @@ struct ServerCounters {
   std::atomic<uint64_t> idle_records_released{0};
 };
 
+// The sum of every worker's ServerCounters at one moment.
+struct CounterTotals {
+  uint64_t connections_open = 0;
+  uint64_t connections_total = 0;
+  uint64_t requests = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t idle_records_released = 0;
+};
+
 // The server as its handlers see it (Apache's server_rec). Connections point to it.
 struct ServerRecord {
   std::string name = "brigaded";
   absl::flat_hash_map<std::string, std::string> notes;
-  ServerCounters counters;
+  // One block per worker, made before the workers start and never resized while they run.
+  std::vector<std::unique_ptr<ServerCounters>> counters;
+  CounterTotals Totals() const;
   // The modules' server-scope configuration values (ConfigSlot), set before open_logs.
   const ConfigValues* config = nullptr;
   // The modules' per-server state (StateSlot), written by server-phase hooks.

@@ -21,8 +21,8 @@ ConnectionBase::ConnectionBase(const ConnectionArgs& args)
       timer_(args.id) {
   source_ = Source::Adopt(Source::Kind::kSocket, fd_, /*take_ownership=*/false);
   BuildRecord();
-  server().stats().connections_open++;
-  server().stats().connections_total++;
+  handlers::ServerCounters::Add(stats().connections_open, 1);
+  handlers::ServerCounters::Add(stats().connections_total, 1);
 }
 
 void ConnectionBase::BuildRecord() {
@@ -85,7 +85,7 @@ bool ConnectionBase::ReleaseIdleRecord() {
                   !c->stack(handlers::Phase::kProcessConnection).modified();
   if (!as_built) return false;
   CountOutput();
-  server().stats().idle_records_released.fetch_add(1, std::memory_order_relaxed);
+  handlers::ServerCounters::Add(stats().idle_records_released, 1);
   peer_ = std::move(c->peer);
   local_ = std::move(c->local);
   pool->in_use_--;
@@ -142,7 +142,7 @@ bool ConnectionBase::SendQueueShrank() {
 void ConnectionBase::CountOutput() {
   if (core_out_ == nullptr) return;
   uint64_t written = core_out_->bytes_written();
-  server().stats().bytes_out += written - counted_out_;
+  handlers::ServerCounters::Add(stats().bytes_out, written - counted_out_);
   counted_out_ = written;
 }
 
@@ -163,7 +163,7 @@ void ConnectionBase::Close() {
   source_->Close();
   close(fd_);
   fd_ = -1;
-  server().stats().connections_open--;
+  handlers::ServerCounters::Sub(stats().connections_open, 1);
 }
 
 void ConnectionBase::Linger() {

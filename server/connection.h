@@ -69,7 +69,8 @@ class RecordPool {
 struct WorkerContext {
   Server* server;
   EventLoop* loop;
-  RecordPool* records = nullptr;  // null: records are built each time
+  handlers::ServerCounters* counters;  // the worker's own
+  RecordPool* records = nullptr;       // null: records are built each time
 };
 
 // An accepted connection, as a protocol's factory is given it (module/registries.h).
@@ -107,6 +108,8 @@ class ConnectionBase {
   Server& server() const { return *context_.server; }
   EventLoop& loop() const { return *context_.loop; }
   const ServerConfig& config() const { return context_.server->config(); }
+  // What this connection counts in: its worker's counters.
+  handlers::ServerCounters& stats() const { return *context_.counters; }
   // The connection record and its CORE_OUT, built again first if they were let go.
   handlers::Connection& record();
   CoreOutputFilter& core_out();

@@ -66,7 +66,8 @@ class Server {
   // The bounded pool for handlers registered with handlers::Blocking (BlockingPoolThreads
   // threads, started only when such a handler first runs).
   handlers::BlockingPool& blocking_pool() { return blocking_pool_; }
-  handlers::ServerCounters& stats() { return record_.counters; }
+  // Worker `index`'s counters. REQUIRES: index < config().workers.
+  handlers::ServerCounters& counters(size_t index) { return *record_.counters[index]; }
   // What connections see of the server (Connection::server()).
   const handlers::ServerRecord& record() const { return record_; }
   // The pre_connection handlers configured (server scope).

@@ -43,8 +43,12 @@ constexpr size_t kTrimAfterClosed = 512;
 
 class EpollWorker : public Worker {
  public:
-  EpollWorker(Server* server, std::vector<int> listen_fds, std::unique_ptr<EventLoop> loop)
-      : server_(server), listen_fds_(std::move(listen_fds)), loop_(std::move(loop)) {
+  EpollWorker(Server* server, std::vector<int> listen_fds, std::unique_ptr<EventLoop> loop,
+              handlers::ServerCounters* counters)
+      : server_(server),
+        listen_fds_(std::move(listen_fds)),
+        loop_(std::move(loop)),
+        counters_(counters) {
     for (size_t i = 0; i < listen_fds_.size(); ++i) {
       loop_->Add(listen_fds_[i], EPOLLIN, kListenBase + i);
     }
@@ -145,7 +149,7 @@ class EpollWorker : public Worker {
       getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
       uint64_t id = next_id_++;
       std::unique_ptr<ConnectionBase> c = server_->protocol(index)(ConnectionArgs{
-          .context = {server_, loop_.get(), &records_},
+          .context = {server_, loop_.get(), counters_, &records_},
           .id = id,
           .fd = fd,
           .peer = AddressOf(peer),
@@ -191,6 +195,7 @@ class EpollWorker : public Worker {
   Server* server_;
   std::vector<int> listen_fds_;
   std::unique_ptr<EventLoop> loop_;
+  handlers::ServerCounters* counters_;
   std::thread thread_;
   RecordPool records_;  // the connections' idle records; goes after them
   absl::flat_hash_map<uint64_t, std::unique_ptr<ConnectionBase>> conns_;
@@ -204,14 +209,15 @@ class EpollWorker : public Worker {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(Server* server, std::vector<int> listen_fds) {
+absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(Server* server, std::vector<int> listen_fds,
+                                                       handlers::ServerCounters* counters) {
   absl::StatusOr<std::unique_ptr<EventLoop>> loop = EventLoop::Create();
   if (!loop.ok()) {
     for (int fd : listen_fds) close(fd);
     return loop.status();
   }
   return std::unique_ptr<Worker>(
-      std::make_unique<EpollWorker>(server, std::move(listen_fds), *std::move(loop)));
+      std::make_unique<EpollWorker>(server, std::move(listen_fds), *std::move(loop), counters));
 }
 
 }  // namespace brigade::server

@@ -100,7 +100,7 @@ HttpConnection::Step HttpConnection::ReadHead() {
     Close();
     return Step::kClosed;
   }
-  server().stats().bytes_in += text->size();
+  handlers::ServerCounters::Add(stats().bytes_in, text->size());
   if (eos && text->empty()) {  // the client closed
     Close();
     return Step::kClosed;
@@ -289,7 +289,7 @@ void HttpConnection::EndRequest(InFlight& f) {
   if (f.http_in != nullptr && f.http_in->continue_sent()) overhead += kContinue.size();
   r.bytes_sent = f.progress.bytes_written > overhead ? f.progress.bytes_written - overhead : 0;
   r.keep_alive = f.keep && !r.aborted;
-  server().stats().requests++;
+  handlers::ServerCounters::Add(stats().requests, 1);
   core_out().set_progress(nullptr);
   handlers::EndRequestCycle(server().hooks(), r);
   in_flight_.reset();

@@ -405,6 +405,13 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(status_of(resp), 200)
         self.assertTrue(wait_until(lambda: counter("bytes_out") - before >= len(TEXT)),
                         "bytes_out grew by %d" % (counter("bytes_out") - before))
+        # Each worker counts in its own block; the page shows the sum, whichever served.
+        before = counter("requests")
+        for _ in range(10):
+            resp = raw(self.server.port, b"GET /text.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            self.assertEqual(status_of(resp), 200)
+        self.assertTrue(wait_until(lambda: counter("requests") - before >= 10),
+                        "requests grew by %d" % (counter("requests") - before))
 
     def test_access_log_is_combined_format(self):
         self.get("/dir/", {"User-Agent": "integration-test", "Referer": "http://ref.test/"})
