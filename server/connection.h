@@ -50,8 +50,6 @@ class RecordPool {
   RecordPool(const RecordPool&) = delete;
   RecordPool& operator=(const RecordPool&) = delete;
 
-  size_t in_use() const { return in_use_; }
-  size_t pooled() const { return entries_.size(); }
   void Clear() { entries_.clear(); }
 
  private:
@@ -62,7 +60,7 @@ class RecordPool {
     CoreOutputFilter* core_out;         // the record's, holding nothing
   };
   std::vector<Entry> entries_;
-  size_t in_use_ = 0;
+  size_t in_use_ = 0;  // records the worker's connections hold
 };
 
 // What a worker gives its connections.
