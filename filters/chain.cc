@@ -61,6 +61,7 @@ T* ChainCore<T>::Insert(std::unique_ptr<T> filter) {
 template <typename T>
 void ChainCore<T>::Reindex() {
   order_.clear();
+  order_.reserve(std::max(filters_.size(), kInitialFilters));  // one allocation per chain, mostly
   for (const std::unique_ptr<T>& f : filters_) {
     f->index_ = order_.size();
     order_.push_back(f.get());

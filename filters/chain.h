@@ -84,6 +84,8 @@ class ChainCore {
   // The filter's first call: Init(), its error prefixed with the filter's name.
   [[gnu::cold, gnu::noinline]] static absl::Status Init(T* filter);
 
+  static constexpr size_t kInitialFilters = 8;
+
   std::list<std::unique_ptr<T>> filters_;  // owns the filters, in chain order
   std::vector<T*> order_;                  // the same filters, indexable
   Exchange* exchange_;

@@ -28,7 +28,7 @@ class HeaderMap {
 
   // Appends a field, keeping any earlier ones of the same name.
   void Add(absl::string_view name, absl::string_view value);
-  // Replaces every field of `name` with one field.
+  // Replaces every field of `name` with one field, in the place of the first.
   void Set(absl::string_view name, absl::string_view value);
   // Removes every field of `name`; returns how many were removed.
   size_t Remove(absl::string_view name);
@@ -48,6 +48,7 @@ class HeaderMap {
   std::vector<Field>::const_iterator end() const { return fields_.end(); }
 
  private:
+  static constexpr size_t kInitialFields = 8;
   std::vector<Field> fields_;
 };
 

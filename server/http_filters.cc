@@ -81,7 +81,12 @@ std::string HttpHeaderFilter::Head() {
   absl::string_view reason = handlers::ReasonPhrase(ex.status);
   std::string head = absl::StrCat("HTTP/1.1 ", ex.status, " ", reason.empty() ? "Unknown" : reason,
                                   "\r\n");
-  for (const filters::HeaderMap::Field& f : h) absl::StrAppend(&head, f.first, ": ", f.second, "\r\n");
+  size_t size = head.size() + 2;
+  for (const filters::HeaderMap::Field& f : h) size += f.first.size() + f.second.size() + 4;
+  head.reserve(size);  // one allocation for the whole head
+  for (const filters::HeaderMap::Field& f : h) {
+    head.append(f.first).append(": ").append(f.second).append("\r\n");
+  }
   head += "\r\n";
   drop_body_ = no_body || ex.is_head();
   return head;

@@ -108,7 +108,7 @@ Outcome SendFile(Request& r, Ref<File> file, const std::string& path, const stru
 
 }  // namespace
 
-std::string MimeTypeFor(absl::string_view path) {
+absl::string_view MimeTypeFor(absl::string_view path) {
   static const std::pair<const char*, const char*> kTypes[] = {
       {".html", "text/html; charset=utf-8"},  {".htm", "text/html; charset=utf-8"},
       {".txt", "text/plain; charset=utf-8"},  {".css", "text/css; charset=utf-8"},
@@ -128,9 +128,9 @@ std::string MimeTypeFor(absl::string_view path) {
   if (dot == absl::string_view::npos || (slash != absl::string_view::npos && dot < slash)) {
     return "application/octet-stream";
   }
-  std::string ext = absl::AsciiStrToLower(path.substr(dot));
+  absl::string_view ext = path.substr(dot);
   for (const auto& [e, type] : kTypes) {
-    if (ext == e) return type;
+    if (absl::EqualsIgnoreCase(ext, e)) return type;
   }
   return "application/octet-stream";
 }

@@ -23,7 +23,7 @@ Outcome ServeStatic(Request& r);
 
 // The media type for a file name's extension ("text/html; charset=utf-8"), or
 // "application/octet-stream".
-std::string MimeTypeFor(absl::string_view path);
+absl::string_view MimeTypeFor(absl::string_view path);
 
 }  // namespace brigade::handlers
 
