@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 
 #include "absl/strings/ascii.h"
@@ -81,13 +82,21 @@ std::string HttpHeaderFilter::Head() {
   absl::string_view reason = handlers::ReasonPhrase(ex.status);
   std::string head = absl::StrCat("HTTP/1.1 ", ex.status, " ", reason.empty() ? "Unknown" : reason,
                                   "\r\n");
-  size_t size = head.size() + 2;
+  size_t at = head.size();
+  size_t size = at + 2;
   for (const filters::HeaderMap::Field& f : h) size += f.first.size() + f.second.size() + 4;
-  head.reserve(size);  // one allocation for the whole head
+  head.resize(size);  // one allocation for the whole head, filled in place
+  auto put = [&head, &at](absl::string_view piece) {
+    memcpy(&head[at], piece.data(), piece.size());
+    at += piece.size();
+  };
   for (const filters::HeaderMap::Field& f : h) {
-    head.append(f.first).append(": ").append(f.second).append("\r\n");
+    put(f.first);
+    put(": ");
+    put(f.second);
+    put("\r\n");
   }
-  head += "\r\n";
+  put("\r\n");
   drop_body_ = no_body || ex.is_head();
   return head;
 }

@@ -41,7 +41,7 @@ std::optional<HttpError> RequestHeadParser::AddLine(absl::string_view line) {
   if (!absl::EndsWith(line, "\n")) return Bad("request head ended in the middle of a line");
   if (!absl::EndsWith(line, "\r\n")) return Bad("bare LF ends a line of the request head");
   line.remove_suffix(2);
-  if (line.find_first_of(std::string("\r\n\0", 3)) != absl::string_view::npos) {
+  if (absl::c_any_of(line, [](char c) { return c == '\r' || c == '\n' || c == '\0'; })) {
     return Bad("CR, LF or NUL inside a line of the request head");
   }
   if (!started_) {
@@ -53,9 +53,14 @@ std::optional<HttpError> RequestHeadParser::AddLine(absl::string_view line) {
 }
 
 std::optional<HttpError> RequestHeadParser::RequestLine(absl::string_view line) {
-  std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
-  if (parts.size() != 3) return Bad("request line is not METHOD SP TARGET SP VERSION");
-  absl::string_view method = parts[0], target = parts[1], version = parts[2];
+  size_t sp1 = line.find(' ');
+  size_t sp2 = sp1 == absl::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == absl::string_view::npos || line.find(' ', sp2 + 1) != absl::string_view::npos) {
+    return Bad("request line is not METHOD SP TARGET SP VERSION");
+  }
+  absl::string_view method = line.substr(0, sp1);
+  absl::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  absl::string_view version = line.substr(sp2 + 1);
   if (!IsToken(method)) return Bad("request method is not a token");
   if (target.empty()) return Bad("empty request target");
   for (char c : target) {
@@ -122,12 +127,13 @@ std::optional<HttpError> RequestHeadParser::FieldLine(absl::string_view line) {
 std::optional<HttpError> RequestHeadParser::Finish() {
   done_ = true;
   filters::HeaderMap& h = head_.headers;
-  std::vector<absl::string_view> hosts = h.GetAll("Host");
+  size_t hosts = absl::c_count_if(
+      h, [](const filters::HeaderMap::Field& f) { return absl::EqualsIgnoreCase(f.first, "Host"); });
   if (absolute_host_.has_value()) {
     h.Set("Host", *absolute_host_);
-  } else if (head_.protocol == "HTTP/1.1" && hosts.size() != 1) {
-    return Bad(hosts.empty() ? "HTTP/1.1 request without Host" : "more than one Host field");
-  } else if (hosts.size() > 1) {
+  } else if (head_.protocol == "HTTP/1.1" && hosts != 1) {
+    return Bad(hosts == 0 ? "HTTP/1.1 request without Host" : "more than one Host field");
+  } else if (hosts > 1) {
     return Bad("more than one Host field");
   }
   if (std::optional<absl::string_view> host = h.Get("Host")) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -57,12 +58,31 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view path) {
 }
 
 absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path) {
+  if (raw_path.find('%') == absl::string_view::npos) return RemoveDotSegments(raw_path);
   absl::StatusOr<std::string> decoded = PercentDecode(raw_path);
   if (!decoded.ok()) return decoded.status();
   return RemoveDotSegments(*decoded);
 }
 
+namespace {
+
+// True when RemoveDotSegments would return `path` as it is: it starts with '/', and no segment
+// is "." or "..", nor empty but the last (a trailing slash). Most request paths are.
+bool AlreadyNormal(absl::string_view path) {
+  if (path.empty() || path[0] != '/') return false;
+  for (size_t i = 1; i < path.size();) {
+    size_t end = std::min(path.find('/', i), path.size());
+    absl::string_view segment = path.substr(i, end - i);
+    if (segment == "." || segment == ".." || (segment.empty() && end != path.size())) return false;
+    i = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string RemoveDotSegments(absl::string_view path) {
+  if (AlreadyNormal(path)) return std::string(path);
   std::vector<absl::string_view> out;
   std::vector<absl::string_view> segments = absl::StrSplit(path, '/');
   bool trailing_slash = false;

@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -50,6 +52,34 @@ TEST(UriTest, RemoveDotSegmentsFollowsRfc3986) {
   EXPECT_EQ(RemoveDotSegments("/dir/"), "/dir/");
   EXPECT_EQ(RemoveDotSegments("//a//b"), "/a/b");
   EXPECT_EQ(RemoveDotSegments("/"), "/");
+}
+
+// Every path over '/', '.' and 'a' up to 8 characters: the result is rooted, has no empty, "."
+// or ".." segment, is a fixed point, and a path already so is returned as it was.
+TEST(UriTest, RemoveDotSegmentsOnEveryShortPath) {
+  auto normal = [](const std::string& p) {
+    if (p.empty() || p[0] != '/' || p.find("//") != std::string::npos) return false;
+    for (const char* bad : {"/./", "/../"}) {
+      if (p.find(bad) != std::string::npos) return false;
+    }
+    for (const char* end : {"/.", "/.."}) {
+      size_t n = std::strlen(end);
+      if (p.size() >= n && p.compare(p.size() - n, n, end) == 0) return false;
+    }
+    return true;
+  };
+  std::vector<std::string> paths = {"/"};
+  for (size_t at = 0; at < paths.size(); ++at) {
+    const std::string p = paths[at];
+    std::string out = RemoveDotSegments(p);
+    EXPECT_TRUE(normal(out)) << p << " -> " << out;
+    EXPECT_EQ(RemoveDotSegments(out), out) << p;
+    if (normal(p)) EXPECT_EQ(out, p);
+    if (p.size() < 8) {
+      for (char c : {'/', '.', 'a'}) paths.push_back(p + c);
+    }
+  }
+  EXPECT_EQ(paths.size(), 3280u);  // 1 + 3 + ... + 3^7
 }
 
 class RootTest : public ::testing::Test {
