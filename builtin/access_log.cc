@@ -1,6 +1,8 @@
 #include "builtin/access_log.h"
 
 #include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
@@ -36,15 +38,32 @@ std::string LogQuote(absl::string_view s) {
 
 }  // namespace
 
+namespace {
+std::atomic<uint64_t> next_log_id{1};
+}  // namespace
+
+AccessLog::AccessLog() : id_(next_log_id.fetch_add(1)) {}
+
 AccessLog::~AccessLog() {
-  std::lock_guard<std::mutex> lock(mu_);
+  if (writer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(wake_mu_);
+      stop_ = true;
+    }
+    wake_.notify_one();
+    writer_.join();
+  }
+  std::lock_guard<std::mutex> lock(file_mu_);
+  WriteHeldLocked();
   if (file_ != nullptr && file_ != stdout) fclose(file_);
 }
 
 absl::Status AccessLog::Open(const std::string& path) {
   path_ = path;
   enabled_ = !path.empty();
-  return Reopen();
+  if (absl::Status s = Reopen(); !s.ok()) return s;
+  if (enabled_) writer_ = std::thread([this] { WriterLoop(); });
+  return absl::OkStatus();
 }
 
 absl::Status AccessLog::Reopen() {
@@ -54,10 +73,90 @@ absl::Status AccessLog::Reopen() {
     fresh = fopen(path_.c_str(), "ae");
     if (fresh == nullptr) return internal::ErrnoStatus(errno, absl::StrCat("AccessLog ", path_));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(file_mu_);
+  WriteHeldLocked();
   if (file_ != nullptr && file_ != stdout) fclose(file_);
   file_ = fresh;
   return absl::OkStatus();
+}
+
+AccessLog::Buffer& AccessLog::ThisThreadsBuffer() {
+  // A thread writes to one log, or a few over its life (tests): a short list, looked up by id.
+  thread_local std::vector<std::pair<uint64_t, Buffer*>> mine;
+  for (const auto& [id, buffer] : mine) {
+    if (id == id_) return *buffer;
+  }
+  std::lock_guard<std::mutex> lock(buffers_mu_);
+  buffers_.push_back(std::make_unique<Buffer>());
+  mine.emplace_back(id_, buffers_.back().get());
+  return *buffers_.back();
+}
+
+void AccessLog::Write(const handlers::Request& r, bool keep_alive) {
+  if (!enabled_) return;  // no line is built for a log nobody configured
+  std::string line = Format(r, keep_alive);
+  Buffer& b = ThisThreadsBuffer();
+  bool full;
+  {
+    std::lock_guard<std::mutex> lock(b.mu);
+    if (b.lines.size() + line.size() > kMaxHeldBytes) {
+      ++b.dropped;
+      return;
+    }
+    b.lines += line;
+    full = b.lines.size() >= kFlushBytes;
+  }
+  // The writer may be between its check and its wait: then it writes at its next round, at
+  // most kFlushMs later.
+  if (full && !full_.exchange(true)) wake_.notify_one();
+}
+
+void AccessLog::Flush() {
+  std::lock_guard<std::mutex> lock(file_mu_);
+  WriteHeldLocked();
+}
+
+void AccessLog::WriterLoop() {
+  std::unique_lock<std::mutex> lock(wake_mu_);
+  while (!stop_) {
+    wake_.wait_for(lock, std::chrono::milliseconds(kFlushMs),
+                   [this] { return stop_ || full_.load(); });
+    lock.unlock();
+    full_ = false;
+    Flush();
+    lock.lock();
+  }
+}
+
+void AccessLog::WriteHeldLocked() {
+  std::vector<Buffer*> all;
+  {
+    std::lock_guard<std::mutex> lock(buffers_mu_);
+    for (const std::unique_ptr<Buffer>& b : buffers_) all.push_back(b.get());
+  }
+  std::string out;
+  uint64_t dropped = 0;
+  for (Buffer* b : all) {
+    std::lock_guard<std::mutex> lock(b->mu);
+    out += b->lines;
+    b->lines.clear();
+    if (b->lines.capacity() > 2 * kFlushBytes) b->lines.shrink_to_fit();  // after a burst
+    dropped += b->dropped;
+    b->dropped = 0;
+  }
+  if (dropped > 0) {
+    fprintf(stderr,
+            "brigaded: access log %s: %llu lines dropped: the file did not take them as fast "
+            "as they came\n",
+            path_.c_str(), static_cast<unsigned long long>(dropped));
+  }
+  if (out.empty() || file_ == nullptr) return;
+  bool ok = fwrite(out.data(), 1, out.size(), file_) == out.size();
+  ok = fflush(file_) == 0 && ok;
+  if (!ok && !write_failed_) {
+    fprintf(stderr, "brigaded: access log %s: write failed: %s\n", path_.c_str(), strerror(errno));
+  }
+  write_failed_ = !ok;
 }
 
 std::string AccessLog::Format(const handlers::Request& r, bool keep_alive) {
@@ -69,15 +168,6 @@ std::string AccessLog::Format(const handlers::Request& r, bool keep_alive) {
       LogQuote(r.request_headers.Get("Referer").value_or("-")),
       LogQuote(r.request_headers.Get("User-Agent").value_or("-")),
       r.aborted ? "X" : (keep_alive ? "+" : "-"));
-}
-
-void AccessLog::Write(const handlers::Request& r, bool keep_alive) {
-  if (!enabled_) return;  // no line is built for a log nobody configured
-  std::string line = Format(r, keep_alive);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (file_ == nullptr) return;
-  fputs(line.c_str(), file_);
-  fflush(file_);
 }
 
 }  // namespace brigade::server
