@@ -36,10 +36,12 @@ class HttpInFilter : public filters::InputFilter {
   HttpInFilter(std::optional<uint64_t> length, std::function<absl::Status()> send_continue)
       : InputFilter("HTTP_IN", filters::FilterKind::kProtocol),
         remaining_(length),
-        send_continue_(std::move(send_continue)) {}
+        send_continue_(std::move(send_continue)),
+        finished_(length == uint64_t{0}) {}
   absl::Status Read(Brigade& out, filters::ReadMode mode, BlockMode block,
                     size_t readbytes) override;
-  // True once the body was read to its end.
+  // True once the body was read to its end; from the start for a body of length 0, so that no
+  // read is spent on discarding it.
   bool finished() const { return finished_; }
   bool continue_sent() const { return continue_sent_; }
 
