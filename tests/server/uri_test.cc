@@ -74,7 +74,9 @@ TEST(UriTest, RemoveDotSegmentsOnEveryShortPath) {
     std::string out = RemoveDotSegments(p);
     EXPECT_TRUE(normal(out)) << p << " -> " << out;
     EXPECT_EQ(RemoveDotSegments(out), out) << p;
-    if (normal(p)) EXPECT_EQ(out, p);
+    if (normal(p)) {
+      EXPECT_EQ(out, p);
+    }
     if (p.size() < 8) {
       for (char c : {'/', '.', 'a'}) paths.push_back(p + c);
     }
