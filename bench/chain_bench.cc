@@ -80,7 +80,9 @@ void BM_ChainPassThrough(benchmark::State& state) {
       static_cast<double>(state.iterations()) * (kStreamBytes / kChunk) * filters,
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_ChainPassThrough)->Arg(1)->Arg(2)->Arg(4)->Arg(6)->Arg(8)->Arg(12)->Arg(16)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ChainPassThrough)
+    ->Arg(1)->Arg(2)->Arg(4)->Arg(6)->Arg(8)->Arg(12)->Arg(16)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_StreamMemcpyBaseline(benchmark::State& state) {
   std::string payload(kStreamBytes, 'c');

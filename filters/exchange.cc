@@ -27,14 +27,14 @@ void HeaderMap::Set(absl::string_view name, absl::string_view value) {
   if (first == fields_.end()) return Add(name, value);
   // The first field keeps its place (and its name's spelling); later ones of the name go.
   first->second.assign(value.data(), value.size());
-  fields_.erase(std::remove_if(first + 1, fields_.end(),
-                               [&](const Field& f) { return SameName(f.first, name); }),
-                fields_.end());
+  EraseFrom(first + 1, name);
 }
 
-size_t HeaderMap::Remove(absl::string_view name) {
+size_t HeaderMap::Remove(absl::string_view name) { return EraseFrom(fields_.begin(), name); }
+
+size_t HeaderMap::EraseFrom(std::vector<Field>::iterator from, absl::string_view name) {
   size_t before = fields_.size();
-  fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
+  fields_.erase(std::remove_if(from, fields_.end(),
                                [&](const Field& f) { return SameName(f.first, name); }),
                 fields_.end());
   return before - fields_.size();

@@ -49,6 +49,8 @@ class HeaderMap {
 
  private:
   static constexpr size_t kInitialFields = 8;
+  // Removes the fields of `name` from `from` on; returns how many.
+  size_t EraseFrom(std::vector<Field>::iterator from, absl::string_view name);
   std::vector<Field> fields_;
 };
 

@@ -78,8 +78,9 @@ bool ConnectionBase::ReleaseIdleRecord() {
   if (c == nullptr || closed() || OutputPending() || InputBuffered()) return false;
   if (pool == nullptr || pool->in_use_ <= RecordPool::kKeptRecords) return false;
   auto it = c->notes.find("protocol");
-  bool as_built = c->input().size() == 1 && c->output().size() == 1 && !c->input().eos_delivered() &&
-                  c->notes.size() == 1 && it != c->notes.end() && it->second == protocol_ &&
+  bool as_built = c->input().size() == 1 && c->output().size() == 1 &&
+                  !c->input().eos_delivered() && c->notes.size() == 1 &&
+                  it != c->notes.end() && it->second == protocol_ &&
                   c->socket == fd_ && c->parked().task() == nullptr &&
                   !c->stack(handlers::Phase::kPreConnection).modified() &&
                   !c->stack(handlers::Phase::kProcessConnection).modified();

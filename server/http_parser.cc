@@ -127,8 +127,9 @@ std::optional<HttpError> RequestHeadParser::FieldLine(absl::string_view line) {
 std::optional<HttpError> RequestHeadParser::Finish() {
   done_ = true;
   filters::HeaderMap& h = head_.headers;
-  size_t hosts = absl::c_count_if(
-      h, [](const filters::HeaderMap::Field& f) { return absl::EqualsIgnoreCase(f.first, "Host"); });
+  size_t hosts = absl::c_count_if(h, [](const filters::HeaderMap::Field& f) {
+    return absl::EqualsIgnoreCase(f.first, "Host");
+  });
   if (absolute_host_.has_value()) {
     h.Set("Host", *absolute_host_);
   } else if (head_.protocol == "HTTP/1.1" && hosts != 1) {

@@ -48,12 +48,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
   if (!locations.ok()) return locations.status();
   s->locations_ = *std::move(locations);
   if (absl::Status st = s->Bind(); !st.ok()) return st;
-  for (size_t i = 0; i < s->listen_fds_.size(); ++i) {
+  for (std::vector<int>& fds : s->listen_fds_) {
     s->record_.counters.push_back(std::make_unique<handlers::ServerCounters>());
-  }
-  for (size_t i = 0; i < s->listen_fds_.size(); ++i) {
     absl::StatusOr<std::unique_ptr<Worker>> w =
-        Worker::Create(s.get(), s->listen_fds_[i], s->record_.counters[i].get());
+        Worker::Create(s.get(), fds, s->record_.counters.back().get());
     if (!w.ok()) return w.status();
     s->workers_.push_back(*std::move(w));
   }

@@ -150,7 +150,8 @@ TEST(HooksTest, ConfiguredHandlersRunWithNoRegisteredOnesAndStopARunFirst) {
 
 TEST(HooksTest, ModuleConstraintsMoveHooksAcrossOrdersOnlyAsFarAsNeeded) {
   Hook<Ctx> hook(RunType::kVoid);
-  hook.Register(Rec("auth", Outcome::Ok()), {.order = Order::kFirst, .after = {}, .before = {}}, "auth", "auth");
+  hook.Register(Rec("auth", Outcome::Ok()), {.order = Order::kFirst, .after = {}, .before = {}},
+                "auth", "auth");
   // Wants to run before auth although registered at kMiddle, and after log (kReallyLast).
   hook.Register(Rec("rewrite", Outcome::Ok()),
                 {.order = Order::kMiddle, .after = {}, .before = {"auth"}}, "rewrite", "rewrite");
