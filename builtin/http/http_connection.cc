@@ -53,11 +53,10 @@ void HttpConnection::Advance() {
     if (step == Step::kClosed) return;
     waiting_ = step;
     bool output = step == Step::kWaitWrite;
-    bool idle = !in_flight_ && requests_ > 0 && partial_.empty() &&
-                (parser_ == nullptr || !parser_->started());
+    bool idle = !in_flight_ && requests_ > 0 && !MidHead();
     // Nothing of the last request is needed until the next one arrives: with the record, the
     // room for the longest head line goes too.
-    if (idle && ReleaseIdleRecord()) std::string().swap(partial_);
+    if (idle && ReleaseIdleRecord()) head_reader_.ReleaseBuffers();
     uint32_t flush = OutputPending() ? uint32_t{EPOLLOUT} : 0u;
     // Woken: another thread (the blocking pool) posts to the loop; the socket matters only
     // for what CORE_OUT holds.
@@ -69,67 +68,37 @@ void HttpConnection::Advance() {
 }
 
 HttpConnection::Step HttpConnection::ReadHead() {
-  if (parser_ == nullptr) {
-    parser_ = std::make_unique<RequestHeadParser>(HeadLimits{
-        config().limit_request_line, config().limit_request_fields,
-        config().limit_request_field_size});
+  uint64_t bytes = 0;
+  HttpError error;
+  HeadReader::Result result = head_reader_.Step(
+      record().input(), record().allocator(),
+      HeadLimits{config().limit_request_line, config().limit_request_fields,
+                 config().limit_request_field_size},
+      &bytes, &error);
+  handlers::ServerCounters::Add(stats().bytes_in, bytes);
+  switch (result) {
+    case HeadReader::Result::kLine:
+      return Step::kNext;
+    case HeadReader::Result::kWait:
+      return Step::kWaitRead;
+    case HeadReader::Result::kHead:
+      StartRequest();
+      return Step::kNext;
+    case HeadReader::Result::kError:
+      StartErrorRequest(error.status, error.message);
+      return Step::kNext;
+    case HeadReader::Result::kClosed:
+      break;
   }
-  filters::InputChain& in = record().input();
-  if (!parser_->started() && partial_.empty()) {
-    Brigade none(record().allocator());
-    absl::Status s = in.Read(none, filters::ReadMode::kEatCrlf, BlockMode::kNonBlock, 0);
-    if (absl::IsUnavailable(s)) return Step::kWaitRead;
-    if (!s.ok()) {
-      Close();
-      return Step::kClosed;
-    }
-  }
-  size_t limit = parser_->started() ? config().limit_request_field_size
-                                    : config().limit_request_line;
-  Brigade got(record().allocator());
-  absl::Status s = in.Read(got, filters::ReadMode::kGetLine, BlockMode::kNonBlock,
-                           limit + 2 - std::min(partial_.size(), limit + 1));
-  if (absl::IsUnavailable(s)) return Step::kWaitRead;
-  if (!s.ok()) {
-    Close();
-    return Step::kClosed;
-  }
-  bool eos = got.ends_with_eos();
-  absl::StatusOr<std::string> text = got.FlattenToString(limit + 2);
-  if (!text.ok()) {
-    Close();
-    return Step::kClosed;
-  }
-  handlers::ServerCounters::Add(stats().bytes_in, text->size());
-  if (eos && text->empty()) {  // the client closed
-    Close();
-    return Step::kClosed;
-  }
-  partial_ += *text;
-  bool complete = !partial_.empty() && partial_.back() == '\n';
-  if (!complete && !eos && partial_.size() <= limit + 1) return Step::kNext;
-  if (!parser_->started()) request_line_ = partial_.substr(0, partial_.find_first_of("\r\n"));
-  std::optional<HttpError> err = parser_->AddLine(partial_);
-  partial_.clear();
-  if (err.has_value()) {
-    StartErrorRequest(err->status, err->message);
-    return Step::kNext;
-  }
-  if (eos) {  // the client closed in the middle of a head
-    Close();
-    return Step::kClosed;
-  }
-  if (!parser_->done()) return Step::kNext;
-  StartRequest();
-  return Step::kNext;
+  Close();
+  return Step::kClosed;
 }
 
 HttpConnection::InFlight& HttpConnection::NewRequest(bool keep_alive) {
   in_flight_ = std::make_unique<InFlight>();
   InFlight& f = *in_flight_;
   f.request = std::make_unique<handlers::Request>(&record());
-  f.request->the_request = std::move(request_line_);
-  request_line_.clear();
+  f.request->the_request = head_reader_.TakeRequestLine();
   f.request->request_time = time(nullptr);
   f.framing.keep_alive = keep_alive;
   core_out().set_progress(&f.progress);
@@ -141,13 +110,12 @@ HttpConnection::InFlight& HttpConnection::NewRequest(bool keep_alive) {
 }
 
 void HttpConnection::StartErrorRequest(int status, const std::string& message) {
-  parser_.reset();
   InFlight& f = NewRequest(/*keep_alive=*/false);
   handlers::AbandonRequestCycle(*f.request, status, message);
 }
 
 void HttpConnection::StartRequest() {
-  std::unique_ptr<RequestHeadParser> parser = std::move(parser_);
+  std::unique_ptr<RequestHeadParser> parser = head_reader_.TakeParser();
   RequestHead& head = parser->head();
   ++requests_;
   bool keep_alive = head.keep_alive && !server().stopping() &&
@@ -316,8 +284,7 @@ bool HttpConnection::WaitingForOutput() const { return waiting_ == Step::kWaitWr
 void HttpConnection::OnTimer() {
   if (lingering()) return Close();
   if (!in_flight_) {
-    bool mid_head = !partial_.empty() || (parser_ != nullptr && parser_->started());
-    if (!mid_head) return Close();  // idle keep-alive connection
+    if (!MidHead()) return Close();  // idle keep-alive connection
     StartErrorRequest(408, "the request head did not arrive in time");
     return Advance();
   }
@@ -348,8 +315,7 @@ void HttpConnection::OnTimer() {
 
 void HttpConnection::OnStop() {
   if (lingering()) return Close();
-  bool mid_head = !partial_.empty() || (parser_ != nullptr && parser_->started());
-  if (!in_flight_ && !mid_head) Close();
+  if (!in_flight_ && !MidHead()) Close();
 }
 
 void HttpConnection::Cut() { Abort(); }

@@ -2,8 +2,8 @@
 //
 //   head ──► request ──► (response on the wire) ──► head (keep-alive, pipelining) … ──► linger
 //
-// head:    request-head lines are read without blocking (GETLINE, NONBLOCK) and fed to the
-//          strict parser; a malformed head becomes an error request.
+// head:    request-head lines are read without blocking (HeadReader: GETLINE, NONBLOCK) and
+//          fed to the strict parser; a malformed head becomes an error request.
 // request: the head's target is decoded and normalised once (Location matching, translate and
 //          handlers all see that path; the log keeps the line as sent), the compiled Location's
 //          filters are instantiated, and the request cycle runs. A coroutine handler that parks
@@ -30,6 +30,7 @@
 
 #include "server/connection.h"
 #include "server/http_filters.h"
+#include "server/head_reader.h"
 #include "server/http_parser.h"
 
 namespace brigade::server {
@@ -80,9 +81,9 @@ class HttpConnection final : public ConnectionBase {
   Step Abort(bool linger = false);
   bool WaitingForOutput() const;
 
-  std::unique_ptr<RequestHeadParser> parser_;
-  std::string partial_;       // a head line read in part
-  std::string request_line_;  // the current head's first line, for the log
+  bool MidHead() const { return head_reader_.mid_head(); }
+
+  HeadReader head_reader_;
   int requests_ = 0;
   std::unique_ptr<InFlight> in_flight_;
   Step waiting_ = Step::kWaitRead;

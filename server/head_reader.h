@@ -1,0 +1,61 @@
+// HeadReader: reads request heads from a connection's input chain without ever blocking —
+// GETLINE reads (NONBLOCK) of at most the line limit, the parts of a line that arrives across
+// several reads joined, each complete line fed to the strict RequestHeadParser.
+//
+// It is the worker's only way of reading a head (HttpConnection) and the unit the head fuzzer
+// drives with input cut into reads at arbitrary points, so resumption across partial lines is
+// tested the way it runs.
+//
+// Thread-safety: none; belongs to its connection.
+
+#ifndef SERVER_HEAD_READER_H_
+#define SERVER_HEAD_READER_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "brigade/allocator.h"
+#include "filters/chain.h"
+#include "server/http_parser.h"
+
+namespace brigade::server {
+
+class HeadReader {
+ public:
+  enum class Result {
+    kLine,    // a line (or the blank lines before a head) was consumed; step again
+    kWait,    // nothing more is ready: wait for the socket to become readable
+    kHead,    // a complete head: TakeParser()
+    kError,   // a malformed head: `*error` says why; the next step starts a new head
+    kClosed,  // the client closed (between heads or inside one), or reading failed
+  };
+
+  // Makes one step of progress on the current head, within `limits` (the same for every step
+  // of a head). `*bytes_in` grows by the head bytes read; `*error` is set on kError.
+  // Kept small (72 bytes) because every idle keep-alive connection holds one: the limits and
+  // the error are the caller's.
+  Result Step(filters::InputChain& in, BucketAllocator* alloc, const HeadLimits& limits,
+              uint64_t* bytes_in, HttpError* error);
+
+  // True once any byte of a head arrived (what the header timeout answers with 408).
+  bool mid_head() const { return !partial_.empty() || (parser_ != nullptr && parser_->started()); }
+
+  // After kHead: the parsed head, handed over; the next step starts a new one.
+  std::unique_ptr<RequestHeadParser> TakeParser() { return std::move(parser_); }
+
+  // The current head's first line as sent (without its CRLF), for the log; empty before it.
+  std::string TakeRequestLine() { return std::move(request_line_); }
+
+  // Frees the room kept for a partial line. REQUIRES: !mid_head().
+  void ReleaseBuffers() { std::string().swap(partial_); }
+
+ private:
+  std::unique_ptr<RequestHeadParser> parser_;
+  std::string partial_;       // a head line read in part
+  std::string request_line_;  // the current head's first line
+};
+
+}  // namespace brigade::server
+
+#endif  // SERVER_HEAD_READER_H_

@@ -1,0 +1,108 @@
+#include "server/head_reader.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "filters/core_input.h"
+#include "gtest/gtest.h"
+
+namespace brigade::server {
+namespace {
+
+// A head reader on CORE_IN over one end of a socket pair, as a connection has it; the test
+// writes the client's bytes to the other end.
+class HeadReaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds_), 0);
+    Brigade src(alloc_);
+    src.Append(Bucket::FromSource(alloc_, Source::Adopt(Source::Kind::kSocket, fds_[0], true)));
+    in_.Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
+  }
+  void TearDown() override { close(fds_[1]); }
+
+  void Send(const std::string& bytes) {
+    ASSERT_EQ(write(fds_[1], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  }
+  // Steps until the reader stops for something other than another line.
+  HeadReader::Result Run() {
+    while (true) {
+      HeadReader::Result r = reader_.Step(in_, alloc_, limits_, &bytes_, &error_);
+      if (r != HeadReader::Result::kLine) return r;
+    }
+  }
+
+  BucketAllocator* alloc_ = BucketAllocator::ForThisThread();
+  int fds_[2] = {-1, -1};
+  filters::Exchange ex_;
+  filters::InputChain in_{&ex_};
+  HeadLimits limits_{.request_line = 64, .fields = 4, .field_size = 32};
+  HeadReader reader_;
+  uint64_t bytes_ = 0;
+  HttpError error_;
+};
+
+TEST_F(HeadReaderTest, AHeadSentAByteAtATimeIsReadAsIfWhole) {
+  const std::string head = "\r\nGET /a?b HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n";
+  for (size_t i = 0; i + 1 < head.size(); ++i) {
+    Send(head.substr(i, 1));
+    ASSERT_EQ(Run(), HeadReader::Result::kWait) << "after byte " << i;
+    EXPECT_EQ(reader_.mid_head(), i >= 2) << "after byte " << i;
+  }
+  Send(head.substr(head.size() - 1));
+  ASSERT_EQ(Run(), HeadReader::Result::kHead);
+  EXPECT_EQ(bytes_, head.size() - 2);  // the leading CRLF is skipped, not counted
+  EXPECT_EQ(reader_.TakeRequestLine(), "GET /a?b HTTP/1.1");
+  std::unique_ptr<RequestHeadParser> parser = reader_.TakeParser();
+  EXPECT_EQ(parser->head().path, "/a");
+  EXPECT_EQ(parser->head().query, "b");
+  EXPECT_EQ(parser->head().headers.Get("X-A"), "1");
+  EXPECT_FALSE(reader_.mid_head());
+}
+
+TEST_F(HeadReaderTest, PipelinedHeadsComeOneAtATime) {
+  Send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTT");
+  std::vector<std::string> paths;
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(Run(), HeadReader::Result::kHead);
+    paths.push_back(reader_.TakeParser()->head().path);
+  }
+  EXPECT_EQ(paths, (std::vector<std::string>{"/1", "/2"}));
+  EXPECT_EQ(Run(), HeadReader::Result::kWait);
+  EXPECT_TRUE(reader_.mid_head());
+}
+
+TEST_F(HeadReaderTest, AnOverlongRequestLineIs414WhetherItArrivesWholeOrInParts) {
+  Send("GET /" + std::string(40, 'a'));
+  EXPECT_EQ(Run(), HeadReader::Result::kWait);
+  Send(std::string(40, 'a') + " HTTP/1.1\r\n");
+  ASSERT_EQ(Run(), HeadReader::Result::kError);
+  EXPECT_EQ(error_.status, 414);
+}
+
+TEST_F(HeadReaderTest, AnOverlongFieldIs431) {
+  Send("GET / HTTP/1.1\r\nX: " + std::string(40, 'v') + "\r\n\r\n");
+  ASSERT_EQ(Run(), HeadReader::Result::kError);
+  EXPECT_EQ(error_.status, 431);
+}
+
+TEST_F(HeadReaderTest, AClientClosingBetweenOrInsideHeadsIsClosed) {
+  Send("GET / HTTP/1.1\r\nHo");
+  EXPECT_EQ(Run(), HeadReader::Result::kWait);
+  shutdown(fds_[1], SHUT_WR);
+  EXPECT_EQ(Run(), HeadReader::Result::kClosed);
+}
+
+TEST_F(HeadReaderTest, AnIdleConnectionThatClosesIsClosedNotAnError) {
+  EXPECT_EQ(Run(), HeadReader::Result::kWait);
+  EXPECT_FALSE(reader_.mid_head());
+  shutdown(fds_[1], SHUT_WR);
+  EXPECT_EQ(Run(), HeadReader::Result::kClosed);
+  EXPECT_EQ(bytes_, 0u);
+}
+
+}  // namespace
+}  // namespace brigade::server
