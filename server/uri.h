@@ -22,7 +22,9 @@ std::string RemoveDotSegments(absl::string_view path);
 
 // The one path a request is known by: `raw_path` (the target's path, still percent-encoded)
 // decoded, then freed of dot segments. Location matching, translate and handlers all use it;
-// it never climbs above "/", and normalising it again changes nothing.
+// it never climbs above "/", and removing dot segments again changes nothing (nor does
+// normalising again, unless it holds a '%': "%2541" decodes to "%41", and the server decodes
+// exactly once).
 // Errors: as PercentDecode.
 absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path);
 

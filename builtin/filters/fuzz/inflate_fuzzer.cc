@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary bytes as a gzip request body through CORE_IN and INFLATE, with a
-// 1 MiB output limit, on the backend the first byte's top bit picks (zlib or ISA-L). Invariants: no crash or sanitizer report; never more than the limit plus
-// one block decoded; failures are InvalidArgument, DataLoss or ResourceExhausted naming INFLATE.
+// 1 MiB output limit, on the backend the first byte's top bit picks (zlib or ISA-L).
+// Invariants: no crash or sanitizer report; never more than the limit plus one block decoded;
+// failures are InvalidArgument, DataLoss or ResourceExhausted naming INFLATE.
 
 #include <cstdint>
 #include <cstdlib>
