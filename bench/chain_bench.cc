@@ -34,7 +34,7 @@ constexpr size_t kChunk = 64 << 10;
 class PassThrough : public filters::OutputFilter {
  public:
   PassThrough() : OutputFilter("PASS", FilterKind::kContentSet) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     for (const Bucket& b : bb) seen_ += b.length();
     return PassNext(bb);
   }
@@ -45,7 +45,7 @@ class PassThrough : public filters::OutputFilter {
 class Discard : public filters::OutputFilter {
  public:
   Discard() : OutputFilter("DISCARD", FilterKind::kNetwork) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     bb.Clear();
     return Flow::kDone;
   }

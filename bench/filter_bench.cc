@@ -22,7 +22,7 @@ using filters::Flow;
 class Discard : public filters::OutputFilter {
  public:
   Discard() : OutputFilter("DISCARD", FilterKind::kNetwork) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     for (const Bucket& b : bb) bytes_ += b.length();
     bb.Clear();
     return Flow::kDone;
@@ -51,7 +51,7 @@ class PipeSink : public filters::OutputFilter {
     drain_.join();
     close(fds_[0]);
   }
-  absl::StatusOr<Flow> Filter(Brigade& bb) override { return writer_.Filter(bb); }
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override { return writer_.Filter(bb); }
   uint64_t bytes() const { return writer_.written(); }
 
  private:
@@ -68,7 +68,7 @@ class PipeSink : public filters::OutputFilter {
 };
 
 // `input` in a temporary file (unlinked at once), for file-range buckets.
-absl::StatusOr<Ref<File>> TempFile(absl::string_view input) {
+[[nodiscard]] absl::StatusOr<Ref<File>> TempFile(absl::string_view input) {
   char path[] = "/tmp/brigade-bench-XXXXXX";
   int fd = mkstemp(path);
   if (fd < 0) return absl::InternalError("mkstemp failed");
@@ -85,8 +85,8 @@ absl::StatusOr<Ref<File>> TempFile(absl::string_view input) {
 }
 
 // One pass of `input` through a chain; the output size.
-absl::StatusOr<uint64_t> RunOnce(const ChainFactory& make, absl::string_view input,
-                                 const ChainOptions& options, const Ref<File>& file) {
+[[nodiscard]] absl::StatusOr<uint64_t> RunOnce(const ChainFactory& make, absl::string_view input,
+                                               const ChainOptions& options, const Ref<File>& file) {
   BucketAllocator* alloc = BucketAllocator::ForThisThread();
   filters::Exchange ex;
   if (options.setup_exchange) options.setup_exchange(ex);

@@ -41,7 +41,7 @@ const std::string& Text() { return bench::Text(kTextSize); }
 class PassThrough : public filters::OutputFilter {
  public:
   PassThrough() : OutputFilter("PASS", FilterKind::kTranscode) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override { return PassNext(bb); }
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override { return PassNext(bb); }
 };
 
 filters::GzipBackend Backend(int64_t isal) {

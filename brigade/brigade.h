@@ -127,19 +127,22 @@ class Brigade {
   // first bucket at or after `offset` — a metadata bucket at that point included — or null
   // when `offset` is the end of the data.
   // Errors: offset past the end of the data → OutOfRange; read errors as Bucket::Read.
-  absl::StatusOr<Bucket*> Partition(uint64_t offset, BlockMode mode = BlockMode::kBlock);
+  [[nodiscard]] absl::StatusOr<Bucket*> Partition(uint64_t offset,
+                                                  BlockMode mode = BlockMode::kBlock);
   // Partition(offset), then SplitAt the returned bucket: this keeps the first `offset` bytes
   // (and any metadata before them); the rest is returned.
-  absl::StatusOr<Brigade> SplitAtOffset(uint64_t offset, BlockMode mode = BlockMode::kBlock);
+  [[nodiscard]] absl::StatusOr<Brigade> SplitAtOffset(uint64_t offset,
+                                                      BlockMode mode = BlockMode::kBlock);
 
   // Copies up to out.size() bytes of data from the front of the brigade into `out`, skipping
   // metadata, and returns how many (fewer only when the data ends first). Reads file and
   // source buckets as needed. The brigade keeps its bytes. Counted as one flatten.
-  absl::StatusOr<size_t> Flatten(absl::Span<char> out, BlockMode mode = BlockMode::kBlock);
+  [[nodiscard]] absl::StatusOr<size_t> Flatten(absl::Span<char> out,
+                                               BlockMode mode = BlockMode::kBlock);
   // All data bytes as one string. Errors: more than max_bytes of data → ResourceExhausted
   // (nothing is returned, so nothing is silently cut off).
-  absl::StatusOr<std::string> FlattenToString(size_t max_bytes,
-                                              BlockMode mode = BlockMode::kBlock);
+  [[nodiscard]] absl::StatusOr<std::string> FlattenToString(size_t max_bytes,
+                                                            BlockMode mode = BlockMode::kBlock);
 
   // Result of SplitLine.
   enum class LineResult {
@@ -151,8 +154,8 @@ class Brigade {
   // first '\n', or max_bytes bytes, whichever comes first. Buckets are split, not copied.
   // Stops before a metadata bucket (it stays at the front of this brigade).
   // Errors: as Bucket::Read, except that a NONBLOCK source with no data ends with kIncomplete.
-  absl::StatusOr<LineResult> SplitLine(Brigade& out, size_t max_bytes,
-                                       BlockMode mode = BlockMode::kBlock);
+  [[nodiscard]] absl::StatusOr<LineResult> SplitLine(Brigade& out, size_t max_bytes,
+                                                     BlockMode mode = BlockMode::kBlock);
 
   // Describes the front of the brigade as iovecs without copying or reading anything.
   struct IovecExport {
@@ -167,14 +170,14 @@ class Brigade {
   IovecExport ToIovec(struct iovec* iov, size_t max_iovecs);
 
   // --- The buffered writer. Each returns FailedPrecondition after EOS. ---
-  absl::Status Write(absl::string_view data);
-  absl::Status Writev(absl::Span<const absl::string_view> parts);
-  absl::Status Puts(const char* s);
-  absl::Status Printf(const char* format, ...) __attribute__((format(printf, 2, 3)));
+  [[nodiscard]] absl::Status Write(absl::string_view data);
+  [[nodiscard]] absl::Status Writev(absl::Span<const absl::string_view> parts);
+  [[nodiscard]] absl::Status Puts(const char* s);
+  [[nodiscard]] absl::Status Printf(const char* format, ...) __attribute__((format(printf, 2, 3)));
   // Appends a bucket that adopts `data` (no copy; the string is freed with the last view).
-  absl::Status WriteOwned(std::string data);
+  [[nodiscard]] absl::Status WriteOwned(std::string data);
   // Copies `data` whatever its size (packed into blocks), for bytes that die with the call.
-  absl::Status WriteCopy(absl::string_view data);
+  [[nodiscard]] absl::Status WriteCopy(absl::string_view data);
   size_t copy_threshold() const { return copy_threshold_; }
   void set_copy_threshold(size_t bytes) { copy_threshold_ = bytes; }
 
@@ -196,14 +199,14 @@ class Brigade {
   void LinkBefore(BucketLink* pos, Bucket* b);
   // Moves every bucket of `other` in front of `pos` (a link of this brigade), in O(1).
   void SpliceBefore(BucketLink* pos, Brigade& other);
-  absl::Status CheckWritable() const;
+  [[nodiscard]] absl::Status CheckWritable() const;
   // Appends `data` into the tail heap block's free space as far as it fits; returns the rest.
   absl::string_view PackIntoTail(absl::string_view data);
   // Copies `data` into the tail block, adding blocks as needed.
   void AppendCopy(absl::string_view data);
   // Reads `b` if it is a file or source, dropping it when it turns out empty. Returns the
   // bucket that now holds the data at b's place, or null when b was an empty source at EOF.
-  absl::StatusOr<Bucket*> ReadInPlace(Bucket* b, BlockMode mode);
+  [[nodiscard]] absl::StatusOr<Bucket*> ReadInPlace(Bucket* b, BlockMode mode);
 
   BucketAllocator* allocator_;
   BucketLink sentinel_;  // ring: sentinel_.next is the front, sentinel_.prev the back

@@ -146,17 +146,17 @@ class Bucket : private BucketLink {
   //   a file shorter than the bucket → DataLoss; I/O errors → the errno's code. A file or
   //   source bucket that must leave a remainder but is not in a brigade → FailedPrecondition.
   // The view stays valid while this bucket lives.
-  absl::StatusOr<absl::string_view> Read(BlockMode mode = BlockMode::kBlock);
+  [[nodiscard]] absl::StatusOr<absl::string_view> Read(BlockMode mode = BlockMode::kBlock);
 
   // Splits a data bucket in O(1) without copying: this keeps [0, at) and a new bucket viewing
   // [at, length) of the same storage is linked right after it and returned.
   // REQUIRES: in_brigade(). Errors: metadata or source (unknown length) → FailedPrecondition;
   //   at == 0 or at >= length() → OutOfRange (a split may not make an empty bucket).
-  absl::StatusOr<Bucket*> Split(uint64_t at);
+  [[nodiscard]] absl::StatusOr<Bucket*> Split(uint64_t at);
 
   // A new, unlinked bucket sharing this one's storage (O(1), no copy).
   // Errors: a source bucket cannot be copied (its bytes are unread) → FailedPrecondition.
-  absl::StatusOr<BucketPtr> Copy() const;
+  [[nodiscard]] absl::StatusOr<BucketPtr> Copy() const;
 
   // Makes the bucket safe to keep past the current call: a transient bucket's bytes are
   // copied into a heap block (counted, with `local` too when not null); every other kind
@@ -177,8 +177,8 @@ class Bucket : private BucketLink {
   // Replaces this bucket's storage (taking over the caller's reference) and view.
   void Morph(BucketKind kind, Storage* storage, const char* data, uint64_t length);
   void InsertAfterThis(BucketPtr b);
-  absl::StatusOr<absl::string_view> ReadFile();
-  absl::StatusOr<absl::string_view> ReadSource(BlockMode mode);
+  [[nodiscard]] absl::StatusOr<absl::string_view> ReadFile();
+  [[nodiscard]] absl::StatusOr<absl::string_view> ReadSource(BlockMode mode);
 
   BucketAllocator* allocator_;
   Storage* storage_ = nullptr;  // one counted reference, or null (immortal, transient, markers)

@@ -41,7 +41,7 @@ class Spool {
   // Errors: the temporary file cannot be made or written (the errno's code, naming the
   // directory); an unread socket or pipe bucket (InvalidArgument). What was appended before
   // stays in the spool.
-  absl::Status Append(Brigade& bb);
+  [[nodiscard]] absl::Status Append(Brigade& bb);
 
   uint64_t size() const { return memory_bytes_ + file_bytes_; }
   uint64_t file_bytes() const { return file_bytes_; }
@@ -50,8 +50,8 @@ class Spool {
   Brigade Take();
 
  private:
-  absl::Status OpenFile();
-  absl::Status WriteToFile(Bucket* b);
+  [[nodiscard]] absl::Status OpenFile();
+  [[nodiscard]] absl::Status WriteToFile(Bucket* b);
 
   BucketAllocator* allocator_;
   uint64_t budget_;

@@ -13,7 +13,7 @@
 namespace brigade {
 namespace internal {
 
-absl::Status ErrnoStatus(int err, absl::string_view what) {
+[[nodiscard]] absl::Status ErrnoStatus(int err, absl::string_view what) {
   std::string message = absl::StrCat(what, ": ", strerror(err));
   switch (err) {
     case ENOENT:

@@ -141,7 +141,7 @@ class ExternalData final : public Storage {
 class MmapRegion final : public Storage {
  public:
   // Maps [offset, offset+length) of `fd`. REQUIRES: length > 0.
-  static absl::StatusOr<Ref<MmapRegion>> Map(int fd, uint64_t offset, size_t length);
+  [[nodiscard]] static absl::StatusOr<Ref<MmapRegion>> Map(int fd, uint64_t offset, size_t length);
   // The first byte of the requested range (the mapping itself starts at a page boundary).
   const char* data() const { return static_cast<const char*>(base_) + skew_; }
   size_t size() const { return length_; }
@@ -160,12 +160,12 @@ class MmapRegion final : public Storage {
 class File final : public Storage {
  public:
   // Opens `path` read-only.
-  static absl::StatusOr<Ref<File>> Open(const std::string& path);
+  [[nodiscard]] static absl::StatusOr<Ref<File>> Open(const std::string& path);
   // Wraps an open descriptor; closes it at the end iff `take_ownership`.
   static Ref<File> Adopt(int fd, bool take_ownership);
   int fd() const { return fd_; }
   // The file's current size (fstat).
-  absl::StatusOr<uint64_t> Size() const;
+  [[nodiscard]] absl::StatusOr<uint64_t> Size() const;
 
  private:
   File(int fd, bool owned) : fd_(fd), owned_(owned) {}
@@ -222,7 +222,7 @@ class ErrorInfo final : public Storage {
 
 namespace internal {
 // A Status for a failed system call: the errno's closest code and "what: strerror".
-absl::Status ErrnoStatus(int err, absl::string_view what);
+[[nodiscard]] absl::Status ErrnoStatus(int err, absl::string_view what);
 }  // namespace internal
 
 }  // namespace brigade

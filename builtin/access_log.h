@@ -53,11 +53,11 @@ class AccessLog {
   // `path`: a file (appended to), "-" for stdout, "" for no log. Starts the writer.
   // Errors: the file cannot be opened (the errno's code, naming the file).
   // REQUIRES: called once.
-  absl::Status Open(const std::string& path);
+  [[nodiscard]] absl::Status Open(const std::string& path);
   // Reopens the file (SIGHUP, after log rotation); what is held goes to the old file first. On
   // failure the old file stays in use and the error is returned (the caller says so on
   // stderr): lines are never dropped silently.
-  absl::Status Reopen();
+  [[nodiscard]] absl::Status Reopen();
   bool enabled() const { return enabled_; }
   // Adds `r`'s line to this thread's buffer. `keep_alive`: the connection stays open after it.
   void Write(const handlers::Request& r, bool keep_alive);

@@ -115,7 +115,7 @@ modules::Directive NumberDirective(std::string name, const handlers::ConfigSlot<
           }};
 }
 
-absl::Status SetupFilters(ModuleContext& ctx) {
+[[nodiscard]] absl::Status SetupFilters(ModuleContext& ctx) {
   if (absl::Status s = filters::RegisterBuiltinFilters(ctx.filters()); !s.ok()) return s;
   deflate_level = ctx.Slot<int>();
   deflate_backend = ctx.Slot<std::string>();
@@ -171,7 +171,7 @@ absl::Status SetupFilters(ModuleContext& ctx) {
 handlers::ConfigSlot<std::string> access_log_path;
 handlers::StateSlot<std::shared_ptr<AccessLog>> access_log;
 
-absl::Status SetupAccessLog(ModuleContext& ctx) {
+[[nodiscard]] absl::Status SetupAccessLog(ModuleContext& ctx) {
   access_log_path = ctx.Slot<std::string>();
   access_log = ctx.ServerSlot<std::shared_ptr<AccessLog>>();
   absl::Status s = ctx.AddDirective(
@@ -256,7 +256,7 @@ std::vector<Module> BuiltinModules() {
   };
 }
 
-absl::Status RegisterBuiltins(modules::Registries& registries) {
+[[nodiscard]] absl::Status RegisterBuiltins(modules::Registries& registries) {
   return modules::RegisterModules(registries, BuiltinModules());
 }
 

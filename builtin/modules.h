@@ -29,7 +29,7 @@ namespace brigade::builtin {
 std::vector<modules::Module> BuiltinModules();
 
 // RegisterModules(registries, BuiltinModules()).
-absl::Status RegisterBuiltins(modules::Registries& registries);
+[[nodiscard]] absl::Status RegisterBuiltins(modules::Registries& registries);
 
 }  // namespace brigade::builtin
 

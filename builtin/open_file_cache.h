@@ -47,7 +47,8 @@ class OpenFileCache {
 
   // `decoded_path` beneath `root_fd` (as server::OpenBeneath takes it), from the cache or
   // opened now. `now_ms`: a monotonic clock. Errors: those of OpenBeneath.
-  absl::StatusOr<Ref<File>> Open(int root_fd, absl::string_view decoded_path, int64_t now_ms);
+  [[nodiscard]] absl::StatusOr<Ref<File>> Open(int root_fd, absl::string_view decoded_path,
+                                               int64_t now_ms);
 
   const Stats& stats() const { return stats_; }
   size_t size() const { return entries_.size(); }

@@ -34,7 +34,7 @@ std::optional<uint32_t> ParseAddress(const std::string& text) {
   return ntohl(a.s_addr);
 }
 
-absl::StatusOr<Range> ParseRange(const std::string& word) {
+[[nodiscard]] absl::StatusOr<Range> ParseRange(const std::string& word) {
   size_t slash = word.find('/');
   std::optional<uint32_t> address = ParseAddress(word.substr(0, slash));
   if (!address) return absl::InvalidArgumentError(absl::StrCat("'", word, "' is not an IPv4 address"));

@@ -33,7 +33,7 @@ class UppercaseFilter : public filters::StreamLoopFilter {
   }
 
  protected:
-  absl::Status Run(filters::StreamIo& io) override {
+  [[nodiscard]] absl::Status Run(filters::StreamIo& io) override {
     std::string buf;
     while (true) {
       absl::StatusOr<size_t> n = io.Read(&buf, read_size_);

@@ -172,7 +172,7 @@ PipelineReport ReportOf(const std::vector<Stage>& stages) {
 class Input {
  public:
   // Errors: --in cannot be opened or sized.
-  absl::Status Open(const std::string& path) {
+  [[nodiscard]] absl::Status Open(const std::string& path) {
     if (!path.empty()) {
       absl::StatusOr<Ref<File>> f = File::Open(path);
       if (!f.ok()) return f.status();
@@ -195,7 +195,7 @@ class Input {
   }
 
   // Fills `bb` with the next stretch of at most `pass` bytes; appends EOS at the end of input.
-  absl::Status Next(Brigade& bb, uint64_t pass) {
+  [[nodiscard]] absl::Status Next(Brigade& bb, uint64_t pass) {
     BucketAllocator* alloc = bb.allocator();
     if (file_) {
       uint64_t n = std::min<uint64_t>(pass, end_ - offset_);

@@ -71,7 +71,7 @@ class ChainCore {
   // The first live filter, or the first live one after `filter`; null at the end.
   T* First() const;
   T* After(const T* filter) const;
-  absl::Status Enter(T* filter);
+  [[nodiscard]] absl::Status Enter(T* filter);
   void Leave(T* filter);
   std::vector<const T*> Live() const;
   // How many filters the chain holds (one being removed counts until it is gone).
@@ -107,7 +107,7 @@ class OutputChain {
   void Remove(OutputFilter* filter);
 
   // Passes `bb` to the first filter. On OK, `bb` is empty.
-  absl::StatusOr<Flow> Pass(Brigade& bb);
+  [[nodiscard]] absl::StatusOr<Flow> Pass(Brigade& bb);
 
   // Filter names in chain order, including the chain below.
   std::vector<std::string> Names() const;
@@ -121,8 +121,8 @@ class OutputChain {
 
  private:
   friend class OutputFilter;
-  absl::StatusOr<Flow> Call(OutputFilter* filter, Brigade& bb);
-  absl::StatusOr<Flow> PassAfter(const OutputFilter* filter, Brigade& bb);
+  [[nodiscard]] absl::StatusOr<Flow> Call(OutputFilter* filter, Brigade& bb);
+  [[nodiscard]] absl::StatusOr<Flow> PassAfter(const OutputFilter* filter, Brigade& bb);
   void AppendReport(PipelineReport& report) const;
 
   ChainCore<OutputFilter> core_;
@@ -144,7 +144,7 @@ class InputChain {
 
   // Reads through the chain from the top. End of input is reported once, as an EOS bucket;
   // every read after that is OutOfRange ("end of input"), whatever the mode.
-  absl::Status Read(Brigade& out, ReadMode mode, BlockMode block, size_t readbytes);
+  [[nodiscard]] absl::Status Read(Brigade& out, ReadMode mode, BlockMode block, size_t readbytes);
   bool eos_delivered() const { return eos_delivered_; }
 
   std::vector<std::string> Names() const;
@@ -153,10 +153,10 @@ class InputChain {
 
  private:
   friend class InputFilter;
-  absl::Status Call(InputFilter* filter, Brigade& out, ReadMode mode, BlockMode block,
-                    size_t readbytes);
-  absl::Status ReadAfter(const InputFilter* filter, Brigade& out, ReadMode mode,
-                         BlockMode block, size_t readbytes);
+  [[nodiscard]] absl::Status Call(InputFilter* filter, Brigade& out, ReadMode mode, BlockMode block,
+                                  size_t readbytes);
+  [[nodiscard]] absl::Status ReadAfter(const InputFilter* filter, Brigade& out, ReadMode mode,
+                                       BlockMode block, size_t readbytes);
 
   ChainCore<InputFilter> core_;
   InputChain* below_;

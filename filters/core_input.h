@@ -24,7 +24,8 @@ class CoreInputFilter : public InputFilter {
   explicit CoreInputFilter(Brigade source)
       : InputFilter("CORE_IN", FilterKind::kNetwork), pending_(std::move(source)) {}
 
-  absl::Status Read(Brigade& out, ReadMode mode, BlockMode block, size_t readbytes) override;
+  [[nodiscard]] absl::Status Read(Brigade& out, ReadMode mode, BlockMode block,
+                                  size_t readbytes) override;
 
   // Input read from the source but not yet returned (e.g. a pipelined next request).
   const Brigade& pending() const { return pending_; }
@@ -34,13 +35,13 @@ class CoreInputFilter : public InputFilter {
  private:
   // Reads file and source buckets at the front until the front is in memory, metadata, or the
   // brigade is empty (end of input).
-  absl::Status FillFront(BlockMode block);
+  [[nodiscard]] absl::Status FillFront(BlockMode block);
   // Bytes in memory at the front, before any metadata or unread bucket.
   uint64_t FrontMemoryBytes() const;
-  absl::Status ReadBytes(Brigade& out, BlockMode block, size_t readbytes, bool keep);
-  absl::Status GetLine(Brigade& out, BlockMode block, size_t max);
-  absl::Status EatCrlf(BlockMode block);
-  absl::Status Exhaustive(Brigade& out, BlockMode block);
+  [[nodiscard]] absl::Status ReadBytes(Brigade& out, BlockMode block, size_t readbytes, bool keep);
+  [[nodiscard]] absl::Status GetLine(Brigade& out, BlockMode block, size_t max);
+  [[nodiscard]] absl::Status EatCrlf(BlockMode block);
+  [[nodiscard]] absl::Status Exhaustive(Brigade& out, BlockMode block);
   // Moves a metadata bucket at the front, or an EOS at end of input, to `out`. True iff it did.
   bool TakeEnd(Brigade& out);
 
@@ -53,8 +54,8 @@ namespace internal {
 // `out`; with `keep`, copies the buckets instead (sharing their storage), leaving `from` as it
 // was — a SPECULATIVE read. Shared by the input filters that serve reads from a brigade.
 // REQUIRES: `from` holds at least `n` bytes before any metadata.
-absl::Status TakeFront(Brigade& from, uint64_t n, Brigade& out, bool keep,
-                       BlockMode block = BlockMode::kBlock);
+[[nodiscard]] absl::Status TakeFront(Brigade& from, uint64_t n, Brigade& out, bool keep,
+                                     BlockMode block = BlockMode::kBlock);
 
 }  // namespace internal
 
@@ -65,7 +66,7 @@ class CollectFilter : public OutputFilter {
   // REQUIRES: `into` outlives the filter.
   explicit CollectFilter(Brigade* into)
       : OutputFilter("COLLECT", FilterKind::kNetwork), into_(into) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     bb.Setaside();
     into_->Concat(bb);
     return Flow::kDone;

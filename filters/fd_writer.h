@@ -30,7 +30,7 @@ class FdWriter : public OutputFilter {
   // REQUIRES: `fd` stays open for the writer's life.
   explicit FdWriter(int fd);
 
-  absl::StatusOr<Flow> Filter(Brigade& bb) override;
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override;
   FilterTraits traits() const override { return {.needs_bytes = false}; }
 
   uint64_t written() const { return written_; }
@@ -41,13 +41,13 @@ class FdWriter : public OutputFilter {
   bool saw_eos() const { return saw_eos_; }
 
  private:
-  absl::Status WriteMemory(Brigade& bb);
-  absl::Status WriteFileRange(int in_fd, uint64_t offset, uint64_t length);
+  [[nodiscard]] absl::Status WriteMemory(Brigade& bb);
+  [[nodiscard]] absl::Status WriteFileRange(int in_fd, uint64_t offset, uint64_t length);
   // One kernel-side transfer of at most `length` bytes by path_; 0 means path_ was refused
   // and has been lowered.
-  absl::StatusOr<uint64_t> Transfer(int in_fd, uint64_t offset, uint64_t length);
-  absl::Status ReadWrite(int in_fd, uint64_t offset, uint64_t length);
-  absl::Status WriteAll(const char* data, size_t size);
+  [[nodiscard]] absl::StatusOr<uint64_t> Transfer(int in_fd, uint64_t offset, uint64_t length);
+  [[nodiscard]] absl::Status ReadWrite(int in_fd, uint64_t offset, uint64_t length);
+  [[nodiscard]] absl::Status WriteAll(const char* data, size_t size);
 
   int fd_;
   Path path_;

@@ -98,7 +98,7 @@ class FilterBase {
   virtual FilterTraits traits() const { return FilterTraits(); }
 
   // Called once, before the first brigade. A non-OK Status fails that first call.
-  virtual absl::Status Init() { return absl::OkStatus(); }
+  [[nodiscard]] virtual absl::Status Init() { return absl::OkStatus(); }
 
  protected:
   FilterBase(std::string name, FilterKind kind) : name_(std::move(name)), kind_(kind) {}
@@ -124,12 +124,12 @@ class OutputFilter : public FilterBase {
  public:
   // Receives the next part of the stream. The filter takes what it needs out of `bb` and
   // passes brigades on with PassNext(); on return `bb` may hold anything (the chain clears it).
-  virtual absl::StatusOr<Flow> Filter(Brigade& bb) = 0;
+  [[nodiscard]] virtual absl::StatusOr<Flow> Filter(Brigade& bb) = 0;
 
  protected:
   using FilterBase::FilterBase;
   // Passes `bb` to the next filter down the chain (or the connection chain below).
-  absl::StatusOr<Flow> PassNext(Brigade& bb);
+  [[nodiscard]] absl::StatusOr<Flow> PassNext(Brigade& bb);
   // Takes this filter out of the chain; the stream goes on through the rest. Safe inside Filter().
   void RemoveSelf();
 
@@ -142,12 +142,14 @@ class InputFilter : public FilterBase {
  public:
   // Fills `out` (appending) according to `mode`, `block` and `readbytes`.
   // NONBLOCK with nothing ready → Unavailable; end of input → an EOS bucket.
-  virtual absl::Status Read(Brigade& out, ReadMode mode, BlockMode block, size_t readbytes) = 0;
+  [[nodiscard]] virtual absl::Status Read(Brigade& out, ReadMode mode, BlockMode block,
+                                          size_t readbytes) = 0;
 
  protected:
   using FilterBase::FilterBase;
   // Reads from the next filter towards the network.
-  absl::Status ReadNext(Brigade& out, ReadMode mode, BlockMode block, size_t readbytes);
+  [[nodiscard]] absl::Status ReadNext(Brigade& out, ReadMode mode, BlockMode block,
+                                      size_t readbytes);
   void RemoveSelf();
 
  private:

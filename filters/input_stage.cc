@@ -26,7 +26,8 @@ class InputStage::Feed : public InputFilter {
   uint64_t left() const { return pending_.Length().value_or(0); }
   uint64_t fed() const { return fed_; }
 
-  absl::Status Read(Brigade& out, ReadMode mode, BlockMode, size_t readbytes) override {
+  [[nodiscard]] absl::Status Read(Brigade& out, ReadMode mode, BlockMode,
+                                  size_t readbytes) override {
     switch (mode) {
       case ReadMode::kInit:
         return absl::OkStatus();
@@ -55,13 +56,13 @@ class InputStage::Feed : public InputFilter {
   }
 
  private:
-  absl::Status End(Brigade& out) {
+  [[nodiscard]] absl::Status End(Brigade& out) {
     if (!closed_) return absl::UnavailableError("no input yet");
     out.Append(Bucket::Eos(out.allocator()));
     return absl::OkStatus();
   }
 
-  absl::Status EatCrlf() {
+  [[nodiscard]] absl::Status EatCrlf() {
     while (!pending_.empty()) {
       Bucket* b = pending_.front();
       absl::StatusOr<absl::string_view> v = b->Read();

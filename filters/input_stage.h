@@ -30,14 +30,14 @@ class InputStage : public OutputFilter {
   InputStage(std::unique_ptr<InputFilter> filter, size_t read_size = 64 * 1024);
   ~InputStage() override;
 
-  absl::Status Init() override;
-  absl::StatusOr<Flow> Filter(Brigade& bb) override;
+  [[nodiscard]] absl::Status Init() override;
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override;
   FilterTraits traits() const override { return traits_; }
 
  private:
   class Feed;
   // Reads the filter until it needs more input or ends, passing what it returns on.
-  absl::StatusOr<Flow> Drain();
+  [[nodiscard]] absl::StatusOr<Flow> Drain();
 
   std::unique_ptr<InputFilter> filter_;  // until Init moves it into chain_
   FilterTraits traits_;

@@ -37,7 +37,7 @@ absl::Status FilterOptions::CheckAllUsed(absl::string_view filter_name) const {
                                                  absl::StrJoin(unknown, ", ")));
 }
 
-absl::StatusOr<FilterSpec> ParseFilterSpec(absl::string_view text) {
+[[nodiscard]] absl::StatusOr<FilterSpec> ParseFilterSpec(absl::string_view text) {
   FilterSpec spec;
   std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(text, absl::MaxSplits(':', 1));
   spec.name = std::string(parts.first);

@@ -57,12 +57,12 @@ class FilterOptions {
 
   // The value of `key` as an integer in [min, max], or `fallback` when absent.
   // Errors: not an integer, or out of range → InvalidArgument naming the key and the range.
-  absl::StatusOr<int64_t> GetInt(const std::string& key, int64_t fallback, int64_t min,
-                                 int64_t max);
+  [[nodiscard]] absl::StatusOr<int64_t> GetInt(const std::string& key, int64_t fallback,
+                                               int64_t min, int64_t max);
   // The value of `key`, or `fallback` when absent.
   std::string GetString(const std::string& key, const std::string& fallback);
   // InvalidArgument naming every key no getter asked for; call after the getters.
-  absl::Status CheckAllUsed(absl::string_view filter_name) const;
+  [[nodiscard]] absl::Status CheckAllUsed(absl::string_view filter_name) const;
 
  private:
   std::map<std::string, std::string> values_;
@@ -74,7 +74,7 @@ struct FilterSpec {
   std::string name;
   FilterOptions options;
 };
-absl::StatusOr<FilterSpec> ParseFilterSpec(absl::string_view text);
+[[nodiscard]] absl::StatusOr<FilterSpec> ParseFilterSpec(absl::string_view text);
 
 struct OptionDoc {
   std::string key;
@@ -148,7 +148,7 @@ class OptionTable {
 
   // A T with every given option parsed and every other one at its default.
   // Errors: a value out of range or of the wrong syntax → InvalidArgument naming the key.
-  absl::StatusOr<T> Parse(FilterOptions& options) const {
+  [[nodiscard]] absl::StatusOr<T> Parse(FilterOptions& options) const {
     T out;
     for (const Entry& e : entries_) {
       if (absl::Status s = e.parse(e.key, options, out); !s.ok()) return s;

@@ -44,8 +44,8 @@ std::vector<const FilterInfo*> FilterRegistry::List() const {
 namespace {
 
 template <typename Maker, typename Factory>
-absl::StatusOr<Maker> Prepare(const Factory& factory, const std::string& name,
-                              FilterOptions& options) {
+[[nodiscard]] absl::StatusOr<Maker> Prepare(const Factory& factory, const std::string& name,
+                                            FilterOptions& options) {
   absl::StatusOr<Maker> maker = factory(options);
   if (!maker.ok()) {
     return absl::Status(maker.status().code(), absl::StrCat(name, ": ", maker.status().message()));

@@ -55,41 +55,43 @@ class FilterRegistry {
   using InputFactory = std::function<absl::StatusOr<InputMaker>(FilterOptions& options)>;
 
   // Errors: a filter of that name and direction exists → AlreadyExists.
-  absl::Status RegisterOutput(FilterInfo info, OutputFactory factory);
-  absl::Status RegisterInput(FilterInfo info, InputFactory factory);
+  [[nodiscard]] absl::Status RegisterOutput(FilterInfo info, OutputFactory factory);
+  [[nodiscard]] absl::Status RegisterInput(FilterInfo info, InputFactory factory);
 
   // The common shape: options parsed by `table` (which also becomes info.options, the help),
   // then `make(options)` per instance. REQUIRES: `table` outlives the registry (a static).
   template <typename Options>
-  absl::Status RegisterOutput(
+  [[nodiscard]] absl::Status RegisterOutput(
       FilterInfo info, const OptionTable<Options>& table,
       std::function<std::unique_ptr<OutputFilter>(const Options&)> make) {
     info.options = table.Docs();
     return RegisterOutput(std::move(info), Typed<OutputMaker>(table, std::move(make)));
   }
   template <typename Options>
-  absl::Status RegisterInput(FilterInfo info, const OptionTable<Options>& table,
-                             std::function<std::unique_ptr<InputFilter>(const Options&)> make) {
+  [[nodiscard]] absl::Status RegisterInput(
+      FilterInfo info, const OptionTable<Options>& table,
+      std::function<std::unique_ptr<InputFilter>(const Options&)> make) {
     info.options = table.Docs();
     return RegisterInput(std::move(info), Typed<InputMaker>(table, std::move(make)));
   }
 
   // Checks `options` once and returns the maker. Errors: unknown name → NotFound; a bad or
   // unknown option → InvalidArgument, prefixed with the filter's name.
-  absl::StatusOr<OutputMaker> PrepareOutput(const std::string& name,
-                                            FilterOptions options) const;
-  absl::StatusOr<InputMaker> PrepareInput(const std::string& name, FilterOptions options) const;
+  [[nodiscard]] absl::StatusOr<OutputMaker> PrepareOutput(const std::string& name,
+                                                          FilterOptions options) const;
+  [[nodiscard]] absl::StatusOr<InputMaker> PrepareInput(const std::string& name,
+                                                        FilterOptions options) const;
 
   // Prepare and make one instance (e.g. to validate a configuration, or in a tool).
-  absl::StatusOr<std::unique_ptr<OutputFilter>> MakeOutput(const std::string& name,
-                                                           FilterOptions options) const;
-  absl::StatusOr<std::unique_ptr<InputFilter>> MakeInput(const std::string& name,
-                                                         FilterOptions options) const;
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<OutputFilter>> MakeOutput(
+      const std::string& name, FilterOptions options) const;
+  [[nodiscard]] absl::StatusOr<std::unique_ptr<InputFilter>> MakeInput(const std::string& name,
+                                                                       FilterOptions options) const;
   // Makes an instance and adds it to `chain`.
-  absl::StatusOr<OutputFilter*> AddOutput(OutputChain& chain, const std::string& name,
-                                          FilterOptions options = FilterOptions()) const;
-  absl::StatusOr<InputFilter*> AddInput(InputChain& chain, const std::string& name,
-                                        FilterOptions options = FilterOptions()) const;
+  [[nodiscard]] absl::StatusOr<OutputFilter*> AddOutput(
+      OutputChain& chain, const std::string& name, FilterOptions options = FilterOptions()) const;
+  [[nodiscard]] absl::StatusOr<InputFilter*> AddInput(
+      InputChain& chain, const std::string& name, FilterOptions options = FilterOptions()) const;
 
   const FilterInfo* Find(const std::string& name, Direction direction) const;
   // Every registered filter, sorted by name then direction.

@@ -16,7 +16,7 @@ class CallbackFilter : public OutputFilter {
 
   FilterTraits traits() const override { return traits_; }
 
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     Brigade out(bb.allocator());
     Emitter emitter(out);
     while (!bb.empty()) {
@@ -38,13 +38,13 @@ class CallbackFilter : public OutputFilter {
   }
 
  private:
-  absl::Status OnMetadata(const Bucket& b, Emitter& emitter) {
+  [[nodiscard]] absl::Status OnMetadata(const Bucket& b, Emitter& emitter) {
     absl::Status s;
     if (b.is_flush() && cb_.on_flush) s = cb_.on_flush(emitter);
     if (b.is_eos() && cb_.on_eos) s = cb_.on_eos(emitter);
     return Annotate(s);
   }
-  absl::Status Annotate(const absl::Status& s) const {
+  [[nodiscard]] absl::Status Annotate(const absl::Status& s) const {
     if (s.ok()) return s;
     return absl::Status(s.code(), absl::StrCat(name(), " at byte ", offset_, ": ", s.message()));
   }

@@ -36,9 +36,11 @@ class Emitter {
  public:
   explicit Emitter(Brigade& out) : out_(out) {}
   // Copies `text` into the output.
-  absl::Status Emit(absl::string_view text) { return out_.WriteCopy(text); }
+  [[nodiscard]] absl::Status Emit(absl::string_view text) { return out_.WriteCopy(text); }
   // Adopts `text` without copying.
-  absl::Status EmitOwned(std::string text) { return out_.WriteOwned(std::move(text)); }
+  [[nodiscard]] absl::Status EmitOwned(std::string text) {
+    return out_.WriteOwned(std::move(text));
+  }
 
  private:
   Brigade& out_;
@@ -61,8 +63,8 @@ class StreamIo {
  public:
   // Copies up to `max` bytes of this segment's data into `*buf` (replacing its contents) and
   // returns how many; 0 when this segment's data is used up.
-  absl::StatusOr<size_t> Read(std::string* buf, size_t max);
-  absl::Status Print(absl::string_view text) { return out_.WriteCopy(text); }
+  [[nodiscard]] absl::StatusOr<size_t> Read(std::string* buf, size_t max);
+  [[nodiscard]] absl::Status Print(absl::string_view text) { return out_.WriteCopy(text); }
   // True iff EOS follows this segment: the last chance to print.
   bool seen_eos() const { return seen_eos_; }
 
@@ -80,11 +82,11 @@ class StreamIo {
 // dropped silently.
 class StreamLoopFilter : public OutputFilter {
  public:
-  absl::StatusOr<Flow> Filter(Brigade& bb) final;
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) final;
 
  protected:
   using OutputFilter::OutputFilter;
-  virtual absl::Status Run(StreamIo& io) = 0;
+  [[nodiscard]] virtual absl::Status Run(StreamIo& io) = 0;
 };
 
 }  // namespace brigade::filters

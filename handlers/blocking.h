@@ -93,10 +93,10 @@ class BlockingRequest {
   // Blocks until up to `max` bytes of the request body arrived; empty at the body's end.
   // Errors: the body's (InvalidArgument, ResourceExhausted, ...); Cancelled once the connection
   // died.
-  absl::StatusOr<std::string> ReadBody(size_t max);
+  [[nodiscard]] absl::StatusOr<std::string> ReadBody(size_t max);
   // Blocks until `data` was passed down the response's chain (and the chain took it).
   // Errors: the chain's; Cancelled once the connection died.
-  absl::Status Write(std::string data);
+  [[nodiscard]] absl::Status Write(std::string data);
 
  private:
   std::shared_ptr<internal::BlockingChannel> channel_;

@@ -37,7 +37,7 @@ absl::string_view RunTypeName(RunType type) {
 
 namespace internal {
 
-absl::StatusOr<std::vector<size_t>> SortHooks(const std::vector<HookNode>& nodes) {
+[[nodiscard]] absl::StatusOr<std::vector<size_t>> SortHooks(const std::vector<HookNode>& nodes) {
   size_t n = nodes.size();
   // edges[a] holds b when a must run before b.
   std::vector<std::vector<size_t>> edges(n);

@@ -99,7 +99,7 @@ struct HookNode {
 // The run order of `nodes`: by order, then registration, moved as far as the modules'
 // constraints require. Errors: the constraints form a cycle → FailedPrecondition naming the
 // modules in it.
-absl::StatusOr<std::vector<size_t>> SortHooks(const std::vector<HookNode>& nodes);
+[[nodiscard]] absl::StatusOr<std::vector<size_t>> SortHooks(const std::vector<HookNode>& nodes);
 }  // namespace internal
 
 template <typename Arg>
@@ -163,7 +163,7 @@ class Hook {
   // Puts the handlers in run order: by Order, registration order within one Order, and every
   // module's after/before constraint. Call once all are registered.
   // Errors: a cycle → FailedPrecondition naming the modules.
-  absl::Status Sort() {
+  [[nodiscard]] absl::Status Sort() {
     std::vector<internal::HookNode> nodes;
     for (const Registered& r : registered_) {
       nodes.push_back({static_cast<int>(r.order), r.module, r.after, r.before});

@@ -34,22 +34,24 @@ class NamedHandlers {
 
   // Errors: `phase` is not a request phase → InvalidArgument; the name is taken for that
   // phase → AlreadyExists.
-  absl::Status Add(Phase phase, std::string name, RequestHandler handler);
+  [[nodiscard]] absl::Status Add(Phase phase, std::string name, RequestHandler handler);
   // `phase`: kPreConnection, or kProcessConnection for a protocol. Errors as Add.
-  absl::Status AddConnection(Phase phase, std::string name, ConnectionHandler handler);
+  [[nodiscard]] absl::Status AddConnection(Phase phase, std::string name,
+                                           ConnectionHandler handler);
 
   // The handler `name` registered for `phase`, or NotFound saying which phases it has (or
   // that there is none), for a configuration error.
-  absl::StatusOr<HandlerEntry<Request>> Find(Phase phase, const std::string& name) const;
-  absl::StatusOr<HandlerEntry<Connection>> FindConnection(Phase phase,
-                                                          const std::string& name) const;
+  [[nodiscard]] absl::StatusOr<HandlerEntry<Request>> Find(Phase phase,
+                                                           const std::string& name) const;
+  [[nodiscard]] absl::StatusOr<HandlerEntry<Connection>> FindConnection(
+      Phase phase, const std::string& name) const;
 
   // Names registered for `phase`, sorted.
   std::vector<std::string> Names(Phase phase) const;
 
  private:
   template <typename Arg>
-  absl::StatusOr<HandlerEntry<Arg>> Lookup(
+  [[nodiscard]] absl::StatusOr<HandlerEntry<Arg>> Lookup(
       const std::map<std::pair<Phase, std::string>, HandlerEntry<Arg>>& table, Phase phase,
       const std::string& name) const;
 

@@ -125,7 +125,7 @@ CounterTotals ServerRecord::Totals() const {
   return t;
 }
 
-absl::Status RunServerConfig(const Hooks& hooks, ServerRecord& server) {
+[[nodiscard]] absl::Status RunServerConfig(const Hooks& hooks, ServerRecord& server) {
   for (Phase p : {Phase::kOpenLogs, Phase::kPostConfig}) {
     Outcome r = hooks.server(p).Run(server);
     if (!r.is_ok() && !r.is_declined()) {

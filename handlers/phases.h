@@ -135,7 +135,7 @@ class Hooks {
 
   // Sorts every phase's hooks by their modules' constraints (Hook::Sort).
   // Errors: a cycle → FailedPrecondition naming the phase and the modules.
-  absl::Status Sort();
+  [[nodiscard]] absl::Status Sort();
 
  private:
   std::array<ServerHook, 3> server_;
@@ -146,7 +146,7 @@ class Hooks {
 // Runs open_logs, then post_config, once at start-up. Errors: a hook failed → Internal naming
 // the phase, the status and what the hook put in server.failure; post_config does not run
 // after a failed open_logs.
-absl::Status RunServerConfig(const Hooks& hooks, ServerRecord& server);
+[[nodiscard]] absl::Status RunServerConfig(const Hooks& hooks, ServerRecord& server);
 // Runs child_init (VOID: results ignored), once per worker.
 void RunChildInit(const Hooks& hooks, ServerRecord& server);
 

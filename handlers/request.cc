@@ -37,7 +37,7 @@ std::string HtmlEscape(absl::string_view s) {
 }
 
 // The inverse of HttpStatusFor, for ERROR buckets coming up the input chain.
-absl::Status StatusForHttp(int code, absl::string_view message) {
+[[nodiscard]] absl::Status StatusForHttp(int code, absl::string_view message) {
   switch (code) {
     case 400:
       return absl::InvalidArgumentError(message);

@@ -175,7 +175,7 @@ class Request : public filters::Exchange {
   // blocking. Returns the bytes read; 0 once the body has ended (the EOS is consumed here).
   // Errors: Unavailable when nothing is ready yet; the input filters' Status (InvalidArgument
   // for a malformed chunked body, ResourceExhausted over a limit); HttpStatusFor() maps it.
-  absl::StatusOr<size_t> TryReadBody(Brigade& out, size_t max);
+  [[nodiscard]] absl::StatusOr<size_t> TryReadBody(Brigade& out, size_t max);
   // co_await r.ReadBody(out, max): TryReadBody, parking while nothing is ready (never
   // Unavailable). 0 with body_done() at the end of the body.
   auto ReadBody(Brigade& out, size_t max);
@@ -184,7 +184,7 @@ class Request : public filters::Exchange {
   // Passes part of the response down the output chain. Marks the response started, and
   // finished once an EOS went through. Errors: the filters' Status.
   // kAgain: the network is full; what was passed is held (bounded), pass more later.
-  absl::StatusOr<filters::Flow> Pass(Brigade& bb);
+  [[nodiscard]] absl::StatusOr<filters::Flow> Pass(Brigade& bb);
   // co_await r.Send(bb): Pass, then parks while the chain answers kAgain (the event loop
   // resumes it once the socket drained and an empty pass went through). Returns the Status.
   auto Send(Brigade& bb);
@@ -197,10 +197,10 @@ class Request : public filters::Exchange {
   // Sends a complete response for `status` (a small HTML body naming it, and `detail` when
   // given), keeping fields such as Allow and Location that a handler set for it.
   // REQUIRES: !response_started().
-  absl::Status SendErrorResponse(int status, absl::string_view detail = "");
+  [[nodiscard]] absl::Status SendErrorResponse(int status, absl::string_view detail = "");
   // Ends a response that is under way: EOS after a successful one; after a failure, an ERROR
   // bucket and `aborted` (no EOS: a chunked body must not look complete).
-  absl::Status FinishResponse(bool failed, int status);
+  [[nodiscard]] absl::Status FinishResponse(bool failed, int status);
 
   std::string handler;    // SetHandler name chosen by the configuration ("static", "echo", ...)
   std::string args;       // the query string, after '?' (Apache's r->args), as sent
@@ -282,7 +282,7 @@ struct SendOp {
     }
     return *flow == filters::Flow::kDone;
   }
-  absl::Status result() { return status; }
+  [[nodiscard]] absl::Status result() { return status; }
 };
 
 // One non-blocking attempt per readiness of the socket.

@@ -59,7 +59,8 @@ std::vector<Module> LinkedModules() {
   return modules;
 }
 
-absl::Status RegisterModules(Registries& registries, const std::vector<Module>& modules) {
+[[nodiscard]] absl::Status RegisterModules(Registries& registries,
+                                           const std::vector<Module>& modules) {
   for (const Module& m : modules) {
     ModuleContext ctx(registries, m.name);
     if (absl::Status s = m.setup(ctx); !s.ok()) {

@@ -115,11 +115,11 @@ class ModuleContext {
 
   // A protocol by name, for Listen's third word (module/registries.h). Errors: the name is
   // taken, by another protocol or a process_connection handler → AlreadyExists.
-  absl::Status AddProtocol(std::string name, ProtocolFactory factory);
+  [[nodiscard]] absl::Status AddProtocol(std::string name, ProtocolFactory factory);
 
   // Errors: a core directive's name, or one another module added → AlreadyExists;
   // no parse callback, or min_args > max_args → InvalidArgument.
-  absl::Status AddDirective(Directive directive);
+  [[nodiscard]] absl::Status AddDirective(Directive directive);
 
  private:
   Registries& registries_;
@@ -133,7 +133,8 @@ struct Module {
 
 // Runs every module's setup, in order. Errors are prefixed with the module's name; a protocol
 // name that is also a process_connection handler's → AlreadyExists.
-absl::Status RegisterModules(Registries& registries, const std::vector<Module>& modules);
+[[nodiscard]] absl::Status RegisterModules(Registries& registries,
+                                           const std::vector<Module>& modules);
 
 // The modules linked into this binary with BRIGADE_MODULE, in link order. brigaded and
 // brigade-filter binaries made with brigaded_binary / brigade_filter_binary (brigade.bzl) run

@@ -52,7 +52,7 @@ constexpr const char* kCoreDirectives[] = {
 
 // A line's words, split on spaces and tabs; a word in double quotes keeps its spaces, with \"
 // and \\ for a quote and a backslash inside (as Apache's configuration reads them).
-absl::StatusOr<std::vector<std::string>> Words(absl::string_view line) {
+[[nodiscard]] absl::StatusOr<std::vector<std::string>> Words(absl::string_view line) {
   std::vector<std::string> words;
   size_t i = 0;
   while (i < line.size()) {
@@ -100,7 +100,7 @@ class Parser {
   Parser(const std::string& filename, const modules::Registries& registries)
       : filename_(filename), registries_(registries), registry_(registries.filters) {}
 
-  absl::StatusOr<ServerConfig> Parse(absl::string_view text) {
+  [[nodiscard]] absl::StatusOr<ServerConfig> Parse(absl::string_view text) {
     int line_no = 0;
     for (absl::string_view raw : absl::StrSplit(text, '\n')) {
       ++line_no;
@@ -120,11 +120,12 @@ class Parser {
   }
 
  private:
-  absl::Status Error(absl::string_view what) const {
+  [[nodiscard]] absl::Status Error(absl::string_view what) const {
     return absl::InvalidArgumentError(absl::StrCat(filename_, ":", line_, ": ", what));
   }
 
-  absl::StatusOr<int64_t> Number(const std::vector<std::string>& w, int64_t min, int64_t max) {
+  [[nodiscard]] absl::StatusOr<int64_t> Number(const std::vector<std::string>& w, int64_t min,
+                                               int64_t max) {
     if (w.size() != 2) return Error(absl::StrCat(w[0], " takes one number"));
     int64_t v;
     if (!absl::SimpleAtoi(w[1], &v) || v < min || v > max) {
@@ -133,8 +134,9 @@ class Parser {
     return v;
   }
 
-  absl::Status FilterList(const std::vector<std::string>& w, filters::Direction direction,
-                          std::vector<std::string>& out) {
+  [[nodiscard]] absl::Status FilterList(const std::vector<std::string>& w,
+                                        filters::Direction direction,
+                                        std::vector<std::string>& out) {
     if (w.size() != 2) return Error(absl::StrCat(w[0], " takes one list: A;B"));
     for (absl::string_view spec : absl::StrSplit(w[1], ';', absl::SkipEmpty())) {
       absl::StatusOr<filters::FilterSpec> parsed = filters::ParseFilterSpec(spec);
@@ -153,7 +155,7 @@ class Parser {
     return absl::OkStatus();
   }
 
-  absl::Status Directive(const std::vector<std::string>& w) {
+  [[nodiscard]] absl::Status Directive(const std::vector<std::string>& w) {
     const std::string& d = w[0];
     auto number = [&](auto& field, int64_t min, int64_t max) -> absl::Status {
       absl::StatusOr<int64_t> v = Number(w, min, max);
@@ -199,7 +201,7 @@ class Parser {
     return ModuleDirective(w);
   }
 
-  absl::Status ModuleDirective(const std::vector<std::string>& w) {
+  [[nodiscard]] absl::Status ModuleDirective(const std::vector<std::string>& w) {
     const std::string& d = w[0];
     auto it = registries_.directives.find(d);
     if (it == registries_.directives.end()) return Error(absl::StrCat("unknown directive ", d));
@@ -222,7 +224,7 @@ class Parser {
     return absl::OkStatus();
   }
 
-  absl::Status Listen(const std::vector<std::string>& w) {
+  [[nodiscard]] absl::Status Listen(const std::vector<std::string>& w) {
     if (w.size() < 2 || w.size() > 3) return Error("Listen takes ADDR:PORT [PROTOCOL]");
     ListenSpec spec;
     size_t colon = w[1].rfind(':');
@@ -253,7 +255,7 @@ class Parser {
     return absl::OkStatus();
   }
 
-  absl::Status Root(const std::vector<std::string>& w, std::string& out) {
+  [[nodiscard]] absl::Status Root(const std::vector<std::string>& w, std::string& out) {
     if (w.size() != 2) return Error("DocumentRoot takes one directory");
     if (!IsDirectory(w[1])) return Error(absl::StrCat("DocumentRoot ", w[1], " is not a directory"));
     // Resolved once here, so that each request resolves only its own path.
@@ -263,14 +265,14 @@ class Parser {
     return absl::OkStatus();
   }
 
-  absl::Status TempDir(const std::vector<std::string>& w, std::string& out) {
+  [[nodiscard]] absl::Status TempDir(const std::vector<std::string>& w, std::string& out) {
     if (w.size() != 2) return Error(absl::StrCat(w[0], " takes one directory"));
     if (!IsDirectory(w[1])) return Error(absl::StrCat(w[0], " ", w[1], " is not a directory"));
     out = w[1];
     return absl::OkStatus();
   }
 
-  absl::Status OpenLocation(const std::vector<std::string>& w) {
+  [[nodiscard]] absl::Status OpenLocation(const std::vector<std::string>& w) {
     if (location_ != nullptr) return Error("<Location> sections do not nest");
     std::string prefix;
     if (w.size() == 2 && absl::EndsWith(w[1], ">")) prefix = w[1].substr(0, w[1].size() - 1);
@@ -285,7 +287,7 @@ class Parser {
     return absl::OkStatus();
   }
 
-  absl::Status LocationDirective(const std::vector<std::string>& w) {
+  [[nodiscard]] absl::Status LocationDirective(const std::vector<std::string>& w) {
     const std::string& d = w[0];
     if (d == "SetHandler") return Handlers(w, handlers::Phase::kResponse, location_->handlers);
     if (std::optional<handlers::Phase> phase = PhaseOfDirective(d)) {
@@ -331,8 +333,8 @@ class Parser {
   }
 
   // NAME... registered for `phase`, appended to `out` in order.
-  absl::Status Handlers(const std::vector<std::string>& w, handlers::Phase phase,
-                        std::vector<HandlerRef>& out) {
+  [[nodiscard]] absl::Status Handlers(const std::vector<std::string>& w, handlers::Phase phase,
+                                      std::vector<HandlerRef>& out) {
     if (w.size() < 2) return Error(absl::StrCat(w[0], " takes one or more handler names"));
     for (size_t i = 1; i < w.size(); ++i) {
       absl::Status found = handlers::IsRequestPhase(phase)
@@ -366,12 +368,14 @@ bool IsCoreDirective(absl::string_view name) {
   return PhaseOfDirective(name).has_value();
 }
 
-absl::StatusOr<ServerConfig> ParseConfig(absl::string_view text, const std::string& filename,
-                                         const modules::Registries& registries) {
+[[nodiscard]] absl::StatusOr<ServerConfig> ParseConfig(absl::string_view text,
+                                                       const std::string& filename,
+                                                       const modules::Registries& registries) {
   return Parser(filename, registries).Parse(text);
 }
 
-absl::StatusOr<ServerConfig> LoadConfig(const std::string& path, const modules::Registries& registries) {
+[[nodiscard]] absl::StatusOr<ServerConfig> LoadConfig(const std::string& path,
+                                                      const modules::Registries& registries) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the configuration file"));
   std::stringstream ss;
@@ -379,8 +383,8 @@ absl::StatusOr<ServerConfig> LoadConfig(const std::string& path, const modules::
   return ParseConfig(ss.str(), path, registries);
 }
 
-absl::StatusOr<ServerConfig> DemoConfig(const std::string& demo_root,
-                                        const modules::Registries& registries) {
+[[nodiscard]] absl::StatusOr<ServerConfig> DemoConfig(const std::string& demo_root,
+                                                      const modules::Registries& registries) {
   constexpr char kText[] =
       "text/html text/plain text/css application/javascript application/json image/svg+xml";
   return ParseConfig(absl::StrCat("Listen 127.0.0.1:8080 http\n"

@@ -103,15 +103,17 @@ struct ServerConfig {
 
 // Parses `text`, naming `filename` in errors ("conf/x.conf:12: ..."). Filter and handler names
 // are checked against `registries`; directories must exist.
-absl::StatusOr<ServerConfig> ParseConfig(absl::string_view text, const std::string& filename,
-                                         const modules::Registries& registries);
-absl::StatusOr<ServerConfig> LoadConfig(const std::string& path, const modules::Registries& registries);
+[[nodiscard]] absl::StatusOr<ServerConfig> ParseConfig(absl::string_view text,
+                                                       const std::string& filename,
+                                                       const modules::Registries& registries);
+[[nodiscard]] absl::StatusOr<ServerConfig> LoadConfig(const std::string& path,
+                                                      const modules::Registries& registries);
 
 // The built-in demo: HTTP on 127.0.0.1:8080 serving `demo_root` (gzip on text types,
 // /reverse/ through REVERSE, /echo streaming with echo-stream, /server-status), the echo
 // protocol on 127.0.0.1:8081, and the access log on stdout. Needs the built-in modules.
-absl::StatusOr<ServerConfig> DemoConfig(const std::string& demo_root,
-                                        const modules::Registries& registries);
+[[nodiscard]] absl::StatusOr<ServerConfig> DemoConfig(const std::string& demo_root,
+                                                      const modules::Registries& registries);
 
 }  // namespace brigade::server
 

@@ -133,7 +133,7 @@ class ConnectionBase {
   // request): readiness of the socket will not announce them.
   bool InputBuffered() const;
   // Writes what CORE_OUT holds, without blocking, and adds what left to the server's counters.
-  absl::Status FlushOutput();
+  [[nodiscard]] absl::Status FlushOutput();
   // Adds CORE_OUT's newly written bytes to the server's counters.
   void CountOutput();
 

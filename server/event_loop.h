@@ -28,7 +28,7 @@ class EventLoop {
   static constexpr uint64_t kWakeId = 0;
 
   // Errors: epoll or eventfd could not be created.
-  static absl::StatusOr<std::unique_ptr<EventLoop>> Create();
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<EventLoop>> Create();
   ~EventLoop();
 
   // Registers `fd` for `events`, or changes its interest. Remove before closing `fd`.

@@ -38,8 +38,8 @@ class HttpInFilter : public filters::InputFilter {
         remaining_(length),
         send_continue_(std::move(send_continue)),
         finished_(length == uint64_t{0}) {}
-  absl::Status Read(Brigade& out, filters::ReadMode mode, BlockMode block,
-                    size_t readbytes) override;
+  [[nodiscard]] absl::Status Read(Brigade& out, filters::ReadMode mode, BlockMode block,
+                                  size_t readbytes) override;
   // True once the body was read to its end; from the start for a body of length 0, so that no
   // read is spent on discarding it.
   bool finished() const { return finished_; }
@@ -67,7 +67,7 @@ class HttpHeaderFilter : public filters::OutputFilter {
       : OutputFilter("HTTP_HEADER", filters::FilterKind::kTranscode),
         framing_(framing),
         server_name_(std::move(server_name)) {}
-  absl::StatusOr<filters::Flow> Filter(Brigade& bb) override;
+  [[nodiscard]] absl::StatusOr<filters::Flow> Filter(Brigade& bb) override;
   filters::FilterTraits traits() const override { return {.needs_bytes = false}; }
 
  private:
@@ -88,7 +88,7 @@ struct ResponseProgress {
 class CoreOutputFilter : public filters::OutputFilter {
  public:
   explicit CoreOutputFilter(int fd) : OutputFilter("CORE_OUT", filters::FilterKind::kNetwork), fd_(fd) {}
-  absl::StatusOr<filters::Flow> Filter(Brigade& bb) override;
+  [[nodiscard]] absl::StatusOr<filters::Flow> Filter(Brigade& bb) override;
   filters::FilterTraits traits() const override {
     return {.needs_bytes = false, .max_buffered_bytes = kMaxHeldMemory};
   }
@@ -98,7 +98,7 @@ class CoreOutputFilter : public filters::OutputFilter {
   // REQUIRES: `progress` outlives its response (reset it between responses).
   void set_progress(ResponseProgress* progress) { progress_ = progress; }
   // Writes what it can of what is held, without blocking; the rest stays held.
-  absl::Status Flush();
+  [[nodiscard]] absl::Status Flush();
   bool has_pending() const { return pending_ && !pending_->empty(); }
   // Writes to `fd` from here on, counting from zero, with no progress set.
   // REQUIRES: !has_pending().
@@ -118,14 +118,14 @@ class CoreOutputFilter : public filters::OutputFilter {
   static constexpr uint64_t kMaxHeldMemory = 4 * 1024 * 1024;
 
  private:
-  absl::Status WriteAll();
+  [[nodiscard]] absl::Status WriteAll();
   uint64_t HeldMemory() const;
   // EAGAIN stops the write: Unavailable, which WriteAll maps to "the rest stays held".
-  absl::Status WriteMemory(struct iovec* iov, size_t count, uint64_t bytes, bool more,
-                           uint64_t* done);
+  [[nodiscard]] absl::Status WriteMemory(struct iovec* iov, size_t count, uint64_t bytes, bool more,
+                                         uint64_t* done);
   // Sends at most `*budget` bytes of the file range, lowering the budget; Unavailable when
   // the socket is full or the budget is spent.
-  absl::Status SendFile(Bucket* b, uint64_t* budget);
+  [[nodiscard]] absl::Status SendFile(Bucket* b, uint64_t* budget);
   void Count(uint64_t n);
 
   int fd_;
@@ -145,7 +145,7 @@ class TypeGateFilter : public filters::OutputFilter {
         chain_(chain),
         make_(make),
         types_(std::move(types)) {}
-  absl::StatusOr<filters::Flow> Filter(Brigade& bb) override;
+  [[nodiscard]] absl::StatusOr<filters::Flow> Filter(Brigade& bb) override;
   filters::FilterTraits traits() const override { return {.needs_bytes = false}; }
 
  private:

@@ -28,10 +28,11 @@ void MergeDefaults(PreparedFilter& f, filters::Direction direction, const Server
   }
 }
 
-absl::StatusOr<PreparedFilter> Prepare(absl::string_view text, filters::Direction direction,
-                                       const ServerConfig& server,
-                                       const modules::Registries& registries,
-                                       absl::string_view where) {
+[[nodiscard]] absl::StatusOr<PreparedFilter> Prepare(absl::string_view text,
+                                                     filters::Direction direction,
+                                                     const ServerConfig& server,
+                                                     const modules::Registries& registries,
+                                                     absl::string_view where) {
   const filters::FilterRegistry& registry = registries.filters;
   absl::StatusOr<filters::FilterSpec> spec = filters::ParseFilterSpec(text);
   if (!spec.ok()) return spec.status();

@@ -37,9 +37,9 @@ class CompiledLocation {
  public:
   // Errors: a filter spec its factory refuses (InvalidArgument naming the Location and filter).
   // `root_fd`: the O_PATH descriptor of the Location's document root (owned by the caller).
-  static absl::StatusOr<CompiledLocation> Compile(const LocationConfig& location,
-                                                  const ServerConfig& server,
-                                                  const modules::Registries& registries, int root_fd);
+  [[nodiscard]] static absl::StatusOr<CompiledLocation> Compile(
+      const LocationConfig& location, const ServerConfig& server,
+      const modules::Registries& registries, int root_fd);
 
   const std::string& prefix() const { return prefix_; }
   // The first response handler's name (what r.handler says).
@@ -92,9 +92,9 @@ class Locations {
  public:
   // Compiles the server's defaults (prefix "/") and every Location; `root_fds` maps each
   // document root to its descriptor.
-  static absl::StatusOr<Locations> Compile(const ServerConfig& config,
-                                           const modules::Registries& registries,
-                                           const std::map<std::string, int>& root_fds);
+  [[nodiscard]] static absl::StatusOr<Locations> Compile(
+      const ServerConfig& config, const modules::Registries& registries,
+      const std::map<std::string, int>& root_fds);
   // The Location with the longest prefix of `path`; the server's defaults when none matches.
   // REQUIRES: `path` is decoded and normalised (NormalizePath).
   const CompiledLocation& Match(absl::string_view path) const;

@@ -45,8 +45,8 @@ class Server {
   // do the same at start-up). Errors: a filter spec refused, a
   // document root that cannot be opened, a port in use, a log that cannot be opened.
   // REQUIRES: `registries` (what `config` was parsed against) outlives the server.
-  static absl::StatusOr<std::unique_ptr<Server>> Create(ServerConfig config,
-                                                        const modules::Registries& registries);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Server>> Create(
+      ServerConfig config, const modules::Registries& registries);
   ~Server();
 
   // The bound listeners, as "127.0.0.1:8080 http".
@@ -54,7 +54,7 @@ class Server {
 
   // Runs the child_init hooks once per worker, then serves until Stop(); returns once every
   // worker finished.
-  absl::Status Run();
+  [[nodiscard]] absl::Status Run();
   void Stop();
   // SIGHUP: runs the open_logs hooks again (the access log reopens its file).
   void ReopenLogs();
@@ -84,12 +84,12 @@ class Server {
 
  private:
   Server(ServerConfig config, const modules::Registries& registries);
-  absl::Status Bind();
+  [[nodiscard]] absl::Status Bind();
   // Opens every document root once (O_PATH), for OpenBeneath.
-  absl::Status OpenRoots();
+  [[nodiscard]] absl::Status OpenRoots();
   // The connection handlers and protocols the configuration names. Errors: a name no longer
   // registered.
-  absl::Status CompileConnectionHandlers();
+  [[nodiscard]] absl::Status CompileConnectionHandlers();
 
   ServerConfig config_;
   const modules::Registries& registries_;

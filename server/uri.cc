@@ -28,7 +28,7 @@ int Hex(char c) {
 
 }  // namespace
 
-absl::StatusOr<std::string> RealPath(const std::string& path) {
+[[nodiscard]] absl::StatusOr<std::string> RealPath(const std::string& path) {
   char buf[PATH_MAX];
   if (realpath(path.c_str(), buf) == nullptr) {
     if (errno == ENOENT || errno == ENOTDIR) return absl::NotFoundError(path);
@@ -38,7 +38,7 @@ absl::StatusOr<std::string> RealPath(const std::string& path) {
   return std::string(buf);
 }
 
-absl::StatusOr<std::string> PercentDecode(absl::string_view path) {
+[[nodiscard]] absl::StatusOr<std::string> PercentDecode(absl::string_view path) {
   std::string out;
   out.reserve(path.size());
   for (size_t i = 0; i < path.size(); ++i) {
@@ -57,7 +57,7 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view path) {
   return out;
 }
 
-absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path) {
+[[nodiscard]] absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path) {
   if (raw_path.find('%') == absl::string_view::npos) return RemoveDotSegments(raw_path);
   absl::StatusOr<std::string> decoded = PercentDecode(raw_path);
   if (!decoded.ok()) return decoded.status();
@@ -106,7 +106,8 @@ std::string RemoveDotSegments(absl::string_view path) {
   return result;
 }
 
-absl::StatusOr<std::string> MapToFile(const std::string& real_root, absl::string_view decoded_path) {
+[[nodiscard]] absl::StatusOr<std::string> MapToFile(const std::string& real_root,
+                                                    absl::string_view decoded_path) {
   absl::StatusOr<std::string> real = RealPath(absl::StrCat(real_root, decoded_path));
   if (!real.ok()) return real.status();
   if (*real != real_root && !absl::StartsWith(*real, real_root + "/")) {
@@ -115,7 +116,7 @@ absl::StatusOr<std::string> MapToFile(const std::string& real_root, absl::string
   return *real;
 }
 
-absl::StatusOr<Ref<File>> OpenBeneath(int root_fd, absl::string_view decoded_path) {
+[[nodiscard]] absl::StatusOr<Ref<File>> OpenBeneath(int root_fd, absl::string_view decoded_path) {
   std::string relative(decoded_path.substr(decoded_path.find_first_not_of('/') ==
                                                    absl::string_view::npos
                                                ? decoded_path.size()

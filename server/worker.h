@@ -26,9 +26,8 @@ class Worker {
   // `listen_fds`: this worker's listening sockets, one per Listen, in the config's order;
   // the worker owns them. `counters`: what this worker's connections count.
   // REQUIRES: `counters` outlives the worker.
-  static absl::StatusOr<std::unique_ptr<Worker>> Create(Server* server,
-                                                        std::vector<int> listen_fds,
-                                                        handlers::ServerCounters* counters);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Worker>> Create(
+      Server* server, std::vector<int> listen_fds, handlers::ServerCounters* counters);
   virtual ~Worker() = default;
 
   virtual void Start() = 0;

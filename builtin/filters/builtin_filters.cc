@@ -36,7 +36,7 @@ std::function<std::unique_ptr<InputFilter>(const Options&)> Input() {
 
 }  // namespace
 
-absl::Status RegisterBuiltinFilters(FilterRegistry& r) {
+[[nodiscard]] absl::Status RegisterBuiltinFilters(FilterRegistry& r) {
   absl::Status s = r.RegisterOutput<DeflateOptions>(
       {.name = "DEFLATE",
        .kind = FilterKind::kContentSet,

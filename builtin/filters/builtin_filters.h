@@ -10,7 +10,7 @@
 namespace brigade::filters {
 
 // Errors: AlreadyExists when a name is taken in `registry`.
-absl::Status RegisterBuiltinFilters(FilterRegistry& registry);
+[[nodiscard]] absl::Status RegisterBuiltinFilters(FilterRegistry& registry);
 
 }  // namespace brigade::filters
 

@@ -17,7 +17,8 @@ int HexValue(char c) {
 }
 
 // Strips the CRLF terminator; a bare LF or no terminator is an error.
-absl::StatusOr<absl::string_view> StripCrlf(absl::string_view line, absl::string_view what) {
+[[nodiscard]] absl::StatusOr<absl::string_view> StripCrlf(absl::string_view line,
+                                                          absl::string_view what) {
   if (line.empty() || line.back() != '\n') {
     return absl::InvalidArgumentError(absl::StrCat(what, " does not end with CRLF"));
   }
@@ -44,7 +45,7 @@ bool IsTchar(char c) {
          absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
 }
 
-absl::StatusOr<uint64_t> ParseChunkSizeLine(absl::string_view line) {
+[[nodiscard]] absl::StatusOr<uint64_t> ParseChunkSizeLine(absl::string_view line) {
   absl::StatusOr<absl::string_view> body = StripCrlf(line, "chunk size line");
   if (!body.ok()) return body.status();
   absl::string_view s = *body;
@@ -107,7 +108,7 @@ absl::StatusOr<uint64_t> ParseChunkSizeLine(absl::string_view line) {
   return size;
 }
 
-absl::Status ParseTrailerLine(absl::string_view line, HeaderMap& trailers) {
+[[nodiscard]] absl::Status ParseTrailerLine(absl::string_view line, HeaderMap& trailers) {
   absl::StatusOr<absl::string_view> body = StripCrlf(line, "trailer line");
   if (!body.ok()) return body.status();
   absl::string_view s = *body;

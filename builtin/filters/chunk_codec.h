@@ -23,11 +23,11 @@ inline constexpr uint64_t kMaxChunkSize = uint64_t{1} << 60;
 
 // Returns the chunk size. Errors: no hex digits, a non-hex character, a size over
 // kMaxChunkSize, a malformed extension, a bare LF or a missing CRLF.
-absl::StatusOr<uint64_t> ParseChunkSizeLine(absl::string_view line);
+[[nodiscard]] absl::StatusOr<uint64_t> ParseChunkSizeLine(absl::string_view line);
 
 // Adds the field on `line` to `trailers`. Errors: a missing colon, an empty or invalid field
 // name, a control character in the value, obs-fold (a line starting with whitespace), a bare LF.
-absl::Status ParseTrailerLine(absl::string_view line, HeaderMap& trailers);
+[[nodiscard]] absl::Status ParseTrailerLine(absl::string_view line, HeaderMap& trailers);
 
 // RFC 9110 token characters.
 bool IsTchar(char c);

@@ -22,13 +22,13 @@ namespace brigade::filters {
 class ChunkFilter : public OutputFilter {
  public:
   ChunkFilter() : OutputFilter("CHUNK", FilterKind::kTranscode) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override;
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override;
   FilterTraits traits() const override { return {.needs_bytes = false}; }
 
  private:
   bool Applies() const;
   // Moves the data run [first, end) of `bb` into `out` as one chunk.
-  absl::Status EmitChunk(Brigade& bb, Bucket* end, Brigade& out);
+  [[nodiscard]] absl::Status EmitChunk(Brigade& bb, Bucket* end, Brigade& out);
   void EmitLastChunk(Brigade& out);
   // A bucket holding "<hex size>\r\n".
   BucketPtr SizeLine(BucketAllocator* allocator, uint64_t size);

@@ -17,7 +17,7 @@ namespace brigade::filters {
 class ContentLengthFilter : public OutputFilter {
  public:
   ContentLengthFilter() : OutputFilter("CONTENT_LENGTH", FilterKind::kProtocol) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     if (bb.empty()) return Flow::kDone;
     HeaderMap& h = exchange().response_headers;
     std::optional<uint64_t> length = bb.Length();

@@ -36,7 +36,8 @@ class DechunkFilter : public InputFilter {
   explicit DechunkFilter(const DechunkOptions& options = DechunkOptions())
       : InputFilter("DECHUNK", FilterKind::kProtocol), options_(options) {}
   // Serves READBYTES (and INIT); other modes are Unimplemented on a chunked body.
-  absl::Status Read(Brigade& out, ReadMode mode, BlockMode block, size_t readbytes) override;
+  [[nodiscard]] absl::Status Read(Brigade& out, ReadMode mode, BlockMode block,
+                                  size_t readbytes) override;
   uint64_t body_bytes() const { return body_bytes_; }
   // Chunk data goes up as it came (a file range stays one); size lines are read into memory.
   FilterTraits traits() const override {
@@ -48,8 +49,8 @@ class DechunkFilter : public InputFilter {
   enum class State { kSize, kData, kDataCrlf, kTrailer, kDone };
   // Reads one whole line (CRLF or LF included) into line_, accumulating partial reads.
   // Returns true when line_ holds a complete line.
-  absl::StatusOr<bool> ReadLine(BlockMode block);
-  absl::Status Error(absl::string_view what, uint64_t at) const;
+  [[nodiscard]] absl::StatusOr<bool> ReadLine(BlockMode block);
+  [[nodiscard]] absl::Status Error(absl::string_view what, uint64_t at) const;
 
   DechunkOptions options_;
   State state_ = State::kSize;

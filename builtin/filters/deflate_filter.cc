@@ -31,7 +31,7 @@ std::string MediaType(absl::string_view content_type) {
 
 namespace {
 
-absl::Status ParseTypes(absl::string_view types, DeflateOptions& d) {
+[[nodiscard]] absl::Status ParseTypes(absl::string_view types, DeflateOptions& d) {
   using Types = DeflateOptions::Types;
   d.type_list.clear();
   if (types == "*") {

@@ -56,12 +56,13 @@ struct DeflateOptions {
 class DeflateFilter : public OutputFilter {
  public:
   // Errors: codec options out of range → InvalidArgument.
-  static absl::StatusOr<std::unique_ptr<DeflateFilter>> Create(const DeflateOptions& options);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<DeflateFilter>> Create(
+      const DeflateOptions& options);
   // REQUIRES: `options` as DeflateOptions::Table() accepts them (the codec's ranges).
   explicit DeflateFilter(const DeflateOptions& options)
       : OutputFilter("DEFLATE", FilterKind::kContentSet), options_(options) {}
 
-  absl::StatusOr<Flow> Filter(Brigade& bb) override;
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override;
   FilterTraits traits() const override;
 
   struct Decision {
@@ -73,16 +74,15 @@ class DeflateFilter : public OutputFilter {
   Decision Decide(const Brigade& first) const;
 
  private:
-
-  absl::Status Start();
+  [[nodiscard]] absl::Status Start();
   void EditHeaders();
   bool TypeSelected() const;
   // Compresses `data` (or flushes with kSync/kFinish), cutting output into blocks.
-  absl::Status Deflate(absl::string_view data, GzipEncoder::Mode mode);
+  [[nodiscard]] absl::Status Deflate(absl::string_view data, GzipEncoder::Mode mode);
   // Moves the compressed bytes not yet in a bucket into out_.
   void EmitBlock();
   size_t BlockLimit() const { return std::min(block_->capacity(), options_.block_size); }
-  absl::StatusOr<Flow> PassOut();
+  [[nodiscard]] absl::StatusOr<Flow> PassOut();
 
   DeflateOptions options_;
   bool started_ = false;

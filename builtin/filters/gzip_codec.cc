@@ -33,13 +33,13 @@ const char* GzipBackendName(GzipBackend backend) {
   return backend == GzipBackend::kIsal ? "isal" : "zlib";
 }
 
-absl::StatusOr<GzipBackend> ParseGzipBackend(absl::string_view name) {
+[[nodiscard]] absl::StatusOr<GzipBackend> ParseGzipBackend(absl::string_view name) {
   if (name == "zlib") return GzipBackend::kZlib;
   if (name == "isal") return GzipBackend::kIsal;
   return absl::InvalidArgumentError(absl::StrCat("unknown gzip backend ", name, " (zlib, isal)"));
 }
 
-absl::Status ParseGzipBackendInto(absl::string_view name, GzipBackend& out) {
+[[nodiscard]] absl::Status ParseGzipBackendInto(absl::string_view name, GzipBackend& out) {
   absl::StatusOr<GzipBackend> backend = ParseGzipBackend(name);
   if (!backend.ok()) return backend.status();
   out = *backend;
@@ -71,8 +71,8 @@ class GzipEncoder::Engine {
  public:
   virtual ~Engine() = default;
   // As GzipEncoder::Deflate.
-  virtual absl::StatusOr<Step> Deflate(absl::string_view in, char* out, size_t out_size,
-                                       Mode mode) = 0;
+  [[nodiscard]] virtual absl::StatusOr<Step> Deflate(absl::string_view in, char* out,
+                                                     size_t out_size, Mode mode) = 0;
 };
 
 namespace {
@@ -80,15 +80,16 @@ namespace {
 class ZlibEngine final : public GzipEncoder::Engine {
  public:
   ~ZlibEngine() override { deflateEnd(&stream_); }
-  absl::Status Init(const GzipEncoderOptions& options) {
+  [[nodiscard]] absl::Status Init(const GzipEncoderOptions& options) {
     // windowBits + 16 asks zlib for the gzip wrapper: header, CRC-32 and ISIZE trailer.
     int rc = deflateInit2(&stream_, options.level, Z_DEFLATED, options.window_bits + 16,
                           options.mem_level, Z_DEFAULT_STRATEGY);
     if (rc != Z_OK) return absl::InternalError(absl::StrCat("deflateInit2 failed: ", rc));
     return absl::OkStatus();
   }
-  absl::StatusOr<GzipEncoder::Step> Deflate(absl::string_view in, char* out, size_t out_size,
-                                            GzipEncoder::Mode mode) override {
+  [[nodiscard]] absl::StatusOr<GzipEncoder::Step> Deflate(absl::string_view in, char* out,
+                                                          size_t out_size,
+                                                          GzipEncoder::Mode mode) override {
     using Mode = GzipEncoder::Mode;
     stream_.next_in = In(in);
     stream_.avail_in = static_cast<uInt>(in.size());
@@ -110,7 +111,7 @@ class ZlibEngine final : public GzipEncoder::Engine {
 
 class IsalEngine final : public GzipEncoder::Engine {
  public:
-  absl::Status Init(const GzipEncoderOptions& options) {
+  [[nodiscard]] absl::Status Init(const GzipEncoderOptions& options) {
     isal_deflate_init(&stream_);
     stream_.gzip_flag = IGZIP_GZIP;
     stream_.hist_bits = static_cast<uint16_t>(options.window_bits);
@@ -122,8 +123,9 @@ class IsalEngine final : public GzipEncoder::Engine {
     stream_.level_buf_size = static_cast<uint32_t>(buf);
     return absl::OkStatus();
   }
-  absl::StatusOr<GzipEncoder::Step> Deflate(absl::string_view in, char* out, size_t out_size,
-                                            GzipEncoder::Mode mode) override {
+  [[nodiscard]] absl::StatusOr<GzipEncoder::Step> Deflate(absl::string_view in, char* out,
+                                                          size_t out_size,
+                                                          GzipEncoder::Mode mode) override {
     using Mode = GzipEncoder::Mode;
     if (stream_.internal_state.state == ZSTATE_END) return GzipEncoder::Step{.done = true};
     stream_.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(in.data()));
@@ -199,9 +201,10 @@ class GzipDecoder::Inflater {
   virtual ~Inflater() = default;
   // Inflates raw DEFLATE from `in` into `out`. Errors: malformed data → InvalidArgument
   // (without an offset: the caller adds it).
-  virtual absl::StatusOr<Result> Inflate(absl::string_view in, char* out, size_t out_size) = 0;
+  [[nodiscard]] virtual absl::StatusOr<Result> Inflate(absl::string_view in, char* out,
+                                                       size_t out_size) = 0;
   // For the next member.
-  virtual absl::Status Reset() = 0;
+  [[nodiscard]] virtual absl::Status Reset() = 0;
   virtual uint32_t Crc32(uint32_t crc, const char* data, size_t size) const = 0;
 };
 
@@ -210,13 +213,14 @@ namespace {
 class ZlibInflater final : public GzipDecoder::Inflater {
  public:
   ~ZlibInflater() override { inflateEnd(&stream_); }
-  absl::Status Init() {
+  [[nodiscard]] absl::Status Init() {
     // Negative window bits: raw DEFLATE; the header and trailer are ours to check.
     int rc = inflateInit2(&stream_, -MAX_WBITS);
     if (rc != Z_OK) return absl::InternalError(absl::StrCat("inflateInit2 failed: ", rc));
     return absl::OkStatus();
   }
-  absl::StatusOr<Result> Inflate(absl::string_view in, char* out, size_t out_size) override {
+  [[nodiscard]] absl::StatusOr<Result> Inflate(absl::string_view in, char* out,
+                                               size_t out_size) override {
     stream_.next_in = In(in);
     stream_.avail_in = static_cast<uInt>(in.size());
     stream_.next_out = reinterpret_cast<Bytef*>(out);
@@ -233,7 +237,7 @@ class ZlibInflater final : public GzipDecoder::Inflater {
     r.end = rc == Z_STREAM_END;
     return r;
   }
-  absl::Status Reset() override {
+  [[nodiscard]] absl::Status Reset() override {
     if (inflateReset(&stream_) != Z_OK) return absl::InternalError("inflateReset failed");
     return absl::OkStatus();
   }
@@ -249,7 +253,8 @@ class ZlibInflater final : public GzipDecoder::Inflater {
 class IsalInflater final : public GzipDecoder::Inflater {
  public:
   IsalInflater() { Init(); }
-  absl::StatusOr<Result> Inflate(absl::string_view in, char* out, size_t out_size) override {
+  [[nodiscard]] absl::StatusOr<Result> Inflate(absl::string_view in, char* out,
+                                               size_t out_size) override {
     state_.next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(in.data()));
     state_.avail_in = static_cast<uint32_t>(in.size());
     state_.next_out = reinterpret_cast<uint8_t*>(out);
@@ -278,7 +283,7 @@ class IsalInflater final : public GzipDecoder::Inflater {
     }
     return r;
   }
-  absl::Status Reset() override {
+  [[nodiscard]] absl::Status Reset() override {
     Init();
     return absl::OkStatus();
   }

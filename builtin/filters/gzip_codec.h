@@ -36,9 +36,9 @@ enum class GzipBackend { kZlib, kIsal };
 // "zlib" or "isal".
 const char* GzipBackendName(GzipBackend backend);
 // Errors: another name → InvalidArgument.
-absl::StatusOr<GzipBackend> ParseGzipBackend(absl::string_view name);
+[[nodiscard]] absl::StatusOr<GzipBackend> ParseGzipBackend(absl::string_view name);
 // ParseGzipBackend into `out`, for option tables.
-absl::Status ParseGzipBackendInto(absl::string_view name, GzipBackend& out);
+[[nodiscard]] absl::Status ParseGzipBackendInto(absl::string_view name, GzipBackend& out);
 
 struct GzipEncoderOptions {
   int level = 6;         // 1-9
@@ -57,7 +57,8 @@ uint64_t DecoderStateBytes(GzipBackend backend);
 class GzipEncoder {
  public:
   // Errors: options out of range → InvalidArgument; zlib failure → Internal.
-  static absl::StatusOr<std::unique_ptr<GzipEncoder>> Create(const GzipEncoderOptions& options);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<GzipEncoder>> Create(
+      const GzipEncoderOptions& options);
   ~GzipEncoder();
   GzipEncoder(const GzipEncoder&) = delete;
   GzipEncoder& operator=(const GzipEncoder&) = delete;
@@ -71,7 +72,8 @@ class GzipEncoder {
   // Compresses from `in` into `out` (at most out_size bytes). With kSync/kFinish, call again
   // with the remaining input (possibly none) until the step writes less than out_size bytes
   // (kSync) or reports done (kFinish).
-  absl::StatusOr<Step> Deflate(absl::string_view in, char* out, size_t out_size, Mode mode);
+  [[nodiscard]] absl::StatusOr<Step> Deflate(absl::string_view in, char* out, size_t out_size,
+                                             Mode mode);
 
   uint64_t total_in() const { return total_in_; }
   uint64_t total_out() const { return total_out_; }
@@ -97,7 +99,8 @@ struct GzipDecoderOptions {
 
 class GzipDecoder {
  public:
-  static absl::StatusOr<std::unique_ptr<GzipDecoder>> Create(const GzipDecoderOptions& options);
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<GzipDecoder>> Create(
+      const GzipDecoderOptions& options);
   ~GzipDecoder();
   GzipDecoder(const GzipDecoder&) = delete;
   GzipDecoder& operator=(const GzipDecoder&) = delete;
@@ -113,10 +116,10 @@ class GzipDecoder {
   // one → InvalidArgument (or DataLoss for a CRC/size mismatch) with the input offset;
   // limits → ResourceExhausted. A call that decoded bytes before finding malformed input
   // returns them; that call's error comes from the next call (and every later one).
-  absl::StatusOr<Step> Decode(absl::string_view in, char* out, size_t out_size);
+  [[nodiscard]] absl::StatusOr<Step> Decode(absl::string_view in, char* out, size_t out_size);
   // OK iff the input ended after a whole member, trailer included; otherwise InvalidArgument
   // ("truncated ...") saying where it stopped.
-  absl::Status Finish() const;
+  [[nodiscard]] absl::Status Finish() const;
   // True between a member's trailer and the first byte of another.
   bool done() const { return state_ == State::kDone; }
   uint64_t members() const { return members_; }
@@ -130,14 +133,15 @@ class GzipDecoder {
   GzipDecoder(const GzipDecoderOptions& options, std::unique_ptr<Inflater> inflater);
   // Tries to parse header_ (which began at input byte `start`) as a complete header; returns
   // its length, 0 if more is needed.
-  absl::StatusOr<size_t> ParseHeader(uint64_t start) const;
-  absl::Status TrailingGarbage(uint64_t at) const;
-  absl::Status CheckLimits() const;
+  [[nodiscard]] absl::StatusOr<size_t> ParseHeader(uint64_t start) const;
+  [[nodiscard]] absl::Status TrailingGarbage(uint64_t at) const;
+  [[nodiscard]] absl::Status CheckLimits() const;
   // Decode's steps; `step` counts what was done before any error.
-  absl::Status DecodeSteps(absl::string_view in, char* out, size_t out_size, Step& step);
+  [[nodiscard]] absl::Status DecodeSteps(absl::string_view in, char* out, size_t out_size,
+                                         Step& step);
   // Resets for the member that follows a whole one.
-  absl::Status StartMember();
-  absl::Status Error(absl::string_view what) const;
+  [[nodiscard]] absl::Status StartMember();
+  [[nodiscard]] absl::Status Error(absl::string_view what) const;
 
   GzipDecoderOptions options_;
   std::unique_ptr<Inflater> inflater_;

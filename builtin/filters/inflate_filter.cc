@@ -16,7 +16,7 @@ bool IsGzip(absl::string_view coding) {
 // Decoded bytes passed on at a time by the output filter.
 constexpr size_t kPassBytes = 64 * 1024;
 
-absl::Status Named(const absl::Status& s) {
+[[nodiscard]] absl::Status Named(const absl::Status& s) {
   if (s.ok()) return s;
   return absl::Status(s.code(), absl::StrCat("INFLATE: ", s.message()));
 }
@@ -28,8 +28,8 @@ struct Decoded {
 
 // Decodes `in` into heap buckets of `block_size` appended to `out`, until `in` is used up and
 // zlib holds nothing more, or `max_out` decoded bytes were made.
-absl::StatusOr<Decoded> DecodeInto(GzipDecoder& decoder, absl::string_view in, Brigade& out,
-                                   size_t block_size, size_t max_out) {
+[[nodiscard]] absl::StatusOr<Decoded> DecodeInto(GzipDecoder& decoder, absl::string_view in,
+                                                 Brigade& out, size_t block_size, size_t max_out) {
   Decoded d;
   while (d.produced < max_out) {
     Ref<HeapBlock> block = out.allocator()->AllocateBlock(block_size);

@@ -41,7 +41,8 @@ class InflateInputFilter : public InputFilter {
       : InputFilter("INFLATE", FilterKind::kContentSet), options_(options) {}
   // Serves READBYTES (and INIT); other modes make no sense on a compressed body and are
   // Unimplemented.
-  absl::Status Read(Brigade& out, ReadMode mode, BlockMode block, size_t readbytes) override;
+  [[nodiscard]] absl::Status Read(Brigade& out, ReadMode mode, BlockMode block,
+                                  size_t readbytes) override;
   FilterTraits traits() const override {
     return {.needs_bytes = true, .preserves_flush = true,
             .max_buffered_bytes = DecoderStateBytes(options_.codec.backend) + 2 * options_.block_size};
@@ -49,7 +50,7 @@ class InflateInputFilter : public InputFilter {
 
  private:
   // Decodes from pending_in_ until `want` decoded bytes are ready or input runs out.
-  absl::Status DecodePending(size_t want);
+  [[nodiscard]] absl::Status DecodePending(size_t want);
 
   InflateOptions options_;
   bool started_ = false;
@@ -64,7 +65,7 @@ class InflateOutputFilter : public OutputFilter {
  public:
   explicit InflateOutputFilter(const InflateOptions& options)
       : OutputFilter("INFLATE", FilterKind::kContentSet), options_(options) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override;
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override;
   FilterTraits traits() const override {
     return {.needs_bytes = true, .preserves_flush = true,
             .max_buffered_bytes =

@@ -36,14 +36,14 @@ class ReverseFilter : public OutputFilter {
         max_line_(options.max_line),
         signature_(options.signature.empty() ? "" : options.signature + "\n") {}
 
-  absl::StatusOr<Flow> Filter(Brigade& bb) override;
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override;
   FilterTraits traits() const override {
     return {.needs_bytes = true, .preserves_flush = false, .max_buffered_bytes = max_line_};
   }
 
  private:
   // Reverses the bytes of `data` into `out`, holding a trailing partial line in line_.
-  absl::Status AddText(absl::string_view data, std::string& out);
+  [[nodiscard]] absl::Status AddText(absl::string_view data, std::string& out);
 
   size_t max_line_;
   std::string signature_;

@@ -61,7 +61,7 @@ Task<Outcome> SendLast(Request& r, Brigade bb) {
 }
 
 // `n` bytes of `bb` from `offset` (a few, here), leaving `bb` as it was.
-absl::StatusOr<std::string> Peek(Brigade& bb, uint64_t offset, size_t n) {
+[[nodiscard]] absl::StatusOr<std::string> Peek(Brigade& bb, uint64_t offset, size_t n) {
   absl::StatusOr<Brigade> from = bb.SplitAtOffset(offset);
   if (!from.ok()) return from.status();
   absl::StatusOr<Brigade> after = from->SplitAtOffset(n);

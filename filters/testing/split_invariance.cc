@@ -54,8 +54,8 @@ std::string KindList(const std::vector<BucketKind>& kinds) {
   return out;
 }
 
-absl::Status Compare(const TrialOutput& want, const TrialOutput& got,
-                     const std::vector<Piece>& plan, const SplitOptions& options) {
+[[nodiscard]] absl::Status Compare(const TrialOutput& want, const TrialOutput& got,
+                                   const std::vector<Piece>& plan, const SplitOptions& options) {
   std::string want_bytes = want.bytes, got_bytes = got.bytes;
   if (options.decoder) {
     absl::StatusOr<std::string> w = options.decoder(want.bytes);
@@ -142,8 +142,10 @@ std::string DescribePlan(const std::vector<Piece>& plan) {
   return out;
 }
 
-absl::StatusOr<TrialOutput> RunTrial(const OutputFilterFactory& factory, absl::string_view input,
-                                     const std::vector<Piece>& plan, const SplitOptions& options) {
+[[nodiscard]] absl::StatusOr<TrialOutput> RunTrial(const OutputFilterFactory& factory,
+                                                   absl::string_view input,
+                                                   const std::vector<Piece>& plan,
+                                                   const SplitOptions& options) {
   AllocatorHandle alloc = BucketAllocator::Create({.block_size = 256});
   Exchange exchange;
   if (options.setup_exchange) options.setup_exchange(exchange);
@@ -194,8 +196,9 @@ absl::StatusOr<TrialOutput> RunTrial(const OutputFilterFactory& factory, absl::s
   return out;
 }
 
-absl::Status CheckSplitInvariance(const OutputFilterFactory& factory, absl::string_view input,
-                                  const SplitOptions& options) {
+[[nodiscard]] absl::Status CheckSplitInvariance(const OutputFilterFactory& factory,
+                                                absl::string_view input,
+                                                const SplitOptions& options) {
   const size_t n = input.size();
   std::vector<Piece> whole = {{Piece::Kind::kData, n}};
   if (n == 0) whole.clear();

@@ -63,15 +63,18 @@ struct TrialOutput {
 
 // Runs one filter instance over `input` cut as `plan` says (EOS appended), collecting what
 // reaches the end of the chain. Errors: the filter's or the chain's Status.
-absl::StatusOr<TrialOutput> RunTrial(const OutputFilterFactory& factory, absl::string_view input,
-                                     const std::vector<Piece>& plan, const SplitOptions& options);
+[[nodiscard]] absl::StatusOr<TrialOutput> RunTrial(const OutputFilterFactory& factory,
+                                                   absl::string_view input,
+                                                   const std::vector<Piece>& plan,
+                                                   const SplitOptions& options);
 
 // "3 1 FLUSH 5 | 2F" — a readable form of a plan for failure messages (F = file bucket).
 std::string DescribePlan(const std::vector<Piece>& plan);
 
 // OK iff every trial matches the reference; otherwise the first mismatch, with its plan.
-absl::Status CheckSplitInvariance(const OutputFilterFactory& factory, absl::string_view input,
-                                  const SplitOptions& options = SplitOptions());
+[[nodiscard]] absl::Status CheckSplitInvariance(const OutputFilterFactory& factory,
+                                                absl::string_view input,
+                                                const SplitOptions& options = SplitOptions());
 
 }  // namespace brigade::filters::testing
 

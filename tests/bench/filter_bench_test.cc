@@ -34,7 +34,7 @@ class Collect : public benchmark::BenchmarkReporter {
 class Gather : public filters::OutputFilter {
  public:
   Gather() : OutputFilter("GATHER", filters::FilterKind::kContentSet) {}
-  absl::StatusOr<filters::Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<filters::Flow> Filter(Brigade& bb) override {
     bool eos = bb.ends_with_eos();
     absl::StatusOr<std::string> all = bb.FlattenToString(1 << 20);
     if (!all.ok()) return all.status();

@@ -23,7 +23,7 @@ class ExamplesTest : public ::testing::Test {
     }
     ASSERT_TRUE(modules::RegisterModules(registries_, all).ok());
   }
-  absl::Status Parse(const std::string& text) {
+  [[nodiscard]] absl::Status Parse(const std::string& text) {
     return server::ParseConfig("Listen 127.0.0.1:0\n" + text, "ex.conf", registries_).status();
   }
   modules::Registries registries_;

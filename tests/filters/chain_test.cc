@@ -78,7 +78,7 @@ TEST_F(ChainTest, RequestChainSitsAboveConnectionChain) {
 class OnceFilter : public OutputFilter {
  public:
   explicit OnceFilter(int* calls) : OutputFilter("ONCE", FilterKind::kResource), calls_(calls) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     ++*calls_;
     RemoveSelf();
     if (absl::Status s = bb.Write("[once]"); !s.ok()) return s;
@@ -109,7 +109,7 @@ class AdderFilter : public OutputFilter {
  public:
   explicit AdderFilter(OutputChain* chain)
       : OutputFilter("ADDER", FilterKind::kResource), chain_(chain) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     if (!added_) {
       chain_->Add(std::make_unique<UpperFilter>());
       added_ = true;
@@ -136,7 +136,7 @@ TEST_F(ChainTest, FilterAddedWhileRunningTakesPartAtOnce) {
 class AfterEosFilter : public OutputFilter {
  public:
   AfterEosFilter() : OutputFilter("AFTER_EOS", FilterKind::kResource) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     absl::StatusOr<Flow> f = PassNext(bb);
     if (!f.ok()) return f;
     Brigade more(bb.allocator());
@@ -175,7 +175,7 @@ TEST_F(ChainTest, ConnectionChainCarriesOneResponseAfterAnother) {
 class DropFilter : public OutputFilter {
  public:
   DropFilter() : OutputFilter("DROP", FilterKind::kResource) {}
-  absl::StatusOr<Flow> Filter(Brigade&) override { return Flow::kDone; }
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade&) override { return Flow::kDone; }
 };
 
 TEST_F(ChainTest, FilterLeavingBucketsBehindIsReported) {
@@ -200,11 +200,11 @@ class InitCounter : public OutputFilter {
  public:
   InitCounter(int* inits, bool fail)
       : OutputFilter("INIT", FilterKind::kResource), inits_(inits), fail_(fail) {}
-  absl::Status Init() override {
+  [[nodiscard]] absl::Status Init() override {
     ++*inits_;
     return fail_ ? absl::InvalidArgumentError("bad config") : absl::OkStatus();
   }
-  absl::StatusOr<Flow> Filter(Brigade& bb) override { return PassNext(bb); }
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override { return PassNext(bb); }
 
  private:
   int* inits_;
@@ -254,7 +254,7 @@ TEST_F(ChainTest, FlushAndEmptyBrigadesAndOneByteBucketsPassInOrder) {
 class HoldFilter : public OutputFilter {
  public:
   HoldFilter() : OutputFilter("HOLD", FilterKind::kContentSet) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     bool eos = bb.ends_with_eos();
     bb.Setaside();
     if (!held_) held_ = std::make_unique<Brigade>(bb.allocator());
@@ -350,7 +350,7 @@ TEST_F(ChainTest, PipelineReportFormatsOneLinePerFilterAndTwoSummaryLines) {
 class UpperInput : public InputFilter {
  public:
   UpperInput() : InputFilter("UPPER_IN", FilterKind::kContentSet) {}
-  absl::Status Read(Brigade& out, ReadMode mode, BlockMode block, size_t n) override {
+  [[nodiscard]] absl::Status Read(Brigade& out, ReadMode mode, BlockMode block, size_t n) override {
     Brigade got(out.allocator());
     if (absl::Status s = ReadNext(got, mode, block, n); !s.ok()) return s;
     while (!got.empty()) {

@@ -23,7 +23,7 @@ std::string Pattern(size_t n) {
 class FdWriterTest : public ::testing::Test {
  protected:
   // Writes "head:" + the file + ":tail" through a WRITE on `fd`.
-  absl::StatusOr<FdWriter*> Write(int fd, OutputChain& chain) {
+  [[nodiscard]] absl::StatusOr<FdWriter*> Write(int fd, OutputChain& chain) {
     auto* w = static_cast<FdWriter*>(chain.Add(std::make_unique<FdWriter>(fd)));
     Brigade bb(alloc_.get());
     bb.Append(Bucket::Immortal(alloc_.get(), "head:"));

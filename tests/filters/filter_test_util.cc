@@ -31,8 +31,9 @@ std::string Slurp(const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<Output> RunFilter(std::unique_ptr<OutputFilter> filter, Exchange& exchange,
-                                 const std::vector<std::string>& pieces, bool eos) {
+[[nodiscard]] absl::StatusOr<Output> RunFilter(std::unique_ptr<OutputFilter> filter,
+                                               Exchange& exchange,
+                                               const std::vector<std::string>& pieces, bool eos) {
   AllocatorHandle alloc = BucketAllocator::Create({.block_size = 512});
   Brigade collected(alloc.get());
   OutputChain chain(&exchange);
@@ -66,7 +67,8 @@ absl::StatusOr<Output> RunFilter(std::unique_ptr<OutputFilter> filter, Exchange&
   return out;
 }
 
-absl::StatusOr<std::string> RunCommand(const std::string& command, absl::string_view input) {
+[[nodiscard]] absl::StatusOr<std::string> RunCommand(const std::string& command,
+                                                     absl::string_view input) {
   std::string in = TempPath("in"), out = TempPath("out"), err = TempPath("err");
   {
     std::ofstream f(in, std::ios::binary);
@@ -99,7 +101,7 @@ std::string ZlibGzip(absl::string_view data, int level) {
   return out;
 }
 
-absl::StatusOr<std::string> ZlibGunzip(absl::string_view data) {
+[[nodiscard]] absl::StatusOr<std::string> ZlibGunzip(absl::string_view data) {
   z_stream s{};
   inflateInit2(&s, 15 + 16);
   s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));

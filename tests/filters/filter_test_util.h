@@ -24,16 +24,19 @@ struct Output {
 
 // Runs `filter` (followed by a collector) over `pieces`: each string is one bucket, "|" ends a
 // brigade, "<FLUSH>" is a FLUSH bucket; EOS is appended when `eos`.
-absl::StatusOr<Output> RunFilter(std::unique_ptr<OutputFilter> filter, Exchange& exchange,
-                                 const std::vector<std::string>& pieces, bool eos = true);
+[[nodiscard]] absl::StatusOr<Output> RunFilter(std::unique_ptr<OutputFilter> filter,
+                                               Exchange& exchange,
+                                               const std::vector<std::string>& pieces,
+                                               bool eos = true);
 
 // Runs `command` through /bin/sh with `input` on its stdin; returns its stdout.
 // Errors: a non-zero exit status, with its stderr.
-absl::StatusOr<std::string> RunCommand(const std::string& command, absl::string_view input);
+[[nodiscard]] absl::StatusOr<std::string> RunCommand(const std::string& command,
+                                                     absl::string_view input);
 
 // gzip encoding and decoding with zlib's own wrapper, for checking our codec independently.
 std::string ZlibGzip(absl::string_view data, int level);
-absl::StatusOr<std::string> ZlibGunzip(absl::string_view data);
+[[nodiscard]] absl::StatusOr<std::string> ZlibGunzip(absl::string_view data);
 
 }  // namespace brigade::filters::test
 

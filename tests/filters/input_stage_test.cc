@@ -14,7 +14,7 @@ class InputStageTest : public ::testing::Test {
  protected:
   // Passes `pieces` (each its own brigade; "<FLUSH>" a flush) through DECHUNK in a stage, then
   // EOS, and returns the collected output or the first error.
-  absl::StatusOr<std::string> Run(const std::vector<std::string>& pieces) {
+  [[nodiscard]] absl::StatusOr<std::string> Run(const std::vector<std::string>& pieces) {
     OutputChain chain(&exchange_, nullptr, ChainOrder::kAsAdded);
     chain.Add(std::make_unique<InputStage>(std::make_unique<DechunkFilter>()));
     chain.Add(std::make_unique<CollectFilter>(&collected_));

@@ -14,7 +14,7 @@ class TagFilter : public OutputFilter {
  public:
   TagFilter(std::string tag, int count)
       : OutputFilter("TAG", FilterKind::kResource), tag_(std::move(tag)), count_(count) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     if (bb.ends_with_eos()) {
       Bucket* eos = bb.back();
       for (int i = 0; i < count_; ++i) bb.InsertBefore(eos, Bucket::Immortal(bb.allocator(), tag_));

@@ -16,7 +16,7 @@ namespace {
 class MarkEachBucket : public OutputFilter {
  public:
   MarkEachBucket() : OutputFilter("MARK", FilterKind::kResource) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     for (Bucket* b = bb.front(); b != nullptr; b = bb.Next(b)) {
       if (!b->is_metadata()) {
         bb.InsertAfter(b, Bucket::Immortal(bb.allocator(), "/"));
@@ -31,7 +31,7 @@ class MarkEachBucket : public OutputFilter {
 class EatFlush : public OutputFilter {
  public:
   EatFlush() : OutputFilter("EAT_FLUSH", FilterKind::kResource) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     for (Bucket* b = bb.front(); b != nullptr;) {
       Bucket* next = bb.Next(b);
       if (b->is_flush()) bb.Delete(b);
@@ -45,7 +45,7 @@ class EatFlush : public OutputFilter {
 class LoseHeldByte : public OutputFilter {
  public:
   LoseHeldByte() : OutputFilter("LOSE", FilterKind::kResource) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     if (!bb.ends_with_eos()) {
       std::optional<uint64_t> n = bb.Length();
       if (n.has_value() && *n > 0) {

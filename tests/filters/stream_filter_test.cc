@@ -114,7 +114,7 @@ class ShoutLoop : public StreamLoopFilter {
   ShoutLoop() : StreamLoopFilter("SHOUT", FilterKind::kResource) {}
 
  protected:
-  absl::Status Run(StreamIo& io) override {
+  [[nodiscard]] absl::Status Run(StreamIo& io) override {
     std::string buf;
     while (true) {
       absl::StatusOr<size_t> n = io.Read(&buf, 3);  // tiny reads on purpose
@@ -158,7 +158,7 @@ class LazyLoop : public StreamLoopFilter {
   LazyLoop() : StreamLoopFilter("LAZY", FilterKind::kResource) {}
 
  protected:
-  absl::Status Run(StreamIo& io) override {
+  [[nodiscard]] absl::Status Run(StreamIo& io) override {
     std::string buf;
     return io.Read(&buf, 1).status();  // reads one byte and stops
   }

@@ -17,7 +17,7 @@ class TraceFilter : public OutputFilter {
  public:
   TraceFilter(std::string name, FilterKind kind, std::vector<std::string>* trace)
       : OutputFilter(std::move(name), kind), trace_(trace) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     trace_->push_back(name());
     return PassNext(bb);
   }
@@ -31,7 +31,7 @@ class TraceFilter : public OutputFilter {
 class UpperFilter : public OutputFilter {
  public:
   UpperFilter() : OutputFilter("UPPER", FilterKind::kResource) {}
-  absl::StatusOr<Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
     Brigade out(bb.allocator());
     while (!bb.empty()) {
       Bucket* b = bb.front();

@@ -22,7 +22,7 @@ class ThrottledSink : public filters::OutputFilter {
         wire_(wire),
         capacity_(capacity),
         held_(wire->allocator()) {}
-  absl::StatusOr<filters::Flow> Filter(Brigade& bb) override {
+  [[nodiscard]] absl::StatusOr<filters::Flow> Filter(Brigade& bb) override {
     ++calls_;
     bb.Setaside();
     held_.Concat(bb);
@@ -51,8 +51,8 @@ class TrickleSource : public filters::InputFilter {
   void End() { ended_ = true; }
   int unavailable() const { return unavailable_; }
 
-  absl::Status Read(Brigade& out, filters::ReadMode mode, BlockMode block,
-                    size_t readbytes) override {
+  [[nodiscard]] absl::Status Read(Brigade& out, filters::ReadMode mode, BlockMode block,
+                                  size_t readbytes) override {
     if (mode == filters::ReadMode::kInit) return absl::OkStatus();
     if (data_.empty()) {
       if (ended_) {

@@ -168,7 +168,7 @@ class CoroutineHandlerTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     port_ = server_->bound()[0].port;
-    thread_ = std::thread([this] { (void)server_->Run(); });
+    thread_ = std::thread([this] { EXPECT_TRUE(server_->Run().ok()); });
   }
   void TearDown() override {
     if (server_) server_->Stop();

@@ -116,10 +116,10 @@ class NamedHandlersTest : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     port_ = server_->bound()[0].port;
-    thread_ = std::thread([this] { (void)server_->Run(); });
+    thread_ = std::thread([this] { EXPECT_TRUE(server_->Run().ok()); });
   }
 
-  absl::Status Setup(modules::ModuleContext& ctx) {
+  [[nodiscard]] absl::Status Setup(modules::ModuleContext& ctx) {
     greeting_ = ctx.Slot<std::string>();
     absl::Status s = ctx.AddDirective({.name = "Greeting",
                                        .min_args = 1,
@@ -384,7 +384,7 @@ TEST(ProtocolModuleTest, AModulesProtocolServesItsListenBesideHttp) {
   ASSERT_TRUE(config.ok()) << config.status();
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(*std::move(config), registries);
   ASSERT_TRUE(server.ok()) << server.status();
-  std::thread thread([&] { (void)(*server)->Run(); });
+  std::thread thread([&] { EXPECT_TRUE((*server)->Run().ok()); });
   std::string banner = Exchange((*server)->bound()[1].port, "");
   std::string http = Get((*server)->bound()[0].port, "/");
   (*server)->Stop();

@@ -13,7 +13,7 @@ namespace {
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(builtin::RegisterBuiltins(registries_).ok()); }
-  absl::StatusOr<ServerConfig> Parse(const std::string& text) {
+  [[nodiscard]] absl::StatusOr<ServerConfig> Parse(const std::string& text) {
     return ParseConfig(text, "test.conf", registries_);
   }
   modules::Registries registries_;

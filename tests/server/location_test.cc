@@ -14,7 +14,7 @@ class LocationTest : public ::testing::Test {
  protected:
   LocationTest() { EXPECT_TRUE(builtin::RegisterBuiltins(registries_).ok()); }
 
-  absl::StatusOr<Locations> Compile(const std::string& text) {
+  [[nodiscard]] absl::StatusOr<Locations> Compile(const std::string& text) {
     absl::StatusOr<ServerConfig> config =
         ParseConfig("Listen 127.0.0.1:0\n" + text, "test.conf", registries_);
     if (!config.ok()) return config.status();

@@ -55,7 +55,7 @@ class ModuleTest : public ::testing::Test {
     all.push_back(TestModule());
     ASSERT_TRUE(modules::RegisterModules(registries_, all).ok());
   }
-  absl::StatusOr<ServerConfig> Parse(const std::string& text) {
+  [[nodiscard]] absl::StatusOr<ServerConfig> Parse(const std::string& text) {
     return ParseConfig("Listen 127.0.0.1:0\n" + text, "m.conf", registries_);
   }
   modules::Registries registries_;

@@ -16,7 +16,7 @@ using test::RunCommand;
 using test::RunFilter;
 
 // Decodes with the independent Python decoder in tests/filters/testdata/.
-absl::StatusOr<std::string> PyDecode(absl::string_view chunked) {
+[[nodiscard]] absl::StatusOr<std::string> PyDecode(absl::string_view chunked) {
   return RunCommand("/usr/bin/python3 tests/filters/testdata/chunked_decode.py", chunked);
 }
 

@@ -22,8 +22,8 @@ class GzipCodecTest : public ::testing::TestWithParam<GzipBackend> {
     options.backend = GetParam();
     return options;
   }
-  absl::StatusOr<std::string> Decode(absl::string_view data, size_t chunk = 7,
-                                     GzipDecoderOptions options = {}) const;
+  [[nodiscard]] absl::StatusOr<std::string> Decode(absl::string_view data, size_t chunk = 7,
+                                                   GzipDecoderOptions options = {}) const;
 };
 
 // Decodes `data` fed `chunk` bytes at a time, with a small output buffer.
@@ -48,7 +48,7 @@ absl::StatusOr<std::string> GzipCodecTest::Decode(absl::string_view data, size_t
 }
 
 // Feeds `gz` to `decoder` in 8 KiB output blocks; the first error, or OK at the end of `gz`.
-absl::Status DecodeUntilError(GzipDecoder& decoder, absl::string_view gz) {
+[[nodiscard]] absl::Status DecodeUntilError(GzipDecoder& decoder, absl::string_view gz) {
   std::string block(8192, '\0');
   size_t pos = 0;
   while (pos < gz.size()) {

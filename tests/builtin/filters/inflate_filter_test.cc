@@ -25,9 +25,9 @@ std::string Text(size_t lines) {
 }
 
 // Reads a request body through INFLATE over CORE_IN holding `wire`, `readbytes` at a time.
-absl::StatusOr<std::string> ReadBody(absl::string_view wire, Exchange& ex,
-                                     InflateOptions options = InflateOptions(),
-                                     size_t readbytes = 1000, size_t bucket = 333) {
+[[nodiscard]] absl::StatusOr<std::string> ReadBody(absl::string_view wire, Exchange& ex,
+                                                   InflateOptions options = InflateOptions(),
+                                                   size_t readbytes = 1000, size_t bucket = 333) {
   AllocatorHandle alloc = BucketAllocator::Create();
   Brigade src(alloc.get());
   for (size_t i = 0; i < wire.size(); i += bucket) {
