@@ -33,13 +33,29 @@ Brigade& Brigade::operator=(Brigade&& other) noexcept {
   return *this;
 }
 
+bool Brigade::Contains(const Bucket* b) const {
+  const BucketLink* target = static_cast<const BucketLink*>(b);
+  const BucketLink* f = sentinel_.next;
+  const BucketLink* r = sentinel_.prev;
+  while (f != &sentinel_) {
+    if (f == target || r == target) return true;
+    if (f == r || f->next == r) return false;
+    f = f->next;
+    r = r->prev;
+  }
+  return false;
+}
+
+// Next and Prev check only that `b` is linked: a full check would make every walk O(n²).
 Bucket* Brigade::Next(const Bucket* b) const {
   BucketLink* n = static_cast<const BucketLink*>(b)->next;
+  BRIGADE_REQUIRES(n != nullptr);
   return n == &sentinel_ ? nullptr : AsBucket(n);
 }
 
 Bucket* Brigade::Prev(const Bucket* b) const {
   BucketLink* p = static_cast<const BucketLink*>(b)->prev;
+  BRIGADE_REQUIRES(p != nullptr);
   return p == &sentinel_ ? nullptr : AsBucket(p);
 }
 
@@ -61,13 +77,18 @@ void Brigade::Append(BucketPtr b) { LinkBefore(&sentinel_, b.release()); }
 
 void Brigade::Prepend(BucketPtr b) { LinkBefore(sentinel_.next, b.release()); }
 
-void Brigade::InsertBefore(Bucket* pos, BucketPtr b) { LinkBefore(AsLink(pos), b.release()); }
+void Brigade::InsertBefore(Bucket* pos, BucketPtr b) {
+  BRIGADE_REQUIRES(Contains(pos));
+  LinkBefore(AsLink(pos), b.release());
+}
 
 void Brigade::InsertAfter(Bucket* pos, BucketPtr b) {
+  BRIGADE_REQUIRES(Contains(pos));
   LinkBefore(AsLink(pos)->next, b.release());
 }
 
 BucketPtr Brigade::Remove(Bucket* b) {
+  BRIGADE_REQUIRES(Contains(b));
   BucketLink* link = AsLink(b);
   link->prev->next = link->next;
   link->next->prev = link->prev;
@@ -100,6 +121,7 @@ Brigade Brigade::SplitAt(Bucket* b) {
   Brigade tail(allocator_);
   tail.copy_threshold_ = copy_threshold_;
   if (b == nullptr) return tail;
+  BRIGADE_REQUIRES(Contains(b));
   BucketLink* first = AsLink(b);
   BucketLink* last = sentinel_.prev;
   BucketLink* before = first->prev;

@@ -37,6 +37,7 @@
 #include "brigade/allocator.h"
 #include "brigade/bucket.h"
 #include "brigade/copy_stats.h"
+#include "brigade/requires.h"
 
 namespace brigade {
 
@@ -194,6 +195,9 @@ class Brigade {
   std::string DebugString() const;
 
  private:
+  // For the REQUIRES checks: walks in from both ends, so O(1) at the front and the back, O(n)
+  // in the middle.
+  bool Contains(const Bucket* b) const;
   static Bucket* AsBucket(BucketLink* l) { return static_cast<Bucket*>(l); }
   static BucketLink* AsLink(Bucket* b) { return static_cast<BucketLink*>(b); }
   void LinkBefore(BucketLink* pos, Bucket* b);

@@ -63,6 +63,7 @@ BucketPtr Bucket::New(BucketAllocator* allocator, BucketKind kind) {
 
 BucketPtr Bucket::Heap(BucketAllocator* allocator, Ref<HeapBlock> block, size_t offset,
                        size_t length) {
+  BRIGADE_REQUIRES(offset + length <= block->fill());
   BucketPtr b = New(allocator, BucketKind::kHeap);
   b->data_ = block->data() + offset;
   b->length_ = length;
@@ -139,9 +140,13 @@ BucketPtr Bucket::Error(BucketAllocator* allocator, int http_status, std::string
   return b;
 }
 
-int Bucket::error_status() const { return static_cast<ErrorInfo*>(storage_)->http_status(); }
+int Bucket::error_status() const {
+  BRIGADE_REQUIRES(is_error());
+  return static_cast<ErrorInfo*>(storage_)->http_status();
+}
 
 const std::string& Bucket::error_message() const {
+  BRIGADE_REQUIRES(is_error());
   return static_cast<ErrorInfo*>(storage_)->message();
 }
 
@@ -330,6 +335,7 @@ void Bucket::Setaside(CopyStats* local) {
 }
 
 void Bucket::ConsumeFront(uint64_t n) {
+  BRIGADE_REQUIRES(length_ != kUnknownLength && n <= length_);
   length_ -= n;
   if (is_file()) {
     file_offset_ += n;

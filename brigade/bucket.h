@@ -29,6 +29,7 @@
 #include "absl/strings/string_view.h"
 #include "brigade/allocator.h"
 #include "brigade/copy_stats.h"
+#include "brigade/requires.h"
 #include "brigade/storage.h"
 
 namespace brigade {
@@ -120,13 +121,25 @@ class Bucket : private BucketLink {
   // Bytes in the bucket: kUnknownLength for sources, 0 for metadata.
   uint64_t length() const { return length_; }
   // REQUIRES: is_memory(). The bytes, valid while this bucket (or a copy) lives.
-  absl::string_view view() const { return absl::string_view(data_, length_); }
+  absl::string_view view() const {
+    BRIGADE_REQUIRES(is_memory());
+    return absl::string_view(data_, length_);
+  }
   // REQUIRES: is_file().
-  uint64_t file_offset() const { return file_offset_; }
+  uint64_t file_offset() const {
+    BRIGADE_REQUIRES(is_file());
+    return file_offset_;
+  }
   // REQUIRES: is_file().
-  File* file() const { return static_cast<File*>(storage_); }
+  File* file() const {
+    BRIGADE_REQUIRES(is_file());
+    return static_cast<File*>(storage_);
+  }
   // REQUIRES: is_heap(). The block this bucket views.
-  HeapBlock* heap_block() const { return static_cast<HeapBlock*>(storage_); }
+  HeapBlock* heap_block() const {
+    BRIGADE_REQUIRES(is_heap());
+    return static_cast<HeapBlock*>(storage_);
+  }
   // REQUIRES: is_error().
   int error_status() const;
   const std::string& error_message() const;
@@ -150,7 +163,7 @@ class Bucket : private BucketLink {
 
   // Splits a data bucket in O(1) without copying: this keeps [0, at) and a new bucket viewing
   // [at, length) of the same storage is linked right after it and returned.
-  // REQUIRES: in_brigade(). Errors: metadata or source (unknown length) → FailedPrecondition;
+  // Errors: metadata or source (unknown length), or not in a brigade → FailedPrecondition;
   //   at == 0 or at >= length() → OutOfRange (a split may not make an empty bucket).
   [[nodiscard]] absl::StatusOr<Bucket*> Split(uint64_t at);
 

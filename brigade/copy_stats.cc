@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "brigade/requires.h"
 
 namespace brigade {
 namespace {
@@ -115,6 +116,7 @@ void AddGlobalFlatten() { Add(kFlattens, 1); }
 
 void CountedCopy(char* dst, const char* src, size_t n, CopyStats* local) {
   if (n == 0) return;
+  BRIGADE_REQUIRES(dst + n <= src || src + n <= dst);
   std::memcpy(dst, src, n);
   internal::AddGlobalCopied(n);
   if (local != nullptr) local->bytes_copied += n;

@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "brigade/requires.h"
 
 namespace brigade {
 
@@ -105,7 +106,10 @@ class HeapBlock final : public Storage {
   size_t fill() const { return fill_; }
   size_t free_space() const { return capacity_ - fill_; }
   // Marks `n` more bytes as written. REQUIRES: n <= free_space().
-  void Commit(size_t n) { fill_ += n; }
+  void Commit(size_t n) {
+    BRIGADE_REQUIRES(n <= free_space());
+    fill_ += n;
+  }
 
  private:
   friend class BucketAllocator;
@@ -140,7 +144,7 @@ class ExternalData final : public Storage {
 // A read-only private mapping of a file range, unmapped on the last release.
 class MmapRegion final : public Storage {
  public:
-  // Maps [offset, offset+length) of `fd`. REQUIRES: length > 0.
+  // Maps [offset, offset+length) of `fd`. Errors: an empty range → InvalidArgument.
   [[nodiscard]] static absl::StatusOr<Ref<MmapRegion>> Map(int fd, uint64_t offset, size_t length);
   // The first byte of the requested range (the mapping itself starts at a page boundary).
   const char* data() const { return static_cast<const char*>(base_) + skew_; }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "brigade/requires.h"
 
 namespace brigade::filters {
 
@@ -70,6 +71,8 @@ void ChainCore<T>::Reindex() {
 
 template <typename T>
 void ChainCore<T>::Remove(T* filter) {
+  BRIGADE_REQUIRES(std::any_of(filters_.begin(), filters_.end(),
+                               [&](const std::unique_ptr<T>& f) { return f.get() == filter; }));
   if (filter->depth_ > 0) {
     filter->removed_ = true;
     return;

@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "brigade/requires.h"
 
 namespace brigade::handlers {
 
@@ -43,7 +44,10 @@ class Outcome {
   // The request is fully handled: skip to the log phase.
   static Outcome Done() { return Outcome(Code::kDone, 0); }
   // REQUIRES: 100 <= http_status <= 599.
-  static Outcome Status(int http_status) { return Outcome(Code::kHttpStatus, http_status); }
+  static Outcome Status(int http_status) {
+    BRIGADE_REQUIRES(http_status >= 100 && http_status <= 599);
+    return Outcome(Code::kHttpStatus, http_status);
+  }
   // A coroutine handler took the request or connection and parked; its phase stops here and
   // the event loop resumes the coroutine, whose co_return value then decides.
   static Outcome Suspended() { return Outcome(Code::kSuspended, 0); }
@@ -55,7 +59,10 @@ class Outcome {
   bool is_http_status() const { return code_ == Code::kHttpStatus; }
   bool is_suspended() const { return code_ == Code::kSuspended; }
   // REQUIRES: is_http_status().
-  int http_status() const { return http_status_; }
+  int http_status() const {
+    BRIGADE_REQUIRES(is_http_status());
+    return http_status_;
+  }
   // "OK", "DECLINED", "DONE", "SUSPENDED" or the status number.
   std::string DebugString() const;
 

@@ -198,6 +198,7 @@ CycleState ResumeRequestCycle(Request& r) {
 }
 
 CycleState AbandonRequestCycle(Request& r, int status, absl::string_view detail) {
+  BRIGADE_REQUIRES(status >= 400 && status <= 599 && !r.cycle().responded);
   r.parked().Drop();
   return Respond(r, Outcome::Status(status), detail);
 }

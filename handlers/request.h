@@ -77,6 +77,7 @@ class ParkedTask {
   // coroutine returned once it has, destroying the task; nullopt while it is still parked.
   // REQUIRES: task() != nullptr.
   std::optional<Outcome> PollResult() {
+    BRIGADE_REQUIRES(task() != nullptr);
     if (suspension_.parked()) suspension_.Poll();
     if (!task_->done()) return std::nullopt;
     Outcome o = task_->result();
@@ -196,7 +197,7 @@ class Request : public filters::Exchange {
 
   // Sends a complete response for `status` (a small HTML body naming it, and `detail` when
   // given), keeping fields such as Allow and Location that a handler set for it.
-  // REQUIRES: !response_started().
+  // Errors: a response already under way → FailedPrecondition.
   [[nodiscard]] absl::Status SendErrorResponse(int status, absl::string_view detail = "");
   // Ends a response that is under way: EOS after a successful one; after a failure, an ERROR
   // bucket and `aborted` (no EOS: a chunked body must not look complete).

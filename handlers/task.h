@@ -39,6 +39,8 @@
 #include <optional>
 #include <utility>
 
+#include "brigade/requires.h"
+
 namespace brigade::handlers {
 
 template <typename T>
@@ -82,11 +84,17 @@ class [[nodiscard]] Task {
 
   // Runs the coroutine until it first suspends or returns.
   // REQUIRES: not started yet; not awaited by another coroutine.
-  void Start() { handle_.resume(); }
+  void Start() {
+    BRIGADE_REQUIRES(handle_ && !handle_.done() && !handle_.promise().continuation);
+    handle_.resume();
+  }
   // True once the coroutine has returned.
   bool done() const { return handle_ && handle_.done(); }
   // The returned value. REQUIRES: done().
-  T& result() { return *handle_.promise().value; }
+  T& result() {
+    BRIGADE_REQUIRES(done());
+    return *handle_.promise().value;
+  }
 
   // Awaiting a Task starts it and resumes the awaiting coroutine with its value.
   bool await_ready() const noexcept { return false; }
@@ -125,6 +133,7 @@ class Suspension {
   // Parks `handle` until `awaiter` completes once `wait` is ready.
   // REQUIRES: nothing is parked.
   void Park(std::coroutine_handle<> handle, Awaiter* awaiter, Wait wait) {
+    BRIGADE_REQUIRES(!parked());
     handle_ = handle;
     awaiter_ = awaiter;
     wait_ = wait;
@@ -136,6 +145,7 @@ class Suspension {
   // parks again or returns) and returns true. False: still waiting.
   // REQUIRES: parked().
   bool Poll() {
+    BRIGADE_REQUIRES(parked());
     if (!awaiter_->TryComplete()) return false;
     std::coroutine_handle<> h = handle_;
     Clear();

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "brigade/allocator.h"
+#include "brigade/requires.h"
 #include "filters/chain.h"
 #include "server/http_parser.h"
 
@@ -48,7 +49,10 @@ class HeadReader {
   std::string TakeRequestLine() { return std::move(request_line_); }
 
   // Frees the room kept for a partial line. REQUIRES: !mid_head().
-  void ReleaseBuffers() { std::string().swap(partial_); }
+  void ReleaseBuffers() {
+    BRIGADE_REQUIRES(!mid_head());
+    std::string().swap(partial_);
+  }
 
  private:
   std::unique_ptr<RequestHeadParser> parser_;

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "brigade/requires.h"
 #include "filters/filter.h"
 #include "filters/registry.h"
 
@@ -103,6 +104,7 @@ class CoreOutputFilter : public filters::OutputFilter {
   // Writes to `fd` from here on, counting from zero, with no progress set.
   // REQUIRES: !has_pending().
   void Rebind(int fd) {
+    BRIGADE_REQUIRES(!has_pending());
     fd_ = fd;
     written_ = 0;
     progress_ = nullptr;

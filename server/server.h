@@ -26,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "brigade/requires.h"
 #include "filters/registry.h"
 #include "handlers/blocking.h"
 #include "handlers/phases.h"
@@ -67,7 +68,10 @@ class Server {
   // threads, started only when such a handler first runs).
   handlers::BlockingPool& blocking_pool() { return blocking_pool_; }
   // Worker `index`'s counters. REQUIRES: index < config().workers.
-  handlers::ServerCounters& counters(size_t index) { return *record_.counters[index]; }
+  handlers::ServerCounters& counters(size_t index) {
+    BRIGADE_REQUIRES(index < record_.counters.size());
+    return *record_.counters[index];
+  }
   // What connections see of the server (Connection::server()).
   const handlers::ServerRecord& record() const { return record_; }
   // The pre_connection handlers configured (server scope).
@@ -77,7 +81,10 @@ class Server {
   // What makes the connections of bound()[index]: the protocol a module registered under the
   // Listen's name, or the connection of the process_connection handler of that name.
   // REQUIRES: index < bound().size().
-  const modules::ProtocolFactory& protocol(size_t index) const { return protocols_[index]; }
+  const modules::ProtocolFactory& protocol(size_t index) const {
+    BRIGADE_REQUIRES(index < protocols_.size());
+    return protocols_[index];
+  }
   bool stopping() const { return stopping_.load(); }
   // The listeners as bound (port 0 replaced by the port the kernel chose).
   const std::vector<ListenSpec>& bound() const { return bound_; }

@@ -223,5 +223,16 @@ TEST(OutcomeTest, DebugStrings) {
   EXPECT_EQ(RunTypeName(RunType::kRunFirst), "RUN_FIRST");
 }
 
+// A handler's own bug, caught in debug builds (--config=asan): a status that is no HTTP
+// status, or reading the status of an outcome that has none.
+TEST(HooksTest, AnOutcomeOutsideTheHttpStatusesFailsTheDebugCheck) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "REQUIRES checks are compiled out with NDEBUG";
+#endif
+  EXPECT_DEATH(Outcome::Status(42), "REQUIRES failed");
+  EXPECT_DEATH((void)Outcome::Ok().http_status(), "REQUIRES failed: is_http_status\\(\\)");
+  EXPECT_EQ(Outcome::Status(599).http_status(), 599);
+}
+
 }  // namespace
 }  // namespace brigade::handlers
