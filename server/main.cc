@@ -169,8 +169,11 @@ int Main(int argc, char** argv) {
       return;
     }
   });
-  signals.detach();
   absl::Status run = s->Run();
+  // The workers are done, but the signal thread may still be inside Stop(), waking them: the
+  // server must outlive that. (Should Run end without a signal, one tells the thread to go.)
+  if (!s->stopping()) pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
   if (!run.ok()) {
     fprintf(stderr, "brigaded: %s\n", std::string(run.message()).c_str());
     return 1;
