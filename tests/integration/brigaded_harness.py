@@ -7,11 +7,15 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import termios
 import time
 
 SERVER = os.path.join(os.getcwd(), "server", "brigaded")
+# Set by .bazelrc's --config=tsan. ThreadSanitizer's shadow memory and its own thread change what
+# RSS and thread counts mean, and its runtime needs descriptors of its own.
+UNDER_TSAN = "TSAN_OPTIONS" in os.environ
 TEXT = "".join("line %05d: the quick brown fox jumps over the lazy dog\n" % i
                for i in range(2000)).encode()
 
@@ -80,6 +84,11 @@ LimitRequestBody 100000
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.proc.returncode != 0 and not self.proc.stderr.closed:
+            # What the server said (a sanitizer's report among it) goes into the test's log.
+            said = self.proc.stderr.read() or b""
+            sys.stderr.write("brigaded exited with %d; the end of its stderr:\n%s\n"
+                             % (self.proc.returncode, said[-20000:].decode(errors="replace")))
         return self.proc.returncode
 
     def url(self, path):
