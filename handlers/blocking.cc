@@ -181,7 +181,8 @@ Task<Outcome> RunBlocking(Request& r, BlockingPool* pool,
     br.uri = uri;
     br.protocol = protocol;
     br.request_headers = headers;
-    Outcome o = (*handler)(br);
+    // On the pool's thread: an exception must not end the process from there either.
+    Outcome o = internal::CallHandler("(a blocking handler)", [&] { return (*handler)(br); });
     BlockingChannel::Message done;
     done.outcome = o;
     done.status = br.status;

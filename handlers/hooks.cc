@@ -1,5 +1,6 @@
 #include "handlers/hooks.h"
 
+#include <cstdio>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -36,6 +37,13 @@ absl::string_view RunTypeName(RunType type) {
 }
 
 namespace internal {
+
+Outcome HandlerThrew(absl::string_view handler, absl::string_view what) {
+  fprintf(stderr, "brigaded: handler %s threw: %.*s (handled as a 500)\n",
+          handler.empty() ? "(unnamed)" : std::string(handler).c_str(),
+          static_cast<int>(what.size()), what.data());
+  return Outcome::Status(500);
+}
 
 [[nodiscard]] absl::StatusOr<std::vector<size_t>> SortHooks(const std::vector<HookNode>& nodes) {
   size_t n = nodes.size();

@@ -20,6 +20,7 @@
 #define HANDLERS_HOOKS_H_
 
 #include <algorithm>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -107,6 +108,25 @@ struct HookNode {
 // constraints require. Errors: the constraints form a cycle → FailedPrecondition naming the
 // modules in it.
 [[nodiscard]] absl::StatusOr<std::vector<size_t>> SortHooks(const std::vector<HookNode>& nodes);
+
+// Says on stderr that `handler` threw (`what`: the exception's what(), or a note that it was no
+// std::exception), and returns the outcome that replaces its result: 500.
+Outcome HandlerThrew(absl::string_view handler, absl::string_view what);
+
+// Calls `fn`, containing an exception: a handler that throws is a bug in that handler, and
+// must cost only its own request or connection, never the worker. It becomes a 500, which
+// ends the phase as a returned 500 would (an error response, or an abort when the response
+// was under way); stderr names the handler.
+template <typename F>
+Outcome CallHandler(absl::string_view name, F&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return HandlerThrew(name, e.what());
+  } catch (...) {
+    return HandlerThrew(name, "an exception that is not a std::exception");
+  }
+}
 }  // namespace internal
 
 template <typename Arg>
@@ -207,7 +227,7 @@ class Hook {
   Outcome Run(Arg& arg, HandlerStack<Arg>* stack = nullptr) const {
     std::optional<Outcome> stop;
     auto step = [&](const Entry& e) {
-      Outcome r = e.fn(arg);
+      Outcome r = internal::CallHandler(e.name, [&] { return e.fn(arg); });
       if (Stops(r)) stop = r;
       return !stop.has_value();
     };

@@ -80,7 +80,7 @@ class ParkedTask {
     BRIGADE_REQUIRES(task() != nullptr);
     if (suspension_.parked()) suspension_.Poll();
     if (!task_->done()) return std::nullopt;
-    Outcome o = task_->result();
+    Outcome o = internal::CallHandler("(a resumed coroutine)", [&] { return task_->result(); });
     Drop();
     return o;
   }

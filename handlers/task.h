@@ -48,6 +48,7 @@ class [[nodiscard]] Task {
  public:
   struct promise_type {
     std::optional<T> value;
+    std::exception_ptr exception;  // what the coroutine threw, rethrown to its awaiter
     std::coroutine_handle<> continuation;
 
     Task get_return_object() {
@@ -66,8 +67,10 @@ class [[nodiscard]] Task {
       return Final{};
     }
     void return_value(T v) { value = std::move(v); }
-    // The project reports errors as values; an exception escaping a handler is a bug.
-    void unhandled_exception() noexcept { std::terminate(); }
+    // The project reports errors as values; an exception escaping a handler is that handler's
+    // bug. It travels as it would through plain calls, to the awaiting coroutine and at the top
+    // to result(), where the hook runner or the resuming record turns it into a 500.
+    void unhandled_exception() noexcept { exception = std::current_exception(); }
   };
 
   Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
@@ -90,9 +93,10 @@ class [[nodiscard]] Task {
   }
   // True once the coroutine has returned.
   bool done() const { return handle_ && handle_.done(); }
-  // The returned value. REQUIRES: done().
+  // The returned value; rethrows what the coroutine threw. REQUIRES: done().
   T& result() {
     BRIGADE_REQUIRES(done());
+    if (handle_.promise().exception) std::rethrow_exception(handle_.promise().exception);
     return *handle_.promise().value;
   }
 
@@ -102,7 +106,10 @@ class [[nodiscard]] Task {
     handle_.promise().continuation = awaiting;
     return handle_;
   }
-  T await_resume() { return std::move(*handle_.promise().value); }
+  T await_resume() {
+    if (handle_.promise().exception) std::rethrow_exception(handle_.promise().exception);
+    return std::move(*handle_.promise().value);
+  }
 
  private:
   explicit Task(std::coroutine_handle<promise_type> h) : handle_(h) {}

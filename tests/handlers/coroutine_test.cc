@@ -1,6 +1,7 @@
 // Resumable handlers: coroutine response and protocol handlers that park on the record's
 // suspension and are resumed by whoever owns the loop (here the test).
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -165,6 +166,35 @@ TEST_F(CoroutineTest, HandlerDecliningAfterItParkedIsNotFound) {
   EXPECT_EQ(ResumeRequestCycle(r), CycleState::kResponded);
   EXPECT_EQ(r.cycle().decided, Outcome::Status(404));
   EXPECT_EQ(r.status, 404);
+}
+
+Task<int> ThrowsAfterParking(Request& r) {
+  Brigade body(r.allocator());
+  if (!(co_await r.ReadBody(body, 10)).ok()) co_return -1;
+  throw std::length_error("too long");
+}
+
+// An exception travels through co_await as through a call: the awaiting coroutine can catch
+// it; one that escapes the handler is a 500, after the handler was resumed too.
+TEST_F(CoroutineTest, AnExceptionPassesThroughCoAwaitAndAnEscapingOneIsA500) {
+  RespondWith([this](Request& r) -> Task<Outcome> {
+    try {
+      co_await ThrowsAfterParking(r);
+    } catch (const std::length_error& e) {
+      ran_.push_back(std::string("caught ") + e.what());
+    }
+    co_await ThrowsAfterParking(r);
+    co_return Outcome::Ok();
+  });
+  Request r(&connection_);
+  ASSERT_EQ(StartRequestCycle(hooks_, r), CycleState::kSuspended);
+  source_->Deliver("abc");
+  ASSERT_EQ(ResumeRequestCycle(r), CycleState::kSuspended);
+  EXPECT_EQ(ran_, (Runs{"caught too long"}));
+  source_->Deliver("def");
+  EXPECT_EQ(ResumeRequestCycle(r), CycleState::kResponded);
+  EXPECT_EQ(r.cycle().decided, Outcome::Status(500));
+  EXPECT_EQ(r.status, 500);
 }
 
 struct Flag {

@@ -1,5 +1,6 @@
 #include "handlers/hooks.h"
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,34 @@ TEST(HooksTest, VoidRunsEveryHandlerWhateverTheyReturn) {
   Ctx c;
   EXPECT_EQ(hook.Run(c), Outcome::Ok());
   EXPECT_EQ(c.ran, (Runs{"a", "b", "c"}));
+}
+
+// A handler's exception stops at the hook runner as a 500: RUN_ALL stops there, as at a returned
+// 500; a void hook runs the rest.
+TEST(HooksTest, AHandlerThatThrowsCountsAsA500) {
+  auto thrower = [](std::string name) {
+    return [name](Ctx& c) -> Outcome {
+      c.ran.push_back(name);
+      throw std::runtime_error("boom");
+    };
+  };
+  Hook<Ctx> all(RunType::kRunAll);
+  all.Register(Rec("ok", Outcome::Ok()));
+  all.Register(thrower("throws"), Order::kMiddle, "throws");
+  all.Register(Rec("never", Outcome::Ok()));
+  Ctx c;
+  EXPECT_EQ(all.Run(c), Outcome::Status(500));
+  EXPECT_EQ(c.ran, (Runs{"ok", "throws"}));
+
+  Hook<Ctx> each(RunType::kVoid);
+  each.Register([](Ctx& c) -> Outcome {
+    c.ran.push_back("int");
+    throw 7;
+  });
+  each.Register(Rec("after", Outcome::Ok()));
+  Ctx d;
+  EXPECT_EQ(each.Run(d), Outcome::Ok());
+  EXPECT_EQ(d.ran, (Runs{"int", "after"}));
 }
 
 TEST(HooksTest, RunAllStopsAtFirstResultOtherThanOkOrDeclined) {

@@ -13,10 +13,13 @@
 #include <chrono>
 #include <fstream>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/integration/loopback.h"
 #include "handlers/blocking.h"
@@ -125,7 +128,14 @@ class CoroutineHandlerTest : public ::testing::Test {
     LocationConfig legacy_location;
     legacy_location.prefix = "/legacy";
     legacy_location.handlers = {{Phase::kResponse, "legacy"}};
-    config.locations = {stream, cleanups, legacy_location};
+    std::vector<LocationConfig> throwing;
+    for (const char* name : {"throw", "throw-late", "throw-blocking"}) {
+      LocationConfig l;
+      l.prefix = absl::StrCat("/", name);
+      l.handlers = {{Phase::kResponse, name}};
+      throwing.push_back(l);
+    }
+    config.locations = {stream, cleanups, legacy_location, throwing[0], throwing[1], throwing[2]};
     ASSERT_TRUE(builtin::RegisterBuiltins(registries_).ok());
     handlers::NamedHandlers& named = registries_.handlers;
     ASSERT_TRUE(named
@@ -160,8 +170,45 @@ class CoroutineHandlerTest : public ::testing::Test {
       return br.Write(body).ok() ? Outcome::Ok() : Outcome::Status(500);
     });
     ASSERT_TRUE(named.Add(Phase::kResponse, "legacy", legacy).ok());
+    // Handlers with a bug: they throw, before the response (plain), after its head and part of
+    // its body went out (coroutine, resumed), and on the pool (blocking).
+    auto cleanup = [this](Request& r) {
+      r.PushHandler(Phase::kCleanup, [this](Request& req) {
+        Record("cleanup " + req.uri);
+        return Outcome::Ok();
+      });
+    };
+    ASSERT_TRUE(named
+                    .Add(Phase::kResponse, "throw",
+                         [cleanup](Request& r) -> Outcome {
+                           cleanup(r);
+                           throw std::runtime_error("boom");
+                         })
+                    .ok());
+    ASSERT_TRUE(named
+                    .Add(Phase::kResponse, "throw-late",
+                         handlers::Coroutine<Request>([cleanup](Request& r) -> Task<Outcome> {
+                           cleanup(r);
+                           r.response_headers.Set("Content-Length", std::to_string(16 << 20));
+                           // 8 MiB: more than the socket buffers hold while the client waits,
+                           // so the coroutine parks and throws after it was resumed.
+                           for (int i = 0; i < 128; ++i) {
+                             Brigade bb(r.allocator());
+                             bb.Append(Bucket::Immortal(r.allocator(), Piece()));
+                             if (!(co_await r.Send(bb)).ok()) co_return Outcome::Status(500);
+                           }
+                           throw std::out_of_range("late boom");
+                         }))
+                    .ok());
+    ASSERT_TRUE(named
+                    .Add(Phase::kResponse, "throw-blocking",
+                         handlers::Blocking([](handlers::BlockingRequest&) -> Outcome {
+                           throw 42;  // not even a std::exception
+                         }))
+                    .ok());
     registries_.hooks.request(Phase::kLog).Register([this](Request& r) {
       if (r.handler == "cleanups") Record("log " + r.uri);
+      if (absl::StartsWith(r.handler, "throw")) Record(absl::StrCat("log ", r.uri, " ", r.status));
       return Outcome::Ok();
     });
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(config, registries_);
@@ -253,6 +300,54 @@ TEST_F(CoroutineHandlerTest, ABlockingHandlerRunsOnThePoolWhileTheWorkerServesOt
   EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(1500));
   EXPECT_EQ(response.substr(0, 15), "HTTP/1.1 200 OK");
   EXPECT_EQ(response.substr(response.size() - 11), "hello, pool");
+}
+
+// A handler that throws is a bug in that handler: it costs its own request (a 500 before the
+// response began, a cut connection after), its log line and cleanups still run once, and the
+// worker goes on serving.
+TEST_F(CoroutineHandlerTest, AHandlerThatThrowsCostsOnlyItsOwnRequest) {
+  Clock::time_point deadline = Clock::now() + std::chrono::seconds(20);
+  auto get = [&](const std::string& path, std::string* head) {
+    int fd = Connect(port_);
+    SendAll(fd, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    uint64_t n = Drain(fd, deadline, head);
+    close(fd);
+    return n;
+  };
+  std::string early;
+  get("/throw", &early);
+  EXPECT_EQ(early.substr(0, 12), "HTTP/1.1 500") << early;
+  // The client reads nothing until the server can push no more (the queued bytes stop
+  // growing), so the coroutine has parked; then it reads all.
+  int fd = Connect(port_);
+  SendAll(fd, "GET /throw-late HTTP/1.1\r\nHost: x\r\n\r\n");
+  int queued = -1;
+  for (int i = 0; i < 500; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    int now = 0;
+    ioctl(fd, FIONREAD, &now);
+    if (now > 0 && now == queued) break;
+    queued = now;
+  }
+  std::string late;
+  uint64_t got = Drain(fd, deadline, &late);
+  close(fd);
+  EXPECT_EQ(late.substr(0, 12), "HTTP/1.1 200") << late;
+  EXPECT_GE(got, 128 * kPiece) << "what was sent before the throw arrives";
+  EXPECT_LT(got, 128 * kPiece + 4096) << "the response is cut, never padded";
+  std::string pooled;
+  get("/throw-blocking", &pooled);
+  EXPECT_EQ(pooled.substr(0, 12), "HTTP/1.1 500") << pooled;
+  int status = 0;
+  EXPECT_LT(TimedGet(port_, &status), 5.0);
+  EXPECT_EQ(status, 200) << "the worker goes on serving";
+  std::vector<std::string> want = {"log /throw 500",       "cleanup /throw",
+                                   "log /throw-late 200",  "cleanup /throw-late",
+                                   "log /throw-blocking 500"};
+  for (int i = 0; i < 500 && Ran().size() < want.size(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(Ran(), want);
 }
 
 }  // namespace
