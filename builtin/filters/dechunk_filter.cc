@@ -65,6 +65,13 @@ absl::Status DechunkFilter::Read(Brigade& out, ReadMode mode, BlockMode block,
         absl::StatusOr<uint64_t> size = ParseChunkSizeLine(line_);
         line_.clear();
         if (!size.ok()) return Error(size.status().message(), line_start);
+        if (options_.max_body != 0 && *size > options_.max_body - body_bytes_) {
+          // Refused at the size line, as nginx does: waiting for data the limit refuses anyway
+          // would hold the connection until a timeout.
+          return absl::ResourceExhaustedError(absl::StrCat(
+              "DECHUNK: a chunk of ", *size, " bytes takes the body past the limit of ",
+              options_.max_body, " bytes at byte ", line_start));
+        }
         if (*size == 0) {
           state_ = State::kTrailer;
         } else {
@@ -87,10 +94,6 @@ absl::Status DechunkFilter::Read(Brigade& out, ReadMode mode, BlockMode block,
         offset_ += n;
         remaining_ -= n;
         body_bytes_ += n;
-        if (options_.max_body != 0 && body_bytes_ > options_.max_body) {
-          return absl::ResourceExhaustedError(absl::StrCat(
-              "DECHUNK: body exceeds the limit of ", options_.max_body, " bytes at byte ", offset_));
-        }
         if (remaining_ == 0) state_ = State::kDataCrlf;
         out.Concat(got);
         return absl::OkStatus();

@@ -7,7 +7,8 @@
 // chunk extensions validated, CRLF after each chunk's data mandatory, a bare LF refused,
 // trailers parsed into the exchange's request_trailers (at most max_trailers fields and
 // max_trailer_bytes bytes). End of input inside the body is an error; a decoded body over
-// max_body is ResourceExhausted (413); every malformed case is InvalidArgument (400) with a
+// max_body is ResourceExhausted (413), refused at the size line of the chunk that would take it
+// past the limit; every malformed case is InvalidArgument (400) with a
 // message saying what was wrong and at which byte of the chunked stream.
 // Options: max_body (0 = none), max_line (default 4096), max_trailers, max_trailer_bytes.
 //

@@ -76,7 +76,14 @@ TEST(DechunkFilterTest, BodyOverTheLimitIs413) {
   o.max_body = 10;
   Result r = Dechunk("8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n", ex, 1000, o);
   EXPECT_EQ(r.status.code(), absl::StatusCode::kResourceExhausted) << r.status;
-  EXPECT_NE(r.status.message().find("exceeds the limit of 10 bytes"), std::string::npos);
+  EXPECT_NE(r.status.message().find("a chunk of 8 bytes takes the body past the limit of 10 "
+                                    "bytes at byte 13"),
+            std::string::npos)
+      << r.status;
+  // Refused at the size line: the chunk's data need never arrive.
+  Result early = Dechunk("ffffff\r\n", ex, 1000, o);
+  EXPECT_EQ(early.status.code(), absl::StatusCode::kResourceExhausted) << early.status;
+  EXPECT_EQ(early.body, "");
 }
 
 struct Malformed {
