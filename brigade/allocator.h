@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -35,8 +36,16 @@ class BucketAllocator {
     // malloc. Bounded so that the records of a crowd of connections, once closed, do not pin
     // the heap pages their neighbours freed.
     size_t max_free_records = 512;
-    // File buckets of at least this many bytes are read by mmap instead of pread into a block.
-    uint64_t mmap_threshold = 64 * 1024;
+    // A file bucket read into memory takes at most this many bytes per pread, in a pooled
+    // block when it fits one and in a block of its own otherwise. 16 KiB: half the syscalls of
+    // block-sized reads for a filter such as DEFLATE that reads a file whole, while what a
+    // stalled stream holds of its input stays small (200 slow gzip readers, hostile_test).
+    size_t file_read_max = 16 * 1024;
+    // File buckets of at least this many bytes are read by mmap instead of pread. Off by
+    // default. WARNING: a mapped file that another process truncates raises SIGBUS when the
+    // mapping is touched past the new end, which kills the process; set it only for files
+    // nobody changes while they are read.
+    uint64_t mmap_threshold = std::numeric_limits<uint64_t>::max();
     // At most this many bytes of a file are mapped by one read (the rest stays a file bucket).
     size_t mmap_max = 4 * 1024 * 1024;
   };

@@ -185,7 +185,7 @@ absl::StatusOr<absl::string_view> Bucket::ReadFile() {
   }
   bool use_mmap = want >= options.mmap_threshold;
   uint64_t now = use_mmap ? std::min<uint64_t>(want, options.mmap_max)
-                          : std::min<uint64_t>(want, allocator_->block_size());
+                          : std::min<uint64_t>(want, options.file_read_max);
   if (now < want && !in_brigade()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "reading a ", want, "-byte file bucket leaves a remainder, but the bucket is not in a "

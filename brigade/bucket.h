@@ -148,8 +148,8 @@ class Bucket : private BucketLink {
 
   // Returns the bytes of a data bucket as one view, without copying for memory kinds.
   //   memory kinds: the view; metadata: an empty view.
-  //   file: reads the first part into memory (mmap when at least the allocator's mmap_threshold
-  //         bytes remain, else pread of at most one block); this bucket becomes that memory
+  //   file: reads the first part into memory (pread of at most the allocator's file_read_max
+  //         bytes, or mmap when it enables that); this bucket becomes that memory
   //         bucket and the rest, if any, stays a file bucket linked after it.
   //   socket/pipe: reads what is available (at most one block); this bucket becomes a heap
   //         bucket of those bytes and a new source bucket for the rest is linked after it. At

@@ -20,7 +20,7 @@ using testing_util::TempFile;
 
 class BucketTest : public ::testing::Test {
  protected:
-  AllocatorHandle alloc_ = BucketAllocator::Create({.block_size = 64});
+  AllocatorHandle alloc_ = BucketAllocator::Create({.block_size = 64, .file_read_max = 64});
   BucketAllocator* a() { return alloc_.get(); }
 };
 
@@ -127,11 +127,30 @@ TEST_F(BucketTest, SmallFileReadGoesIntoOneBlockAndLeavesRemainder) {
   bb.Append(Bucket::FileRange(a(), f.file(), 0, 204));
   absl::StatusOr<absl::string_view> v = bb.front()->Read();
   ASSERT_TRUE(v.ok()) << v.status();
-  EXPECT_EQ(v->size(), 64u);  // one block of the allocator's block_size
+  EXPECT_EQ(v->size(), 64u);  // file_read_max, in one block of the allocator's block_size
   EXPECT_EQ(bb.front()->kind(), BucketKind::kHeap);
   EXPECT_EQ(bb.DebugString(), "HEAP(64) FILE(140)");
   EXPECT_EQ(bb.back()->file_offset(), 64u);
   EXPECT_EQ(ReadAll(bb), std::string(200, 'x') + "tail");
+}
+
+// Files are read with pread unless mmap is asked for: a file that shrinks under a read is then
+// DataLoss, where a mapping would raise SIGBUS and kill the process.
+TEST_F(BucketTest, AFileThatShrinksUnderItsBucketIsDataLossByDefault) {
+  AllocatorHandle alloc = BucketAllocator::Create({.file_read_max = 64 * 1024});
+  TempFile f(std::string(256 * 1024, 'q'));
+  Brigade bb(alloc.get());
+  bb.Append(Bucket::FileRange(alloc.get(), f.file(), 0, 256 * 1024));
+  absl::StatusOr<absl::string_view> v = bb.front()->Read();
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->size(), 64u * 1024);
+  EXPECT_EQ(bb.front()->kind(), BucketKind::kHeap);
+  ASSERT_EQ(truncate(f.path().c_str(), 100 * 1024), 0);
+  Bucket* rest = bb.Next(bb.front());
+  absl::StatusOr<absl::string_view> more = rest->Read();
+  EXPECT_EQ(more.status().code(), absl::StatusCode::kDataLoss) << more.status();
+  EXPECT_NE(more.status().message().find("the file ends at offset 102400"), std::string::npos)
+      << more.status();
 }
 
 TEST_F(BucketTest, LargeFileReadIsMmappedInBoundedRegions) {
