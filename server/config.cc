@@ -46,7 +46,8 @@ constexpr const char* kCoreDirectives[] = {
     "AddOutputFilterByType", "BlockingPoolThreads", "DocumentRoot",
     "GracefulShutdownTimeout", "KeepAliveTimeout", "LimitRequestBody", "LimitRequestFieldSize",
     "LimitRequestFields", "LimitRequestLine", "Listen", "MaxKeepAliveRequests",
-    "PreConnectionHandler", "RequestBodyBufferSize", "RequestBodyTempDir", "SetHandler",
+    "PreConnectionHandler", "RequestBodyBufferSize", "RequestBodyTempDir", "SendBufferSize",
+    "SetHandler",
     "SetInputFilter", "SetOutputFilter", "Timeout", "Workers", "<Location", "</Location>",
 };
 
@@ -187,6 +188,7 @@ class Parser {
     }
     if (d == "RequestBodyBufferSize") return number(config_.body_buffer_size, 0, int64_t{1} << 40);
     if (d == "BlockingPoolThreads") return number(config_.blocking_pool_threads, 1, 256);
+    if (d == "SendBufferSize") return number(config_.send_buffer_size, 0, 64 << 20);
     if (d == "RequestBodyTempDir") return TempDir(w, config_.body_temp_dir);
     if (d == "PreConnectionHandler") {
       return Handlers(w, handlers::Phase::kPreConnection, config_.handlers);

@@ -9,7 +9,7 @@
 //   LimitRequestBody BYTES
 //   DeflateCompressionLevel N  DeflateBackend zlib|isal               (the filters module's)
 //   DeflateInflateLimitRequestBody BYTES  DeflateInflateRatioLimit N     (the filters module's)
-//   GracefulShutdownTimeout SEC  BlockingPoolThreads N
+//   GracefulShutdownTimeout SEC  BlockingPoolThreads N  SendBufferSize BYTES
 //   RequestBodyBufferSize BYTES  RequestBodyTempDir DIR     (also inside <Location>)
 //   PreConnectionHandler NAME...                            (server scope)
 //   PostReadRequestHandler TransHandler HeaderParserHandler AccessHandler AuthenHandler
@@ -95,6 +95,10 @@ struct ServerConfig {
   int graceful_shutdown_timeout_s = 30;
   uint64_t body_buffer_size = 64 * 1024;  // spooled request bodies: memory before a file
   int blocking_pool_threads = 4;          // for handlers registered with handlers::Blocking
+  // SO_SNDBUF of every accepted connection; 0 leaves the kernel's autotuning, which lets a
+  // socket hold up to tcp_wmem's 4 MiB: a crowd of slow readers then costs that much kernel
+  // memory each, and the work of filling it (a gzip stream) comes all at once. Apache's.
+  int send_buffer_size = 0;
   std::string body_temp_dir;              // empty: $TMPDIR or /tmp
   std::vector<HandlerRef> handlers;       // server scope, in the order named
   handlers::ConfigValues values;          // the modules' directives in server scope

@@ -93,6 +93,12 @@ class ConnectionBase {
   uint64_t id() const { return timer_.id(); }
   bool closed() const { return fd_ < 0; }
 
+  // Called by the worker before each OnReady: what CORE_OUT may write in this round of the
+  // loop starts again (CoreOutputFilter::kRoundBytes).
+  void BeginRound() {
+    if (core_out_ != nullptr) core_out_->NewRound();
+  }
+
   // Runs the connection phases' first steps and waits for the client.
   virtual void Start() = 0;
   // The socket is ready for (some of) what Want asked; EPOLLERR/EPOLLHUP may come too.

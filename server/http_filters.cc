@@ -163,6 +163,7 @@ absl::Status CoreOutputFilter::WriteMemory(struct iovec* iov, size_t count, uint
     }
     if (n < 0) return internal::ErrnoStatus(errno, "writev");
     *done += static_cast<uint64_t>(n);
+    round_written_ += static_cast<uint64_t>(n);
     Count(static_cast<uint64_t>(n));
     // Resume a partial write: drop what went out from the front of the iovecs.
     size_t left = static_cast<size_t>(n);
@@ -245,7 +246,7 @@ absl::StatusOr<filters::Flow> CoreOutputFilter::Filter(Brigade& bb) {
   pending_->Concat(bb);
   if (!write_now && pending_->Length().value_or(0) < kHoldBytes) return filters::Flow::kDone;
   if (absl::Status s = WriteAll(); !s.ok()) return s;
-  if (!has_pending()) return filters::Flow::kDone;
+  if (!has_pending()) return round_spent() ? filters::Flow::kAgain : filters::Flow::kDone;
   if (HeldMemory() > kMaxHeldMemory) {
     return absl::InternalError(absl::StrCat(
         "CORE_OUT: ", HeldMemory(), " bytes held for a full socket: a producer ignored kAgain"));

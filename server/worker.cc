@@ -40,6 +40,9 @@ constexpr int64_t kAcceptPauseMs = 100;
 constexpr int kMaxWaitMs = 1000;
 // Connections closed since the most there were, before freed memory goes back to the kernel.
 constexpr size_t kTrimAfterClosed = 512;
+// Or, after fewer closes, once no connection closed for this long: a few heavy connections (a
+// gzip stream holds 330 KiB) leave as much in the free lists as a crowd of light ones.
+constexpr int64_t kTrimWhenQuietMs = 1000;
 
 class EpollWorker : public Worker {
  public:
@@ -99,6 +102,7 @@ class EpollWorker : public Worker {
     if (id < kFirstConnection) return Accept(static_cast<size_t>(id - kListenBase));
     auto it = conns_.find(id);
     if (it == conns_.end() || it->second->closed()) return;  // closed earlier this round
+    it->second->BeginRound();
     it->second->OnReady(events);
   }
 
@@ -110,20 +114,30 @@ class EpollWorker : public Worker {
   }
 
   void Reap() {
+    size_t closed = 0;
     for (auto it = conns_.begin(); it != conns_.end();) {
       if (it->second->closed()) {
         conns_.erase(it++);
+        ++closed;
       } else {
         ++it;
       }
     }
-    // What a crowd of connections allocated stays in malloc's free lists after they close;
-    // once many have gone, hand the free pages back to the kernel. Rare: malloc_trim walks
-    // the heap.
+    // What connections allocated stays in malloc's free lists after they close; once many
+    // have gone, or some have and the worker is quiet, hand the free pages back to the kernel.
+    // Rare: malloc_trim walks the heap.
+    int64_t now = loop_->now_ms();
+    if (closed > 0) {
+      closed_since_trim_ += closed;
+      last_close_ms_ = now;
+    }
     high_water_ = std::max(high_water_, conns_.size());
-    if (high_water_ - conns_.size() >= kTrimAfterClosed) {
+    bool many = high_water_ - conns_.size() >= kTrimAfterClosed;
+    bool quiet = closed_since_trim_ > 0 && now - last_close_ms_ >= kTrimWhenQuietMs;
+    if (many || quiet) {
       malloc_trim(0);
       high_water_ = conns_.size();
+      closed_since_trim_ = 0;
     }
   }
 
@@ -144,6 +158,9 @@ class EpollWorker : public Worker {
       }
       int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      if (int sndbuf = server_->config().send_buffer_size; sndbuf > 0) {
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+      }
       sockaddr_in local{};
       socklen_t llen = sizeof(local);
       getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
@@ -201,6 +218,8 @@ class EpollWorker : public Worker {
   absl::flat_hash_map<uint64_t, std::unique_ptr<ConnectionBase>> conns_;
   uint64_t next_id_ = kFirstConnection;
   size_t high_water_ = 0;  // the most connections open since the last malloc_trim
+  size_t closed_since_trim_ = 0;
+  int64_t last_close_ms_ = 0;
   TimerNode pause_timer_{kPauseTimer};
   bool paused_ = false;
   bool stopping_ = false;

@@ -43,7 +43,9 @@ namespace brigade::filters {
 struct DeflateOptions {
   GzipEncoderOptions codec;
   size_t block_size = 8192;         // output block (bytes)
-  size_t pass_bytes = 64 * 1024;    // compressed bytes held before passing on
+  // Compressed bytes held before passing on. 16 KiB: what CORE_OUT holds of a stalled stream
+  // stays small, at no cost in req/s measured against 64 KiB (wrk, 100 KiB, level 1).
+  size_t pass_bytes = 16 * 1024;
   uint64_t min_length = 20;         // below this known length, compressing only costs
   enum class Types { kAll, kList, kDefault } types = Types::kAll;
   std::vector<std::string> type_list;  // lower case; "text/*" patterns allowed

@@ -61,7 +61,14 @@ void HttpConnection::Advance() {
     // Woken: another thread (the blocking pool) posts to the loop; the socket matters only
     // for what CORE_OUT holds.
     Want(output ? uint32_t{EPOLLOUT} : step == Step::kWaitWoken ? flush : EPOLLIN | flush);
-    ArmTimer(1000 * int64_t{idle ? config().keepalive_timeout_s : config().timeout_s}, output);
+    // A head gets Timeout in all from when the wait for it began, as nginx's
+    // client_header_timeout: a client trickling it a byte at a time (slowloris) does not push
+    // the deadline back. A body and output re-arm it on progress.
+    bool head = !in_flight_ && !idle;
+    if (!head || !head_deadline_set_) {
+      ArmTimer(1000 * int64_t{idle ? config().keepalive_timeout_s : config().timeout_s}, output);
+    }
+    head_deadline_set_ = head;
     CountOutput();
     return;
   }
@@ -197,7 +204,7 @@ HttpConnection::Step HttpConnection::FinishResponse(InFlight& f) {
   if (r.aborted) return Abort(/*linger=*/true);
   while (!f.progress.eos_written) {
     if (absl::Status s = FlushOutput(); !s.ok()) return Abort();
-    if (core_out().has_pending()) return Step::kWaitWrite;
+    if (core_out().has_pending() || core_out().round_spent()) return Step::kWaitWrite;
     if (f.progress.eos_written) break;
     // Filters above CORE_OUT may still hold input they set aside on kAgain (DEFLATE): an
     // empty pass lets them go on.

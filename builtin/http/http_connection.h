@@ -14,9 +14,9 @@
 //          can carry another request, then log and cleanup run.
 // linger:  after a response that closes the connection.
 //
-// Timeouts (one timer, re-armed on progress): Timeout while a head or body trickles in (408
-// when nothing was sent yet) or while output waits (the response is cut, and its log line says
-// so), KeepAliveTimeout between requests. Between requests the connection may let its record go
+// Timeouts (one timer): Timeout for a whole head from when the wait for it began (408), Timeout
+// re-armed on progress while a body trickles in (408 when nothing was sent yet) or while output
+// waits (the response is cut, and its log line says so), KeepAliveTimeout between requests. Between requests the connection may let its record go
 // (ConnectionBase::ReleaseIdleRecord), so that an idle keep-alive connection of a busy worker
 // costs a few hundred bytes.
 //
@@ -85,6 +85,7 @@ class HttpConnection final : public ConnectionBase {
 
   HeadReader head_reader_;
   int requests_ = 0;
+  bool head_deadline_set_ = false;  // the timer runs for the head being read, not re-armed
   std::unique_ptr<InFlight> in_flight_;
   Step waiting_ = Step::kWaitRead;
 };

@@ -29,7 +29,7 @@ TEST_F(ConfigTest, ReadsEveryDirective) {
       "LimitRequestFieldSize 4000\nLimitRequestBody 1000\nDeflateCompressionLevel 9\n"
       "DeflateInflateLimitRequestBody 5000\nDeflateInflateRatioLimit 50\n"
       "GracefulShutdownTimeout 3\nRequestBodyBufferSize 4096\nRequestBodyTempDir " + tmp_ +
-      "\nBlockingPoolThreads 2\n"
+      "\nBlockingPoolThreads 2\nSendBufferSize 65536\n"
       "<Location /api>\n  SetHandler echo\n  SetInputFilter INFLATE\n  RequestBodyBufferSize 9\n"
       "  SetOutputFilter REVERSE;DEFLATE:level=2\n  AddOutputFilterByType DEFLATE text/html text/css\n"
       "</Location>\n");
@@ -43,6 +43,7 @@ TEST_F(ConfigTest, ReadsEveryDirective) {
   EXPECT_EQ(c->body_buffer_size, 4096u);
   EXPECT_EQ(c->body_temp_dir, tmp_);
   EXPECT_EQ(c->blocking_pool_threads, 2);
+  EXPECT_EQ(c->send_buffer_size, 65536);
   ASSERT_EQ(c->locations.size(), 1u);
   const LocationConfig& api = c->locations[0];
   EXPECT_EQ(api.prefix, "/api");
