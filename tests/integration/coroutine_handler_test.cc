@@ -129,13 +129,14 @@ class CoroutineHandlerTest : public ::testing::Test {
     legacy_location.prefix = "/legacy";
     legacy_location.handlers = {{Phase::kResponse, "legacy"}};
     std::vector<LocationConfig> throwing;
-    for (const char* name : {"throw", "throw-late", "throw-blocking"}) {
+    for (const char* name : {"throw", "throw-late", "throw-blocking", "fail-late"}) {
       LocationConfig l;
       l.prefix = absl::StrCat("/", name);
       l.handlers = {{Phase::kResponse, name}};
       throwing.push_back(l);
     }
-    config.locations = {stream, cleanups, legacy_location, throwing[0], throwing[1], throwing[2]};
+    config.locations = {stream,      cleanups,    legacy_location, throwing[0],
+                        throwing[1], throwing[2], throwing[3]};
     ASSERT_TRUE(builtin::RegisterBuiltins(registries_).ok());
     handlers::NamedHandlers& named = registries_.handlers;
     ASSERT_TRUE(named
@@ -200,6 +201,19 @@ class CoroutineHandlerTest : public ::testing::Test {
                            throw std::out_of_range("late boom");
                          }))
                     .ok());
+    // Fails (returns 500) after its head and part of its body went out.
+    ASSERT_TRUE(named
+                    .Add(Phase::kResponse, "fail-late",
+                         [cleanup](Request& r) -> Outcome {
+                           cleanup(r);
+                           r.response_headers.Set("Content-Length", std::to_string(1 << 20));
+                           Brigade bb(r.allocator());
+                           bb.Append(Bucket::Immortal(r.allocator(), Piece()));
+                           bb.Append(Bucket::Flush(r.allocator()));
+                           if (!r.Pass(bb).ok()) return Outcome::Status(500);
+                           return Outcome::Status(500);
+                         })
+                    .ok());
     ASSERT_TRUE(named
                     .Add(Phase::kResponse, "throw-blocking",
                          handlers::Blocking([](handlers::BlockingRequest&) -> Outcome {
@@ -208,7 +222,9 @@ class CoroutineHandlerTest : public ::testing::Test {
                     .ok());
     registries_.hooks.request(Phase::kLog).Register([this](Request& r) {
       if (r.handler == "cleanups") Record("log " + r.uri);
-      if (absl::StartsWith(r.handler, "throw")) Record(absl::StrCat("log ", r.uri, " ", r.status));
+      if (absl::StartsWith(r.handler, "throw") || r.handler == "fail-late") {
+        Record(absl::StrCat("log ", r.uri, " ", r.status));
+      }
       return Outcome::Ok();
     });
     absl::StatusOr<std::unique_ptr<Server>> server = Server::Create(config, registries_);
@@ -304,7 +320,7 @@ TEST_F(CoroutineHandlerTest, ABlockingHandlerRunsOnThePoolWhileTheWorkerServesOt
 
 // A handler that throws is a bug in that handler: it costs its own request (a 500 before the
 // response began, a cut connection after), its log line and cleanups still run once, and the
-// worker goes on serving.
+// worker goes on serving. A handler that fails after its head went out is cut the same way.
 TEST_F(CoroutineHandlerTest, AHandlerThatThrowsCostsOnlyItsOwnRequest) {
   Clock::time_point deadline = Clock::now() + std::chrono::seconds(20);
   auto get = [&](const std::string& path, std::string* head) {
@@ -335,6 +351,11 @@ TEST_F(CoroutineHandlerTest, AHandlerThatThrowsCostsOnlyItsOwnRequest) {
   EXPECT_EQ(late.substr(0, 12), "HTTP/1.1 200") << late;
   EXPECT_GE(got, 128 * kPiece) << "what was sent before the throw arrives";
   EXPECT_LT(got, 128 * kPiece + 4096) << "the response is cut, never padded";
+  std::string failed;
+  uint64_t failed_bytes = get("/fail-late", &failed);
+  EXPECT_EQ(failed.substr(0, 12), "HTTP/1.1 200") << failed;
+  EXPECT_GE(failed_bytes, kPiece);
+  EXPECT_LT(failed_bytes, kPiece + 4096) << "cut, never padded to its length";
   std::string pooled;
   get("/throw-blocking", &pooled);
   EXPECT_EQ(pooled.substr(0, 12), "HTTP/1.1 500") << pooled;
@@ -343,6 +364,7 @@ TEST_F(CoroutineHandlerTest, AHandlerThatThrowsCostsOnlyItsOwnRequest) {
   EXPECT_EQ(status, 200) << "the worker goes on serving";
   std::vector<std::string> want = {"log /throw 500",       "cleanup /throw",
                                    "log /throw-late 200",  "cleanup /throw-late",
+                                   "log /fail-late 200",   "cleanup /fail-late",
                                    "log /throw-blocking 500"};
   for (int i = 0; i < 500 && Ran().size() < want.size(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

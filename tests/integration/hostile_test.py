@@ -7,6 +7,7 @@ import base64
 import gzip
 import os
 import resource
+import signal
 import socket
 import sys
 import tempfile
@@ -200,6 +201,46 @@ class HostileTest(unittest.TestCase):
             back = wait_until(lambda: srv.rss_kb() - idle <= 4096, timeout=10)
             self.assertTrue(back, "RSS idle %d kB, after %d kB" % (idle, srv.rss_kb()))
 
+    def test_200_slow_static_readers_get_their_bytes_and_cost_no_file_in_memory(self):
+        # 200 clients reading a 64 MiB file at about 64 KiB/s for 3 s: sendfile in slices, so
+        # the server holds no part of the file in memory, and a normal client is served.
+        srv = self.start(workers=1, timeout=30, extra="SendBufferSize 65536\n")
+        with open(os.path.join(self.root, "big.bin"), "wb") as f:
+            f.write(self.random_text[:4 << 20] * 16)
+        idle = srv.rss_kb()
+        socks = []
+        for _ in range(200):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            s.setblocking(False)
+            socks.append(s)
+        got = [bytearray() for _ in socks]
+        normal = []
+        peak = 0
+        for rounds in range(30):
+            for i, s in enumerate(socks):
+                try:
+                    got[i] += s.recv(6554)
+                except BlockingIOError:
+                    pass
+            peak = max(peak, srv.rss_kb() - idle)
+            if rounds >= 5 and rounds % 4 == 0:
+                normal.append(timed_get(srv.port)[0])
+            time.sleep(0.1)
+        for out in got:
+            head, _, body = bytes(out).partition(b"\r\n\r\n")
+            self.assertIn(b"Content-Length: %d" % (64 << 20), head)
+            self.assertGreater(len(body), 64 * 1024)
+            self.assertEqual(body, self.random_text[:len(body)])
+        for s in socks:
+            s.close()
+        if not SANITIZED:
+            self.assertLess(peak, 16 * 1024, "KiB for 200 slow static readers")
+            normal.sort()
+            self.assertLess(normal[len(normal) // 2], 0.1, "seconds for a GET beside them")
+        os.remove(os.path.join(self.root, "big.bin"))
+
     def test_10000_clients_vanishing_mid_request_and_mid_response_leak_nothing(self):
         srv = self.start(workers=2, timeout=5)
         sockets, others = fd_kinds(srv.proc.pid)
@@ -262,6 +303,80 @@ class HostileTest(unittest.TestCase):
         took, status = timed_get(srv.port)
         self.assertEqual(status, 200, "the worker keeps serving")
         os.remove(path)
+
+
+class ZipBombTest(unittest.TestCase):
+    """Request bodies that inflate past the limit (100,000 bytes in the harness) stop with 413
+    at the limit, however they are framed, and the server reads no further than it must."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        cls.server = Brigaded(cls.root)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def post(self, head, body):
+        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+        s.sendall(b"POST /spool HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n" + head +
+                  b"\r\n" + body)
+        out = recv_all(s)
+        s.close()
+        return out
+
+    def test_bombs_by_length_chunked_and_in_many_members_are_413(self):
+        bomb = gzip.compress(b"\0" * (64 << 20))  # 64 MiB of zeros in 64 KB
+        out = self.post(b"Content-Length: %d\r\n" % len(bomb), bomb)
+        self.assertEqual(status_of(out), 413, out[:300])
+        chunked = b"".join(b"%x\r\n%s\r\n" % (len(bomb[i:i + 4096]), bomb[i:i + 4096])
+                           for i in range(0, len(bomb), 4096)) + b"0\r\n\r\n"
+        out = self.post(b"Transfer-Encoding: chunked\r\n", chunked)
+        self.assertEqual(status_of(out), 413, out[:300])
+        # Each member alone is under the limit; together they are not.
+        members = b"".join(gzip.compress(b"\0" * 30000) for _ in range(8))
+        out = self.post(b"Content-Length: %d\r\n" % len(members), members)
+        self.assertEqual(status_of(out), 413, out[:300])
+        # Under the limit, several members inflate to their concatenation.
+        fine = gzip.compress(b"a" * 30000) + gzip.compress(b"b" * 30000)
+        out = self.post(b"Content-Length: %d\r\n" % len(fine), fine)
+        self.assertEqual(status_of(out), 200, out[:300])
+        self.assertTrue(out.endswith(b"a" * 30000 + b"b" * 30000))
+
+
+class FaultsTest(unittest.TestCase):
+    def test_sighup_when_the_new_log_cannot_be_opened_keeps_the_old_one_and_says_so(self):
+        root = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+        with open(os.path.join(root, "index.html"), "wb") as f:
+            f.write(b"<p>index</p>\n")
+        logdir = os.path.join(root, "logs")
+        os.makedirs(logdir)
+        srv = Brigaded(root, log=os.path.join(logdir, "access.log"))
+        try:
+            timed_get(srv.port)
+            os.rename(logdir, logdir + ".moved")  # the reopen's path no longer exists
+            srv.proc.send_signal(signal.SIGHUP)
+            os.set_blocking(srv.proc.stderr.fileno(), False)
+            said = [b""]
+
+            def complained():
+                said[0] += srv.proc.stderr.read() or b""
+                return b"access.log" in said[0]
+            self.assertTrue(wait_until(complained, timeout=10), said[0])
+            moved = os.path.join(logdir + ".moved", "access.log")
+
+            def logged_in_old_file():
+                s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+                s.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\nUser-Agent: after-hup\r\n"
+                          b"Connection: close\r\n\r\n")
+                recv_all(s)
+                s.close()
+                with open(moved) as f:
+                    return '"after-hup"' in f.read()
+            self.assertTrue(wait_until(logged_in_old_file, timeout=10, interval=0.5))
+        finally:
+            self.assertEqual(srv.stop(), 0)
 
 
 if __name__ == "__main__":

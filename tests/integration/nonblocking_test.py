@@ -394,6 +394,21 @@ class DescriptorExhaustionTest(unittest.TestCase):
             if r.status == 200:
                 self.assertEqual(body, b"<html>index</html>\n")
             live.close()
+            # Once descriptors are free again, the backlog and new clients are served.
+            for s in conns:
+                s.close()
+            conns = []
+
+            def served():
+                try:
+                    c = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+                    c.request("GET", "/index.html")
+                    ok = c.getresponse().status == 200
+                    c.close()
+                    return ok
+                except OSError:
+                    return False
+            self.assertTrue(wait_until(served, timeout=15), "no recovery once descriptors freed")
         finally:
             for s in conns:
                 s.close()
