@@ -185,6 +185,21 @@ def wait_until(predicate, timeout=10.0, interval=0.02):
         time.sleep(interval)
 
 
+class Ticker:
+    """Paces a client's loop by the clock: wait() returns at the next multiple of `period`
+    seconds from the start, however long the round's work took (a client that sends or reads
+    at a rate)."""
+
+    def __init__(self, period):
+        self.period = period
+        self.next = time.monotonic() + period
+
+    def wait(self):
+        wait_until(lambda: time.monotonic() >= self.next, timeout=self.period + 1,
+                   interval=min(0.01, self.period / 10))
+        self.next += self.period
+
+
 def client_inq(s):
     """Bytes that arrived on socket `s` and wait to be read (FIONREAD)."""
     return struct.unpack("i", fcntl.ioctl(s.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]

@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 sys.path.insert(0, HERE)
 import junit_unittest  # noqa: E402
 
-from brigaded_harness import Brigaded, status_of  # noqa: E402
+from brigaded_harness import Brigaded, raw, status_of  # noqa: E402
 
 H = b"Host: x\r\n"
 POST = b"POST /spool HTTP/1.1\r\n" + H
@@ -233,26 +233,13 @@ class TraversalTest(unittest.TestCase):
         ]
         for target in targets:
             with self.subTest(target.decode()):
-                s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
-                s.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                out = b""
-                while True:
-                    d = s.recv(65536)
-                    if not d:
-                        break
-                    out += d
-                s.close()
+                out = raw(self.server.port,
+                          b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 self.assertNotIn(b"secret", out)
                 self.assertIn(status_of(out), (400, 403, 404), out[:200])
         # What lies inside is served, dot segments and all.
-        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
-        s.sendall(b"GET /sub/../sub/./in.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        out = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            out += d
+        out = raw(self.server.port,
+                  b"GET /sub/../sub/./in.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         self.assertEqual(status_of(out), 200)
         self.assertTrue(out.endswith(b"inside\n"))
 

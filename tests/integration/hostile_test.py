@@ -21,8 +21,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 sys.path.insert(0, HERE)
 import junit_unittest  # noqa: E402
 
-from brigaded_harness import (TEXT, Brigaded, dechunk, recv_all, status_of,  # noqa: E402
-                              wait_filled, wait_until, UNDER_TSAN)
+from brigaded_harness import (TEXT, Brigaded, Ticker, dechunk, recv_all,  # noqa: E402
+                              status_of, wait_filled, wait_until, UNDER_TSAN)
 
 SANITIZED = "ASAN_OPTIONS" in os.environ or UNDER_TSAN
 # Enough descriptors for a thousand clients here and a thousand connections there.
@@ -66,6 +66,28 @@ def dechunk_prefix(body):
     return b"".join(pieces)
 
 
+def read_slowly(srv, socks, rounds, idle_kb, warm_rounds):
+    """Reads 6,554 bytes from each socket ten times a second (about 64 KiB/s each) for
+    `rounds` rounds. Returns what each got, the server's peak RSS growth over `idle_kb` (KiB),
+    and the times of a normal GET made every fourth round after `warm_rounds`."""
+    got = [bytearray() for _ in socks]
+    peak = 0
+    normal = []
+    tick = Ticker(0.1)
+    for r in range(rounds):
+        for i, s in enumerate(socks):
+            try:
+                got[i] += s.recv(6554)
+            except BlockingIOError:
+                pass
+        peak = max(peak, srv.rss_kb() - idle_kb)
+        if r >= warm_rounds and r % 4 == 0:
+            normal.append(timed_get(srv.port)[0])
+        tick.wait()
+    normal.sort()
+    return got, peak, normal
+
+
 def timed_get(port, path=b"/index.html"):
     """(seconds, status) of one GET on a fresh connection."""
     start = time.monotonic()
@@ -104,6 +126,7 @@ class HostileTest(unittest.TestCase):
             slow.append(s)
         # One header byte a second from each, while a normal client is served promptly.
         seconds = []
+        tick = Ticker(1.0)
         for _ in range(3):
             for s in slow:
                 try:
@@ -111,7 +134,7 @@ class HostileTest(unittest.TestCase):
                 except OSError:
                     pass
             seconds.append(timed_get(srv.port))
-            time.sleep(1)
+            tick.wait()
         for took, status in seconds:
             self.assertEqual(status, 200)
             self.assertLess(took, 1.0)
@@ -169,19 +192,7 @@ class HostileTest(unittest.TestCase):
                       b"Connection: close\r\n\r\n")
             s.setblocking(False)
             socks.append(s)
-        got = [bytearray() for _ in socks]
-        peak = 0
-        normal = []
-        for rounds in range(50):
-            for i, s in enumerate(socks):
-                try:
-                    got[i] += s.recv(6554)  # 64 KiB/s at ten rounds a second
-                except BlockingIOError:
-                    pass
-            peak = max(peak, srv.rss_kb() - idle)
-            if rounds >= 10 and rounds % 4 == 0:
-                normal.append(timed_get(srv.port)[0])
-            time.sleep(0.1)
+        got, peak, normal = read_slowly(srv, socks, 50, idle, warm_rounds=10)
         for out in got:
             head, _, body = bytes(out).partition(b"\r\n\r\n")
             self.assertIn(b"Content-Encoding: gzip", head)
@@ -192,7 +203,6 @@ class HostileTest(unittest.TestCase):
             self.assertLess(peak, 64 * 1024, "KiB for 200 slow gzip readers")
             # This client shares the 2 cores with the server: the median is held to 100 ms, a
             # single GET to half a second.
-            normal.sort()
             self.assertLess(normal[len(normal) // 2], 0.1, "seconds for a GET beside them")
             self.assertLess(normal[-1], 0.5, "seconds for the slowest GET beside them")
         for s in socks:
@@ -215,19 +225,7 @@ class HostileTest(unittest.TestCase):
             s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             s.setblocking(False)
             socks.append(s)
-        got = [bytearray() for _ in socks]
-        normal = []
-        peak = 0
-        for rounds in range(30):
-            for i, s in enumerate(socks):
-                try:
-                    got[i] += s.recv(6554)
-                except BlockingIOError:
-                    pass
-            peak = max(peak, srv.rss_kb() - idle)
-            if rounds >= 5 and rounds % 4 == 0:
-                normal.append(timed_get(srv.port)[0])
-            time.sleep(0.1)
+        got, peak, normal = read_slowly(srv, socks, 30, idle, warm_rounds=5)
         for out in got:
             head, _, body = bytes(out).partition(b"\r\n\r\n")
             self.assertIn(b"Content-Length: %d" % (64 << 20), head)
@@ -237,7 +235,6 @@ class HostileTest(unittest.TestCase):
             s.close()
         if not SANITIZED:
             self.assertLess(peak, 16 * 1024, "KiB for 200 slow static readers")
-            normal.sort()
             self.assertLess(normal[len(normal) // 2], 0.1, "seconds for a GET beside them")
         os.remove(os.path.join(self.root, "big.bin"))
 

@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 sys.path.insert(0, HERE)
 import junit_unittest  # noqa: E402
 
-from brigaded_harness import (TEXT, Brigaded, dechunk, recv_all, wait_until,  # noqa: E402
+from brigaded_harness import (TEXT, Brigaded, Ticker, recv_all, wait_until,  # noqa: E402
                               UNDER_TSAN)
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "30"))
@@ -123,9 +123,10 @@ class SoakTest(unittest.TestCase):
         for t in threads:
             t.start()
         curve = []
+        tick = Ticker(1.0)
         while any(t.is_alive() for t in threads):
             curve.append((time.monotonic() - start, srv.rss_kb()))
-            time.sleep(1)
+            tick.wait()
         for t in threads:
             t.join()
         try:
