@@ -120,13 +120,18 @@ LimitRequestBody 100000
             return []
 
 
-def raw(port, data, timeout=5, shutdown=False):
-    """Sends `data` on a new connection; returns everything until the server closes."""
+def raw(port, data, timeout=5, shutdown=False, must_close=False):
+    """Sends `data` on a new connection; returns everything until the server closes, or what
+    came before `timeout` (with `must_close`, the timeout raises instead). A server that answers
+    early and closes may reset the rest: what arrived before is still returned."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    s.sendall(data)
-    if shutdown:
-        s.shutdown(socket.SHUT_WR)
     out = b""
+    try:
+        s.sendall(data)
+        if shutdown:
+            s.shutdown(socket.SHUT_WR)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
     try:
         while True:
             d = s.recv(65536)
@@ -134,6 +139,9 @@ def raw(port, data, timeout=5, shutdown=False):
                 break
             out += d
     except socket.timeout:
+        if must_close:
+            raise
+    except ConnectionResetError:
         pass
     s.close()
     return out

@@ -96,6 +96,19 @@ uint64_t Drain(int fd, Clock::time_point deadline, std::string* head = nullptr) 
   return total;
 }
 
+// Waits (at most 10 s) until the server has filled `fd`'s receive buffer: what waits to be read
+// stops growing between two looks 20 ms apart.
+void WaitFilled(int fd) {
+  int queued = -1;
+  for (Clock::time_point end = Clock::now() + std::chrono::seconds(10); Clock::now() < end;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    int now = 0;
+    ioctl(fd, FIONREAD, &now);
+    if (now > 0 && now == queued) return;
+    queued = now;
+  }
+}
+
 // The time a fresh connection's GET of /index.html took to be answered completely.
 double TimedGet(int port, int* status) {
   Clock::time_point start = Clock::now();
@@ -281,14 +294,7 @@ TEST_F(CoroutineHandlerTest, CleanupsPushedByTheHandlerRunFifoAfterTheLastByteLe
   char first[4096];
   uint64_t got = static_cast<uint64_t>(std::max<ssize_t>(0, recv(a, first, sizeof(first), 0)));
   // Not reading now: the socket fills and the handler parks, with the response under way.
-  int waiting = -1;
-  for (int i = 0; i < 100; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    int now = 0;
-    ioctl(a, FIONREAD, &now);
-    if (now > 0 && now == waiting) break;
-    waiting = now;
-  }
+  WaitFilled(a);
   EXPECT_TRUE(Ran().empty()) << "nothing runs while the response is still going out";
   got += Drain(a, Clock::now() + std::chrono::seconds(60));
   close(a);
@@ -337,14 +343,7 @@ TEST_F(CoroutineHandlerTest, AHandlerThatThrowsCostsOnlyItsOwnRequest) {
   // growing), so the coroutine has parked; then it reads all.
   int fd = Connect(port_);
   SendAll(fd, "GET /throw-late HTTP/1.1\r\nHost: x\r\n\r\n");
-  int queued = -1;
-  for (int i = 0; i < 500; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    int now = 0;
-    ioctl(fd, FIONREAD, &now);
-    if (now > 0 && now == queued) break;
-    queued = now;
-  }
+  WaitFilled(fd);
   std::string late;
   uint64_t got = Drain(fd, deadline, &late);
   close(fd);

@@ -5,7 +5,6 @@ stream after it cannot be trusted; a well-framed request followed by a pipelined
 answers. Also path traversal in every disguise, never served."""
 import os
 import re
-import socket
 import sys
 import tempfile
 import unittest
@@ -168,22 +167,7 @@ class FramingTest(unittest.TestCase):
 
     def exchange(self, request):
         """Sends `request` and then NEXT; returns all the server sent until it closed."""
-        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
-        try:
-            s.sendall(request + NEXT)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # closed after an early answer: what was read is still there
-        out = b""
-        try:
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                out += d
-        except ConnectionResetError:
-            pass
-        s.close()
-        return out
+        return raw(self.server.port, request + NEXT, timeout=10, must_close=True)
 
     def test_every_framing_gets_its_status_one_answer_and_a_close_when_untrusted(self):
         self.assertGreaterEqual(len(CASES), 40)
