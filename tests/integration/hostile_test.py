@@ -6,6 +6,7 @@ lose nothing it accepted, and give back what the crowd cost."""
 import base64
 import gzip
 import os
+import re
 import resource
 import signal
 import socket
@@ -25,6 +26,9 @@ from brigaded_harness import (TEXT, Brigaded, Ticker, dechunk, recv_all,  # noqa
                               status_of, wait_filled, wait_until, UNDER_TSAN)
 
 SANITIZED = "ASAN_OPTIONS" in os.environ or UNDER_TSAN
+# SLOW_READ_MIB=100 makes the slow-reader tests read whole responses of that size instead of
+# the bounded prefix CI reads (at 64 KiB/s, 100 MiB takes about 27 minutes).
+FULL_MIB = int(os.environ["SLOW_READ_MIB"]) if os.environ.get("SLOW_READ_MIB") else None
 # Enough descriptors for a thousand clients here and a thousand connections there.
 FDS = 8192
 
@@ -50,42 +54,131 @@ def fd_kinds(pid):
     return sockets, len(targets) - sockets
 
 
-def dechunk_prefix(body):
-    """The data of the complete chunks at the start of a chunked body that is still coming."""
-    pieces, pos = [], 0
-    while True:
-        end = body.find(b"\r\n", pos)
-        if end < 0:
-            break
-        size = int(body[pos:end], 16)
-        if size == 0 or end + 2 + size > len(body):
-            pieces.append(body[end + 2:end + 2 + size])
-            break
-        pieces.append(body[end + 2:end + 2 + size])
-        pos = end + 2 + size + 2
-    return b"".join(pieces)
+class StreamCheck:
+    """Checks a response as it arrives, a read at a time, without holding it: the head, then
+    the body (by Content-Length or chunked, gzip-decoded when the head says so) compared with
+    `expected` byte for byte. `verified` counts the body bytes that matched; `done` is set at
+    the end of a complete body, `error` at the first mismatch or framing fault."""
+
+    def __init__(self, expected):
+        self.expected = memoryview(expected)
+        self.head = None
+        self.pending = b""
+        self.length = None       # body bytes still due when framed by Content-Length
+        self.chunk = None        # bytes left in the current chunk, None between chunks
+        self.inflate = None
+        self.verified = 0
+        self.done = False
+        self.error = None
+
+    def feed(self, data):
+        if self.done or self.error:
+            if data:
+                self.error = self.error or "bytes after the end of the body"
+            return
+        self.pending += data
+        if self.head is None:
+            end = self.pending.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            self.head, self.pending = self.pending[:end], self.pending[end + 4:]
+            if b"Content-Encoding: gzip" in self.head:
+                self.inflate = zlib.decompressobj(31)
+            m = re.search(rb"\r\nContent-Length: (\d+)", self.head)
+            if m:
+                self.length = int(m.group(1))
+            elif b"Transfer-Encoding: chunked" not in self.head:
+                self.error = "neither Content-Length nor chunked: %r" % self.head[:200]
+                return
+        if self.length is not None:
+            self._body(self.pending[:self.length])
+            self.length -= min(len(self.pending), self.length)
+            self.pending = b""
+            if self.length == 0:
+                self._end()
+            return
+        self._chunks()
+
+    def _chunks(self):
+        while not self.done and not self.error:
+            if self.chunk is None:
+                end = self.pending.find(b"\r\n")
+                if end < 0:
+                    return
+                size = int(self.pending[:end], 16)
+                if size == 0:
+                    if len(self.pending) < end + 4:
+                        return  # the last chunk's closing CRLF has yet to come
+                    if self.pending[end + 2:end + 4] == b"\r\n":
+                        self._end()
+                    else:
+                        self.error = "trailer or garbage after the last chunk"
+                    return
+                self.chunk, self.pending = size, self.pending[end + 2:]
+            take = min(self.chunk, len(self.pending))
+            self._body(self.pending[:take])
+            self.pending = self.pending[take:]
+            self.chunk -= take
+            if self.chunk:
+                return
+            if len(self.pending) < 2:
+                self.chunk = 0  # the data is whole; its CRLF has yet to come
+                return
+            if self.pending[:2] != b"\r\n":
+                self.error = "chunk without its CRLF"
+                return
+            self.pending, self.chunk = self.pending[2:], None
+
+    def _body(self, data):
+        if self.inflate is not None:
+            data = self.inflate.decompress(data)
+        want = self.expected[self.verified:self.verified + len(data)]
+        if want != data:
+            self.error = "body differs at byte %d" % self.verified
+            return
+        self.verified += len(data)
+
+    def _end(self):
+        if self.inflate is not None and not self.inflate.eof:
+            self.error = "gzip stream cut short"
+        elif self.verified != len(self.expected):
+            self.error = "body of %d bytes, want %d" % (self.verified, len(self.expected))
+        else:
+            self.done = True
 
 
-def read_slowly(srv, socks, rounds, idle_kb, warm_rounds):
-    """Reads 6,554 bytes from each socket ten times a second (about 64 KiB/s each) for
-    `rounds` rounds. Returns what each got, the server's peak RSS growth over `idle_kb` (KiB),
-    and the times of a normal GET made every fourth round after `warm_rounds`."""
-    got = [bytearray() for _ in socks]
+def read_slowly(srv, socks, checks, rounds, idle_kb, warm_rounds, until_whole):
+    """Reads 6,554 bytes from each socket ten times a second (about 64 KiB/s each) into its
+    StreamCheck for `rounds` rounds, or (until_whole) until every response is whole, a check
+    fails or the rounds run out. Returns
+    the server's peak RSS growth over `idle_kb` (KiB) and the times of a normal GET made every
+    fourth round after `warm_rounds`."""
     peak = 0
     normal = []
     tick = Ticker(0.1)
-    for r in range(rounds):
-        for i, s in enumerate(socks):
+    r = 0
+    while r < rounds and not (until_whole and all(c.done for c in checks)):
+        for s, check in zip(socks, checks):
+            if check.done or check.error:
+                continue
             try:
-                got[i] += s.recv(6554)
+                data = s.recv(6554)
+                check.feed(data)
+                if not data and not check.done:
+                    check.error = "closed after %d body bytes" % check.verified
             except BlockingIOError:
                 pass
+            except OSError as e:
+                check.error = "%s after %d body bytes" % (e, check.verified)
+        if until_whole and any(c.error for c in checks):
+            break
         peak = max(peak, srv.rss_kb() - idle_kb)
         if r >= warm_rounds and r % 4 == 0:
             normal.append(timed_get(srv.port)[0])
         tick.wait()
+        r += 1
     normal.sort()
-    return got, peak, normal
+    return peak, normal
 
 
 def timed_get(port, path=b"/index.html"):
@@ -110,6 +203,15 @@ class HostileTest(unittest.TestCase):
         cls.random_text = base64.b64encode(os.urandom(6 << 20))
         with open(os.path.join(cls.root, "random.txt"), "wb") as f:
             f.write(cls.random_text)
+
+    def write_text(self, name, size):
+        """Writes `size` bytes of the base64 text under the root as `name`; returns them."""
+        data = (self.random_text * (size // len(self.random_text) + 1))[:size]
+        path = os.path.join(self.root, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        self.addCleanup(os.remove, path)
+        return data
 
     def start(self, **kw):
         srv = Brigaded(self.root, preexec_fn=raise_fd_limit, **kw)
@@ -175,30 +277,57 @@ class HostileTest(unittest.TestCase):
             self.assertEqual(status_of(out), 200)
             self.assertTrue(out.endswith(body), out[:200])
 
+    def slow_readers(self, path, expected, rounds, warm_rounds, gzip_on):
+        """200 clients reading `path` at about 64 KiB/s each, every byte checked against
+        `expected` as it arrives: for `rounds` rounds, or with SLOW_READ_MIB set until each
+        has its whole response. Returns (peak RSS growth in KiB, normal GET times, idle RSS)."""
+        srv = self.start(workers=1, timeout=30, extra="SendBufferSize 65536\n")
+        idle = srv.rss_kb()
+        socks, checks = [], []
+        for _ in range(200):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n" +
+                      (b"Accept-Encoding: gzip\r\n" if gzip_on else b"") +
+                      b"Connection: close\r\n\r\n")
+            s.setblocking(False)
+            socks.append(s)
+            checks.append(StreamCheck(expected))
+        whole = FULL_MIB is not None
+        if whole:
+            # A bound, not a pace: at 64 KiB/s each the whole body takes len/6554 rounds.
+            rounds = len(expected) // 6554 * 3 // 2 + 600
+        peak, normal = read_slowly(srv, socks, checks, rounds, idle, warm_rounds,
+                                   until_whole=whole)
+        for check in checks:
+            self.assertIsNone(check.error)
+            self.assertIn(b"Content-Encoding: gzip" if gzip_on else
+                          b"Content-Length: %d" % len(expected), check.head)
+            if whole:
+                self.assertTrue(check.done, "%d of %d bytes" % (check.verified, len(expected)))
+            else:
+                self.assertGreater(check.verified, 64 * 1024)
+        for s in socks:
+            s.close()
+        if whole:
+            print("%s: 200 readers of %d MiB each, peak +%d KiB, GET median %.1f ms, max "
+                  "%.1f ms over %d" % (path.decode(), FULL_MIB, peak,
+                                       normal[len(normal) // 2] * 1e3, normal[-1] * 1e3,
+                                       len(normal)), file=sys.stderr)
+        return srv, peak, normal, idle
+
     def test_200_slow_gzip_readers_get_their_bytes_in_bounded_memory_and_block_no_one(self):
-        # 200 clients read gzip streams of 8 MiB of base64 text (6 MiB compressed: far more
-        # than the socket buffers hold) at about 64 KiB/s for 5 s. The crowd must stay under
+        # 200 clients read gzip streams of base64 text (8 MiB, 6 MiB compressed: far more than
+        # the socket buffers hold) at about 64 KiB/s for 5 s. The crowd must stay under
         # 64 MiB (320 KiB each: no file read whole, no output held beyond the watermark), what
         # each got must decode to the start of the file, a normal client is answered within
         # 100 ms once the streams run, and the memory goes back when they close. SendBufferSize
         # keeps what the kernel buffers per socket (and so the work of filling it) bounded.
-        srv = self.start(workers=1, timeout=30, extra="SendBufferSize 65536\n")
-        idle = srv.rss_kb()
-        socks = []
-        for _ in range(200):
-            s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-            s.sendall(b"GET /random.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n"
-                      b"Connection: close\r\n\r\n")
-            s.setblocking(False)
-            socks.append(s)
-        got, peak, normal = read_slowly(srv, socks, 50, idle, warm_rounds=10)
-        for out in got:
-            head, _, body = bytes(out).partition(b"\r\n\r\n")
-            self.assertIn(b"Content-Encoding: gzip", head)
-            data = zlib.decompressobj(31).decompress(dechunk_prefix(body))
-            self.assertGreater(len(data), 64 * 1024)
-            self.assertEqual(data, self.random_text[:len(data)])
+        expected = self.random_text
+        if FULL_MIB is not None:
+            expected = self.write_text("slow.txt", FULL_MIB << 20)
+        srv, peak, normal, idle = self.slow_readers(
+            b"/slow.txt" if FULL_MIB is not None else b"/random.txt", expected, 50, 10, True)
         if not SANITIZED:
             self.assertLess(peak, 64 * 1024, "KiB for 200 slow gzip readers")
             # This client shares the 2 cores with the server (and CI's with other jobs): the
@@ -206,38 +335,18 @@ class HostileTest(unittest.TestCase):
             # CORE_OUT's round budget, made it 4 s).
             self.assertLess(normal[len(normal) // 2], 0.1, "seconds for a GET beside them")
             self.assertLess(normal[-1], 2.0, "seconds for the slowest GET beside them")
-        for s in socks:
-            s.close()
-        if not SANITIZED:
             back = wait_until(lambda: srv.rss_kb() - idle <= 4096, timeout=10)
             self.assertTrue(back, "RSS idle %d kB, after %d kB" % (idle, srv.rss_kb()))
 
     def test_200_slow_static_readers_get_their_bytes_and_cost_no_file_in_memory(self):
         # 200 clients reading a 64 MiB file at about 64 KiB/s for 3 s: sendfile in slices, so
         # the server holds no part of the file in memory, and a normal client is served.
-        srv = self.start(workers=1, timeout=30, extra="SendBufferSize 65536\n")
-        with open(os.path.join(self.root, "big.bin"), "wb") as f:
-            f.write(self.random_text[:4 << 20] * 16)
-        idle = srv.rss_kb()
-        socks = []
-        for _ in range(200):
-            s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            s.setblocking(False)
-            socks.append(s)
-        got, peak, normal = read_slowly(srv, socks, 30, idle, warm_rounds=5)
-        for out in got:
-            head, _, body = bytes(out).partition(b"\r\n\r\n")
-            self.assertIn(b"Content-Length: %d" % (64 << 20), head)
-            self.assertGreater(len(body), 64 * 1024)
-            self.assertEqual(body, self.random_text[:len(body)])
-        for s in socks:
-            s.close()
+        size = (FULL_MIB if FULL_MIB is not None else 64) << 20
+        expected = self.write_text("big.bin", size)
+        _, peak, normal, _ = self.slow_readers(b"/big.bin", expected, 30, 5, False)
         if not SANITIZED:
             self.assertLess(peak, 16 * 1024, "KiB for 200 slow static readers")
             self.assertLess(normal[len(normal) // 2], 0.1, "seconds for a GET beside them")
-        os.remove(os.path.join(self.root, "big.bin"))
 
     def test_10000_clients_vanishing_mid_request_and_mid_response_leak_nothing(self):
         srv = self.start(workers=2, timeout=5)
