@@ -25,6 +25,11 @@ namespace internal {
       return absl::InvalidArgumentError(message);
     case ENOMEM:
       return absl::ResourceExhaustedError(message);
+    case ECONNRESET:
+    case ECONNABORTED:
+    case EPIPE:
+    case ENOTCONN:
+      return absl::AbortedError(message);  // the peer went away: its doing, not a fault here
     default:
       return absl::InternalError(message);
   }

@@ -225,7 +225,8 @@ class ErrorInfo final : public Storage {
 };
 
 namespace internal {
-// A Status for a failed system call: the errno's closest code and "what: strerror".
+// A Status for a failed system call: the errno's closest code and "what: strerror". A peer
+// that went away (reset, broken pipe) is Aborted; what has no closer code is Internal.
 [[nodiscard]] absl::Status ErrnoStatus(int err, absl::string_view what);
 }  // namespace internal
 

@@ -87,6 +87,11 @@ class OutputChain;
 class InputChain;
 
 // State the chains keep in every filter: name, kind, place and lifecycle.
+//
+// Errors are Statuses. An exception that escapes Init, Filter or Read is a bug in that filter:
+// the chain stops it at the filter's call and turns it into that call's error (Internal,
+// "filter 'NAME' threw: WHAT"), so that it fails one stream and never the thread; the filter
+// is not called again for that stream, and is destroyed with its chain.
 class FilterBase {
  public:
   FilterBase(const FilterBase&) = delete;
@@ -116,6 +121,7 @@ class FilterBase {
   bool initialized_ = false;
   bool removed_ = false;  // RemoveSelf() during a call: erased when the call returns
   bool saw_eos_ = false;  // output: EOS passed through; input: EOS returned
+  bool threw_ = false;    // an exception escaped a call: its state is not to be trusted
   int depth_ = 0;         // calls into this filter on the stack
   size_t index_ = 0;      // position in the chain's order, for O(1) next-filter lookup
 };
@@ -123,7 +129,8 @@ class FilterBase {
 class OutputFilter : public FilterBase {
  public:
   // Receives the next part of the stream. The filter takes what it needs out of `bb` and
-  // passes brigades on with PassNext(); on return `bb` may hold anything (the chain clears it).
+  // passes brigades on with PassNext(); on an OK return `bb` is empty (what it held was passed
+  // on or set aside), else the call fails with Internal.
   [[nodiscard]] virtual absl::StatusOr<Flow> Filter(Brigade& bb) = 0;
 
  protected:

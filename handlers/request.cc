@@ -1,5 +1,6 @@
 #include "handlers/request.h"
 
+#include <cstdio>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -75,7 +76,10 @@ absl::StatusOr<size_t> Request::TryReadBody(Brigade& out, size_t max) {
   Brigade got(allocator());
   absl::Status s =
       input_.Read(got, filters::ReadMode::kReadBytes, BlockMode::kNonBlock, max);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    ReportFault(s);
+    return s;
+  }
   size_t n = 0;
   while (!got.empty()) {
     Bucket* b = got.front();
@@ -99,7 +103,15 @@ absl::StatusOr<filters::Flow> Request::Pass(Brigade& bb) {
   bool eos = bb.ends_with_eos();
   absl::StatusOr<filters::Flow> flow = output_.Pass(bb);
   if (eos) response_finished_ = true;
+  if (!flow.ok()) ReportFault(flow.status());
   return flow;
+}
+
+void Request::ReportFault(const absl::Status& s) {
+  if (s.code() != absl::StatusCode::kInternal || fault_reported_) return;
+  fault_reported_ = true;
+  fprintf(stderr, "brigaded: \"%s\": %s\n", the_request.c_str(),
+          std::string(s.message()).c_str());
 }
 
 absl::Status Request::SendErrorResponse(int code, absl::string_view detail) {

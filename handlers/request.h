@@ -183,7 +183,9 @@ class Request : public filters::Exchange {
   bool body_done() const { return body_done_; }
 
   // Passes part of the response down the output chain. Marks the response started, and
-  // finished once an EOS went through. Errors: the filters' Status.
+  // finished once an EOS went through. Errors: the filters' Status. An Internal one (a filter
+  // that threw or broke the chain's rules: a bug, not the client's doing) is also said on
+  // stderr, once per request, as are Internal errors of TryReadBody.
   // kAgain: the network is full; what was passed is held (bounded), pass more later.
   [[nodiscard]] absl::StatusOr<filters::Flow> Pass(Brigade& bb);
   // co_await r.Send(bb): Pass, then parks while the chain answers kAgain (the event loop
@@ -247,6 +249,8 @@ class Request : public filters::Exchange {
 
  private:
   static inline const ConfigValues kNoConfig{};
+  void ReportFault(const absl::Status& s);
+
   Connection* connection_;
   const ConfigValues* config_ = nullptr;
   ConfigValues state_;
@@ -256,6 +260,7 @@ class Request : public filters::Exchange {
   bool response_started_ = false;
   bool response_finished_ = false;
   bool body_done_ = false;
+  bool fault_reported_ = false;
   ParkedTask parked_;
   Cycle cycle_;
 };

@@ -1,5 +1,7 @@
 #include "filters/chain.h"
 
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -400,6 +402,109 @@ TEST_F(ChainTest, RequestInputChainReadsFromConnectionChain) {
   Brigade out(alloc_.get());
   ASSERT_TRUE(request.Read(out, ReadMode::kGetLine, BlockMode::kBlock, 0).ok());
   EXPECT_EQ(testing_util::ReadAll(out), "LINE ONE\n");
+}
+
+// Throws on the call given by `throw_on` (1 = the first), after passing what came before on.
+// `what` empty: throws an int, not a std::exception.
+class ThrowingFilter : public OutputFilter {
+ public:
+  ThrowingFilter(int throw_on, std::string what, int* calls)
+      : OutputFilter("THROWS", FilterKind::kResource),
+        throw_on_(throw_on),
+        what_(std::move(what)),
+        calls_(calls) {}
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override {
+    if (++*calls_ == throw_on_) {
+      if (what_.empty()) throw 7;
+      throw std::runtime_error(what_);
+    }
+    return PassNext(bb);
+  }
+
+ private:
+  int throw_on_;
+  std::string what_;
+  int* calls_;
+};
+
+// A filter that throws fails its stream with an Internal error naming it, and only its
+// stream: the filters around it are unharmed, a later call does not reach it again, and
+// another chain with the same filter runs on.
+TEST_F(ChainTest, AFilterThatThrowsFailsItsStreamWithAnErrorNamingIt) {
+  int calls = 0;
+  OutputChain chain(&exchange_);
+  chain.Add(std::make_unique<UpperFilter>());
+  chain.Add(std::make_unique<ThrowingFilter>(2, "boom", &calls));
+  chain.Add(std::make_unique<CollectFilter>(&collected_));
+  Brigade first = Data({"one "});
+  ASSERT_TRUE(chain.Pass(first).ok());
+  Brigade second = Data({"two"});
+  absl::StatusOr<Flow> f = chain.Pass(second);
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(f.status().message(), "filter 'THROWS' threw: boom");
+  Brigade end = Data({}, true);
+  f = chain.Pass(end);
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(f.status().message(), "filter 'THROWS' threw earlier in this stream");
+  EXPECT_EQ(calls, 2) << "not called again after it threw";
+  EXPECT_EQ(Rendered(), "ONE ") << "what passed before the throw stays delivered";
+
+  int other_calls = 0;
+  OutputChain other(&exchange_);
+  other.Add(std::make_unique<ThrowingFilter>(1, "", &other_calls));
+  other.Add(std::make_unique<CollectFilter>(&collected_));
+  Brigade bb = Data({"x"});
+  f = other.Pass(bb);
+  EXPECT_EQ(f.status().message(),
+            "filter 'THROWS' threw: an exception that is not a std::exception");
+}
+
+class ThrowingInit : public OutputFilter {
+ public:
+  ThrowingInit() : OutputFilter("INIT_THROWS", FilterKind::kResource) {}
+  [[nodiscard]] absl::Status Init() override { throw std::bad_alloc(); }
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override { return PassNext(bb); }
+};
+
+TEST_F(ChainTest, AnInitThatThrowsFailsTheFirstPass) {
+  OutputChain chain(&exchange_);
+  chain.Add(std::make_unique<ThrowingInit>());
+  chain.Add(std::make_unique<CollectFilter>(&collected_));
+  Brigade bb = Data({"x"});
+  absl::StatusOr<Flow> f = chain.Pass(bb);
+  EXPECT_EQ(f.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(f.status().message(), "filter 'INIT_THROWS' threw: std::bad_alloc");
+  EXPECT_EQ(Rendered(), "");
+}
+
+// Throws from its second read on.
+class ThrowingInput : public InputFilter {
+ public:
+  ThrowingInput() : InputFilter("THROWS_IN", FilterKind::kResource) {}
+  [[nodiscard]] absl::Status Read(Brigade& out, ReadMode mode, BlockMode block,
+                                  size_t readbytes) override {
+    if (++reads_ == 2) throw std::length_error("bad length");
+    return ReadNext(out, mode, block, readbytes);
+  }
+
+ private:
+  int reads_ = 0;
+};
+
+TEST_F(ChainTest, AnInputFilterThatThrowsFailsTheRead) {
+  InputChain chain(&exchange_);
+  chain.Add(std::make_unique<CoreInputFilter>(Data({"hello"})));
+  chain.Add(std::make_unique<ThrowingInput>());
+  Brigade out(alloc_.get());
+  ASSERT_TRUE(chain.Read(out, ReadMode::kReadBytes, BlockMode::kBlock, 2).ok());
+  EXPECT_EQ(testing_util::ReadAll(out), "he");
+  out.Clear();
+  absl::Status s = chain.Read(out, ReadMode::kReadBytes, BlockMode::kBlock, 2);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(s.message(), "filter 'THROWS_IN' threw: bad length");
+  s = chain.Read(out, ReadMode::kReadBytes, BlockMode::kBlock, 2);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(out.empty());
 }
 
 }  // namespace

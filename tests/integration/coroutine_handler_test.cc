@@ -22,6 +22,8 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/integration/loopback.h"
+#include "filters/filter.h"
+#include "filters/registry.h"
 #include "handlers/blocking.h"
 #include "handlers/request.h"
 #include "handlers/task.h"
@@ -55,6 +57,27 @@ Task<Outcome> Stream(Request& r, uint64_t total) {
   }
   co_return Outcome::Ok();
 }
+
+// A filter with a bug: it passes the first 64 KiB of the body on (with a FLUSH, so that they
+// leave), then fails the stream: with an error Status, or by throwing.
+class MidwayFilter : public filters::OutputFilter {
+ public:
+  explicit MidwayFilter(bool throws)
+      : OutputFilter(throws ? "THROW_MIDWAY" : "FAIL_MIDWAY", filters::FilterKind::kResource),
+        throws_(throws) {}
+  [[nodiscard]] absl::StatusOr<filters::Flow> Filter(Brigade& bb) override {
+    absl::StatusOr<Brigade> rest = bb.SplitAtOffset(kPiece);
+    if (!rest.ok()) return rest.status();
+    bb.Append(Bucket::Flush(bb.allocator()));
+    if (absl::StatusOr<filters::Flow> f = PassNext(bb); !f.ok()) return f;
+    rest->Clear();
+    if (throws_) throw std::logic_error("midway");
+    return absl::DataLossError("midway");
+  }
+
+ private:
+  bool throws_;
+};
 
 int64_t RssKb() {
   std::ifstream status("/proc/self/status");
@@ -150,7 +173,25 @@ class CoroutineHandlerTest : public ::testing::Test {
     }
     config.locations = {stream,      cleanups,    legacy_location, throwing[0],
                         throwing[1], throwing[2], throwing[3]};
+    for (const char* name : {"FAIL_MIDWAY", "THROW_MIDWAY"}) {
+      LocationConfig l;
+      l.prefix = name[0] == 'F' ? "/fail.bin" : "/throw.bin";
+      l.output_filters = {name};
+      config.locations.push_back(l);
+      std::ofstream(root_ + l.prefix) << std::string(1 << 20, 'f');
+    }
     ASSERT_TRUE(builtin::RegisterBuiltins(registries_).ok());
+    for (bool throws : {false, true}) {
+      filters::FilterInfo info{.name = throws ? "THROW_MIDWAY" : "FAIL_MIDWAY"};
+      ASSERT_TRUE(registries_.filters
+                      .RegisterOutput(info,
+                                      [throws](filters::FilterOptions&) {
+                                        return filters::FilterRegistry::OutputMaker([throws] {
+                                          return std::make_unique<MidwayFilter>(throws);
+                                        });
+                                      })
+                      .ok());
+    }
     handlers::NamedHandlers& named = registries_.handlers;
     ASSERT_TRUE(named
                     .Add(Phase::kResponse, "gigabyte",
@@ -235,8 +276,9 @@ class CoroutineHandlerTest : public ::testing::Test {
                     .ok());
     registries_.hooks.request(Phase::kLog).Register([this](Request& r) {
       if (r.handler == "cleanups") Record("log " + r.uri);
-      if (absl::StartsWith(r.handler, "throw") || r.handler == "fail-late") {
-        Record(absl::StrCat("log ", r.uri, " ", r.status));
+      if (absl::StartsWith(r.handler, "throw") || r.handler == "fail-late" ||
+          absl::EndsWith(r.uri, ".bin")) {
+        Record(absl::StrCat("log ", r.uri, " ", r.status, r.aborted ? " cut" : ""));
       }
       return Outcome::Ok();
     });
@@ -326,7 +368,8 @@ TEST_F(CoroutineHandlerTest, ABlockingHandlerRunsOnThePoolWhileTheWorkerServesOt
 
 // A handler that throws is a bug in that handler: it costs its own request (a 500 before the
 // response began, a cut connection after), its log line and cleanups still run once, and the
-// worker goes on serving. A handler that fails after its head went out is cut the same way.
+// worker goes on serving. A handler that fails after its head went out, and an output filter
+// that fails or throws midway, are cut the same way.
 TEST_F(CoroutineHandlerTest, AHandlerThatThrowsCostsOnlyItsOwnRequest) {
   Clock::time_point deadline = Clock::now() + std::chrono::seconds(20);
   auto get = [&](const std::string& path, std::string* head) {
@@ -358,13 +401,23 @@ TEST_F(CoroutineHandlerTest, AHandlerThatThrowsCostsOnlyItsOwnRequest) {
   std::string pooled;
   get("/throw-blocking", &pooled);
   EXPECT_EQ(pooled.substr(0, 12), "HTTP/1.1 500") << pooled;
+  // Output filters that fail midway (an error; an exception) cut the response after what
+  // they passed on.
+  for (const char* path : {"/fail.bin", "/throw.bin"}) {
+    std::string head;
+    uint64_t n = get(path, &head);
+    EXPECT_EQ(head.substr(0, 12), "HTTP/1.1 200") << path << ": " << head;
+    EXPECT_GE(n, kPiece) << path;
+    EXPECT_LT(n, kPiece + 4096) << path << ": cut, never padded to its length";
+  }
   int status = 0;
   EXPECT_LT(TimedGet(port_, &status), 5.0);
   EXPECT_EQ(status, 200) << "the worker goes on serving";
-  std::vector<std::string> want = {"log /throw 500",       "cleanup /throw",
-                                   "log /throw-late 200",  "cleanup /throw-late",
-                                   "log /fail-late 200",   "cleanup /fail-late",
-                                   "log /throw-blocking 500"};
+  std::vector<std::string> want = {"log /throw 500",          "cleanup /throw",
+                                   "log /throw-late 200 cut", "cleanup /throw-late",
+                                   "log /fail-late 200 cut",  "cleanup /fail-late",
+                                   "log /throw-blocking 500", "log /fail.bin 200 cut",
+                                   "log /throw.bin 200 cut"};
   for (int i = 0; i < 500 && Ran().size() < want.size(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
