@@ -55,45 +55,41 @@ T* ChainCore<T>::Insert(std::unique_ptr<T> filter) {
       return static_cast<int>(f->kind()) > static_cast<int>(filter->kind());
     });
   }
+  size_t at = static_cast<size_t>(pos - filters_.begin());
   T* inserted = filters_.insert(pos, std::move(filter))->get();
-  Reindex();
+  Reindex(at);
   return inserted;
 }
 
 template <typename T>
-void ChainCore<T>::Reindex() {
-  order_.clear();
-  order_.reserve(std::max(filters_.size(), kInitialFilters));  // one allocation per chain, mostly
-  for (const std::unique_ptr<T>& f : filters_) {
-    f->index_ = order_.size();
-    order_.push_back(f.get());
-  }
+void ChainCore<T>::Reindex(size_t from) {
+  for (size_t i = from; i < filters_.size(); ++i) filters_[i]->index_ = i;
 }
 
 template <typename T>
 void ChainCore<T>::Remove(T* filter) {
-  BRIGADE_REQUIRES(std::any_of(filters_.begin(), filters_.end(),
-                               [&](const std::unique_ptr<T>& f) { return f.get() == filter; }));
+  BRIGADE_REQUIRES(filter->index_ < filters_.size() && filters_[filter->index_].get() == filter);
   if (filter->depth_ > 0) {
     filter->removed_ = true;
     return;
   }
-  filters_.remove_if([&](const std::unique_ptr<T>& f) { return f.get() == filter; });
-  Reindex();
+  size_t at = filter->index_;
+  filters_.erase(filters_.begin() + static_cast<ptrdiff_t>(at));
+  Reindex(at);
 }
 
 template <typename T>
 T* ChainCore<T>::First() const {
-  for (T* f : order_) {
-    if (!f->removed_) return f;
+  for (const std::unique_ptr<T>& f : filters_) {
+    if (!f->removed_) return f.get();
   }
   return nullptr;
 }
 
 template <typename T>
 inline T* ChainCore<T>::After(const T* filter) const {
-  for (size_t i = filter->index_ + 1; i < order_.size(); ++i) {
-    if (!order_[i]->removed_) return order_[i];
+  for (size_t i = filter->index_ + 1; i < filters_.size(); ++i) {
+    if (!filters_[i]->removed_) return filters_[i].get();
   }
   return nullptr;
 }

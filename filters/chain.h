@@ -19,11 +19,11 @@
 #ifndef FILTERS_CHAIN_H_
 #define FILTERS_CHAIN_H_
 
-#include <list>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "filters/filter.h"
@@ -75,19 +75,20 @@ class ChainCore {
   void Leave(T* filter);
   std::vector<const T*> Live() const;
   // How many filters the chain holds (one being removed counts until it is gone).
-  size_t size() const { return order_.size(); }
+  size_t size() const { return filters_.size(); }
   Exchange* exchange() const { return exchange_; }
 
  private:
-  // Renumbers order_ and every filter's index_ after an insertion or erasure.
-  void Reindex();
+  // Renumbers the filters' index_ from position `from` on, after an insertion or erasure.
+  void Reindex(size_t from);
   // The filter's first call: Init(), its error prefixed with the filter's name.
   [[gnu::cold, gnu::noinline]] static absl::Status Init(T* filter);
 
   static constexpr size_t kInitialFilters = 8;
 
-  std::list<std::unique_ptr<T>> filters_;  // owns the filters, in chain order
-  std::vector<T*> order_;                  // the same filters, indexable
+  // Owns the filters, in chain order; a request's chain fits inline (no allocation but the
+  // filters').
+  absl::InlinedVector<std::unique_ptr<T>, kInitialFilters> filters_;
   Exchange* exchange_;
   ChainOrder order_kind_;
 };
