@@ -1,6 +1,7 @@
 #include "filters/exchange.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
@@ -15,41 +16,126 @@ inline bool SameName(absl::string_view a, absl::string_view b) {
 
 }  // namespace
 
+HeaderMap::HeaderMap(const HeaderMap& other) { CopyFrom(other); }
+
+HeaderMap& HeaderMap::operator=(const HeaderMap& other) {
+  if (this != &other) {
+    Clear();
+    CopyFrom(other);
+  }
+  return *this;
+}
+
+void HeaderMap::CopyFrom(const HeaderMap& other) {
+  for (const Field& f : other) Add(f.first, f.second);
+}
+
+void HeaderMap::Clear() {
+  if (store_ == nullptr) return;
+  Store& s = *store_;
+  s.fields.clear();
+  s.blocks.clear();
+  s.tail = s.text;
+  s.tail_left = kInlineText;
+  s.stored = 0;
+  s.live = 0;
+}
+
+bool HeaderMap::Holds(absl::string_view text) const {
+  auto in = [&text](const char* block, size_t size) {
+    return text.data() >= block && text.data() < block + size;
+  };
+  if (in(store_->text, kInlineText)) return true;
+  for (const Block& block : store_->blocks) {
+    if (in(block.data.get(), block.size)) return true;
+  }
+  return false;
+}
+
+char* HeaderMap::Reserve(size_t n, absl::string_view a, absl::string_view b) {
+  if (store_ == nullptr) store_ = std::make_unique<Store>();
+  Store* s = store_.get();
+  // Text left behind by Set and Remove is bounded by what is live: a handler that sets a
+  // field in a loop costs no more than the fields it keeps. Not while the new text is a view
+  // of the old (copying one field to another), which the compaction would free.
+  if (n > s->tail_left && s->stored - s->live > std::max(s->live, kInlineText) && !Holds(a) &&
+      !Holds(b)) {
+    Compact();
+    s = store_.get();
+  }
+  if (n > s->tail_left) {
+    size_t size = std::max({kMinBlock, s->blocks.empty() ? 0 : 2 * s->blocks.back().size, n});
+    s->blocks.push_back({std::make_unique<char[]>(size), size});
+    s->tail = s->blocks.back().data.get();
+    s->tail_left = size;
+  }
+  char* at = s->tail;
+  s->tail += n;
+  s->tail_left -= n;
+  s->stored += n;
+  return at;
+}
+
+void HeaderMap::Compact() {
+  HeaderMap live(*this);
+  *this = std::move(live);
+}
+
 void HeaderMap::Add(absl::string_view name, absl::string_view value) {
-  // A message holds a few fields to a dozen: one allocation for them instead of four regrowths.
-  if (fields_.capacity() == 0) fields_.reserve(kInitialFields);
-  fields_.emplace_back(std::string(name), std::string(value));
+  // One reservation for both, made before the field goes in: a compaction it makes moves only
+  // the fields already there.
+  char* at = Reserve(name.size() + value.size(), name, value);
+  if (!name.empty()) memcpy(at, name.data(), name.size());
+  if (!value.empty()) memcpy(at + name.size(), value.data(), value.size());
+  store_->fields.emplace_back(absl::string_view(at, name.size()),
+                              absl::string_view(at + name.size(), value.size()));
+  store_->live += name.size() + value.size();
 }
 
 void HeaderMap::Set(absl::string_view name, absl::string_view value) {
-  auto first = std::find_if(fields_.begin(), fields_.end(),
-                            [&](const Field& f) { return SameName(f.first, name); });
-  if (first == fields_.end()) return Add(name, value);
+  size_t first = 0;
+  size_t n = size();
+  while (first < n && !SameName(store_->fields[first].first, name)) ++first;
+  if (first == n) return Add(name, value);
   // The first field keeps its place (and its name's spelling); later ones of the name go.
-  first->second.assign(value.data(), value.size());
   EraseFrom(first + 1, name);
+  store_->live -= store_->fields[first].second.size();
+  // Out of the live text, should Reserve compact.
+  store_->fields[first].second = absl::string_view();
+  char* at = Reserve(value.size(), value, {});
+  if (!value.empty()) memcpy(at, value.data(), value.size());
+  store_->fields[first].second = absl::string_view(at, value.size());
+  store_->live += value.size();
 }
 
-size_t HeaderMap::Remove(absl::string_view name) { return EraseFrom(fields_.begin(), name); }
+size_t HeaderMap::Remove(absl::string_view name) { return EraseFrom(0, name); }
 
-size_t HeaderMap::EraseFrom(std::vector<Field>::iterator from, absl::string_view name) {
-  size_t before = fields_.size();
-  fields_.erase(std::remove_if(from, fields_.end(),
-                               [&](const Field& f) { return SameName(f.first, name); }),
-                fields_.end());
-  return before - fields_.size();
+size_t HeaderMap::EraseFrom(size_t from, absl::string_view name) {
+  if (store_ == nullptr) return 0;
+  Store& s = *store_;
+  size_t kept = from;
+  for (size_t i = from; i < s.fields.size(); ++i) {
+    if (SameName(s.fields[i].first, name)) {
+      s.live -= s.fields[i].first.size() + s.fields[i].second.size();
+    } else {
+      s.fields[kept++] = s.fields[i];
+    }
+  }
+  size_t removed = s.fields.size() - kept;
+  s.fields.resize(kept);
+  return removed;
 }
 
 std::optional<absl::string_view> HeaderMap::Get(absl::string_view name) const {
-  for (const Field& f : fields_) {
-    if (SameName(f.first, name)) return absl::string_view(f.second);
+  for (const Field& f : *this) {
+    if (SameName(f.first, name)) return f.second;
   }
   return std::nullopt;
 }
 
 std::vector<absl::string_view> HeaderMap::GetAll(absl::string_view name) const {
   std::vector<absl::string_view> out;
-  for (const Field& f : fields_) {
+  for (const Field& f : *this) {
     if (SameName(f.first, name)) out.push_back(f.second);
   }
   return out;

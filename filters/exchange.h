@@ -10,12 +10,14 @@
 #ifndef FILTERS_EXCHANGE_H_
 #define FILTERS_EXCHANGE_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
 
 namespace brigade::filters {
@@ -24,7 +26,15 @@ namespace brigade::filters {
 // to HTTP for repeated fields). O(n) lookups: messages hold tens of fields, not thousands.
 class HeaderMap {
  public:
-  using Field = std::pair<std::string, std::string>;
+  // Views of the map's own copy of the text: valid until the map next changes.
+  using Field = std::pair<absl::string_view, absl::string_view>;
+
+  HeaderMap() = default;
+  HeaderMap(const HeaderMap& other);
+  HeaderMap& operator=(const HeaderMap& other);
+  // A move takes the storage: views of the source's fields stay valid, now the target's.
+  HeaderMap(HeaderMap&& other) = default;
+  HeaderMap& operator=(HeaderMap&& other) = default;
 
   // Appends a field, keeping any earlier ones of the same name.
   void Add(absl::string_view name, absl::string_view value);
@@ -32,7 +42,7 @@ class HeaderMap {
   void Set(absl::string_view name, absl::string_view value);
   // Removes every field of `name`; returns how many were removed.
   size_t Remove(absl::string_view name);
-  void Clear() { fields_.clear(); }
+  void Clear();
 
   // The first value of `name`, if any.
   std::optional<absl::string_view> Get(absl::string_view name) const;
@@ -42,16 +52,50 @@ class HeaderMap {
   std::string GetCombined(absl::string_view name) const;
   bool Has(absl::string_view name) const { return Get(name).has_value(); }
 
-  size_t size() const { return fields_.size(); }
-  bool empty() const { return fields_.empty(); }
-  std::vector<Field>::const_iterator begin() const { return fields_.begin(); }
-  std::vector<Field>::const_iterator end() const { return fields_.end(); }
+  size_t size() const { return store_ ? store_->fields.size() : 0; }
+  bool empty() const { return size() == 0; }
+  // Text bytes stored since the last Clear or compaction, the live fields' and what Set and
+  // Remove left behind: what the map's text costs.
+  size_t stored_bytes() const { return store_ ? store_->stored : 0; }
+  using const_iterator = const Field*;
+  const_iterator begin() const { return store_ ? store_->fields.data() : nullptr; }
+  const_iterator end() const { return store_ ? begin() + store_->fields.size() : nullptr; }
 
  private:
-  static constexpr size_t kInitialFields = 8;
-  // Removes the fields of `name` from `from` on; returns how many.
-  size_t EraseFrom(std::vector<Field>::iterator from, absl::string_view name);
-  std::vector<Field> fields_;
+  // A message's fields, and their text, fit in one allocation mostly (a browser's request head
+  // is 0.5-1 KiB; a response's, less), made when the first field comes: an empty map (a
+  // connection's, the trailers) costs a pointer.
+  static constexpr size_t kInlineFields = 12;
+  static constexpr size_t kInlineText = 640;
+  static constexpr size_t kMinBlock = 1024;
+
+  struct Block {
+    std::unique_ptr<char[]> data;
+    size_t size;
+  };
+  struct Store {
+    absl::InlinedVector<Field, kInlineFields> fields;
+    // The text: the inline block, then heap blocks, none ever moved or resized.
+    std::vector<Block> blocks;
+    char* tail = text;  // where the next text goes
+    size_t tail_left = kInlineText;
+    size_t stored = 0;  // text bytes stored, live or left behind
+    size_t live = 0;    // text bytes of the fields in `fields`
+    char text[kInlineText];
+  };
+
+  // `n` bytes of text storage for copies of `a` and `b`, valid until Clear or a compaction
+  // (which this may make first).
+  char* Reserve(size_t n, absl::string_view a, absl::string_view b);
+  // Whether `s` points into this map's text.
+  bool Holds(absl::string_view s) const;
+  // Rewrites the text of the live fields into fresh storage, dropping what Set and Remove left.
+  void Compact();
+  void CopyFrom(const HeaderMap& other);
+  // Removes the fields of `name` from position `from` on; returns how many.
+  size_t EraseFrom(size_t from, absl::string_view name);
+
+  std::unique_ptr<Store> store_;
 };
 
 struct Exchange {

@@ -57,5 +57,65 @@ TEST(HeaderMapTest, RemoveSaysHowManyWentAndKeepsTheRestInOrder) {
   EXPECT_TRUE(h.empty());
 }
 
+// The text lives in the map: fields beyond the inline block go to heap blocks that never
+// move, so every field stays readable however many come.
+TEST(HeaderMapTest, HoldsFieldsFarBeyondItsInlineBlock) {
+  HeaderMap h;
+  for (int i = 0; i < 200; ++i) h.Add("X-Field-" + std::to_string(i), std::string(100, 'a' + i % 26));
+  ASSERT_EQ(h.size(), 200u);
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(h.Get("x-field-" + std::to_string(i)), std::string(100, 'a' + i % 26)) << i;
+  }
+}
+
+// Set and Remove leave old text behind; the map compacts it, so a handler setting a field in
+// a loop costs what the live fields need, not what it ever set.
+TEST(HeaderMapTest, TextLeftBehindBySetIsReclaimed) {
+  HeaderMap h;
+  h.Add("Content-Type", "text/plain");
+  for (int i = 0; i < 100000; ++i) {
+    h.Set("X-Counter", std::to_string(i) + std::string(90, 'x'));
+    h.Add("X-Temp", std::string(50, 't'));
+    h.Remove("X-Temp");
+  }
+  EXPECT_EQ(h.size(), 2u);
+  EXPECT_EQ(h.Get("Content-Type"), "text/plain");
+  EXPECT_EQ(h.Get("X-Counter"), "99999" + std::string(90, 'x'));
+  EXPECT_LT(h.stored_bytes(), 8192u);
+}
+
+// Copying a field's value to another field of the same map is safe even when that copy is
+// what makes the map compact (the source view is not freed under it).
+TEST(HeaderMapTest, AValueTakenFromTheSameMapSurvivesACompaction) {
+  for (int garbage = 0; garbage < 64; ++garbage) {
+    HeaderMap h;
+    h.Add("Source", std::string(300, 's'));
+    for (int i = 0; i < garbage; ++i) h.Set("Churn", std::string(100, 'c'));
+    h.Set("Copy", *h.Get("Source"));
+    h.Add("Also", *h.Get("Copy"));
+    EXPECT_EQ(h.Get("Copy"), std::string(300, 's')) << garbage;
+    EXPECT_EQ(h.Get("Also"), std::string(300, 's')) << garbage;
+    EXPECT_EQ(h.Get("Source"), std::string(300, 's')) << garbage;
+  }
+}
+
+TEST(HeaderMapTest, CopiesAndMovesOwnTheirText) {
+  HeaderMap a;
+  a.Add("Host", "example.com");
+  a.Add("X-Long", std::string(2000, 'l'));
+  HeaderMap copy = a;
+  HeaderMap moved = std::move(a);
+  EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): a move empties the source
+  a.Add("Host", "other");
+  for (const HeaderMap* h : {&copy, &moved}) {
+    EXPECT_EQ(h->Get("host"), "example.com");
+    EXPECT_EQ(h->Get("x-long"), std::string(2000, 'l'));
+  }
+  copy = moved;
+  moved = HeaderMap();
+  EXPECT_EQ(copy.Get("x-long"), std::string(2000, 'l'));
+  EXPECT_TRUE(moved.empty());
+}
+
 }  // namespace
 }  // namespace brigade::filters
