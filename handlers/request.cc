@@ -186,7 +186,7 @@ void FormatHttpDate(time_t t, char out[29]) {
 
 }  // namespace
 
-std::string HttpDate(time_t t) {
+absl::string_view HttpDate(time_t t, char (&out)[29]) {
   // Per thread, the last two times formatted: a response asks for now (Date) and usually for
   // the same file's mtime (Last-Modified), second after second (nginx caches its time strings
   // for the same reason).
@@ -196,13 +196,23 @@ std::string HttpDate(time_t t) {
   };
   thread_local Entry cache[2];
   thread_local unsigned next = 0;
+  const Entry* hit = nullptr;
   for (const Entry& e : cache) {
-    if (e.t == t) return std::string(e.text, sizeof(e.text));
+    if (e.t == t) hit = &e;
   }
-  Entry& e = cache[next++ % 2];
-  e.t = t;
-  FormatHttpDate(t, e.text);
-  return std::string(e.text, sizeof(e.text));
+  if (hit == nullptr) {
+    Entry& e = cache[next++ % 2];
+    e.t = t;
+    FormatHttpDate(t, e.text);
+    hit = &e;
+  }
+  memcpy(out, hit->text, sizeof(out));
+  return absl::string_view(out, sizeof(out));
+}
+
+std::string HttpDate(time_t t) {
+  char out[29];
+  return std::string(HttpDate(t, out));
 }
 
 absl::string_view ReasonPhrase(int status) {

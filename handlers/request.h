@@ -374,6 +374,8 @@ absl::string_view ReasonPhrase(int status);
 
 // "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 section 5.6.7).
 std::string HttpDate(time_t t);
+// The same, written into `out`; returns a view of it (no allocation, for the hot path).
+absl::string_view HttpDate(time_t t, char (&out)[29]);
 
 // The HTTP status for a failed Status from a filter or handler: InvalidArgument and DataLoss →
 // 400, ResourceExhausted → 413, Unimplemented → 501, DeadlineExceeded → 408, NotFound → 404,

@@ -22,11 +22,24 @@ HeadReader::Result HeadReader::Step(filters::InputChain& in, BucketAllocator* al
   if (absl::IsUnavailable(s)) return Result::kWait;
   if (!s.ok()) return Result::kClosed;
   bool eos = got.ends_with_eos();
-  absl::StatusOr<std::string> text = got.FlattenToString(limit + 2);
-  if (!text.ok()) return Result::kClosed;
-  *bytes_in += text->size();
-  if (eos && text->empty()) return Result::kClosed;  // the client closed
-  partial_ += *text;
+  // Appended to the partial line in place: its room is kept from line to line and head to
+  // head, so reading a head makes no allocation.
+  size_t read = 0;
+  if (std::optional<uint64_t> length = got.Length(); length.has_value()) {
+    if (*length > limit + 2) return Result::kClosed;
+    size_t at = partial_.size();
+    partial_.resize(at + *length);
+    absl::StatusOr<size_t> copied = got.Flatten(absl::Span<char>(&partial_[at], *length));
+    if (!copied.ok() || *copied != *length) return Result::kClosed;
+    read = *length;
+  } else {  // a connection filter's socket or pipe bucket: its length shows once read
+    absl::StatusOr<std::string> text = got.FlattenToString(limit + 2);
+    if (!text.ok()) return Result::kClosed;
+    partial_ += *text;
+    read = text->size();
+  }
+  *bytes_in += read;
+  if (eos && read == 0) return Result::kClosed;  // the client closed
   bool complete = !partial_.empty() && partial_.back() == '\n';
   if (!complete && !eos && partial_.size() <= limit + 1) return Result::kLine;
   if (!parser_->started()) request_line_ = partial_.substr(0, partial_.find_first_of("\r\n"));

@@ -53,7 +53,7 @@ absl::Status HttpInFilter::Read(Brigade& out, filters::ReadMode mode, BlockMode 
 
 // --- HTTP_HEADER ---
 
-std::string HttpHeaderFilter::Head() {
+BucketPtr HttpHeaderFilter::Head(BucketAllocator* alloc) {
   filters::Exchange& ex = exchange();
   filters::HeaderMap& h = ex.response_headers;
   bool no_body = ex.status < 200 || ex.status == 204 || ex.status == 304;
@@ -72,7 +72,8 @@ std::string HttpHeaderFilter::Head() {
     default:
       break;
   }
-  h.Set("Date", handlers::HttpDate(time(nullptr)));
+  char date[29];
+  h.Set("Date", handlers::HttpDate(time(nullptr), date));
   if (!h.Has("Server")) h.Set("Server", server_name_);
   if (!framing_->keep_alive) {
     h.Set("Connection", "close");
@@ -80,16 +81,23 @@ std::string HttpHeaderFilter::Head() {
     h.Set("Connection", "keep-alive");
   }
   absl::string_view reason = handlers::ReasonPhrase(ex.status);
-  std::string head = absl::StrCat("HTTP/1.1 ", ex.status, " ", reason.empty() ? "Unknown" : reason,
-                                  "\r\n");
-  size_t at = head.size();
-  size_t size = at + 2;
+  if (reason.empty()) reason = "Unknown";
+  absl::AlphaNum status(ex.status);
+  absl::string_view code = status.Piece();
+  size_t size = 9 + code.size() + 1 + reason.size() + 2 + 2;  // "HTTP/1.1 " code " " reason CRLF CRLF
   for (const filters::HeaderMap::Field& f : h) size += f.first.size() + f.second.size() + 4;
-  head.resize(size);  // one allocation for the whole head, filled in place
-  auto put = [&head, &at](absl::string_view piece) {
-    memcpy(&head[at], piece.data(), piece.size());
+  // Written straight into a block of the connection's allocator: no allocation, no copy.
+  Ref<HeapBlock> block = alloc->AllocateBlock(size);
+  char* at = block->data();
+  auto put = [&at](absl::string_view piece) {
+    memcpy(at, piece.data(), piece.size());
     at += piece.size();
   };
+  put("HTTP/1.1 ");
+  put(code);
+  put(" ");
+  put(reason);
+  put("\r\n");
   for (const filters::HeaderMap::Field& f : h) {
     put(f.first);
     put(": ");
@@ -97,8 +105,9 @@ std::string HttpHeaderFilter::Head() {
     put("\r\n");
   }
   put("\r\n");
+  block->Commit(size);
   drop_body_ = no_body || ex.is_head();
-  return head;
+  return Bucket::Heap(alloc, std::move(block), 0, size);
 }
 
 void HttpHeaderFilter::DropData(Brigade& bb) {
@@ -113,12 +122,10 @@ absl::StatusOr<filters::Flow> HttpHeaderFilter::Filter(Brigade& bb) {
   if (bb.empty()) return PassNext(bb);
   if (!framing_->header_sent) {
     framing_->header_sent = true;
-    std::string head = Head();
-    framing_->header_bytes = head.size();
-    Brigade out(bb.allocator());
-    if (absl::Status s = out.WriteOwned(std::move(head)); !s.ok()) return s;
+    BucketPtr head = Head(bb.allocator());
+    framing_->header_bytes = head->length();
     if (drop_body_) DropData(bb);
-    bb.PrependBrigade(out);
+    bb.Prepend(std::move(head));
     // With a body to send there is nothing more to do here; without one, stay to drop it.
     if (!drop_body_) RemoveSelf();
     return PassNext(bb);

@@ -72,8 +72,9 @@ class HttpHeaderFilter : public filters::OutputFilter {
   filters::FilterTraits traits() const override { return {.needs_bytes = false}; }
 
  private:
-  // Finalizes the header fields and returns the serialized head; decides drop_body_.
-  std::string Head();
+  // Finalizes the header fields and returns the serialized head in a bucket of `alloc`'s;
+  // decides drop_body_.
+  BucketPtr Head(BucketAllocator* alloc);
   static void DropData(Brigade& bb);
   bool drop_body_ = false;  // HEAD, 1xx, 204, 304: the head goes out, the body does not
   ResponseFraming* framing_;

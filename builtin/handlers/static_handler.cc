@@ -26,11 +26,25 @@ bool ParseHttpDate(absl::string_view s, time_t* out) {
   return true;
 }
 
-std::string ETagFor(const struct stat& st) {
-  return absl::StrCat("\"", absl::Hex(st.st_size), "-",
-                      absl::Hex(static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
-                                static_cast<uint64_t>(st.st_mtim.tv_nsec)),
-                      "\"");
+// "\"SIZE-MTIME_NS\"" in hex, written into `out` (no allocation: it is on every response).
+absl::string_view ETagFor(const struct stat& st, char (&out)[36]) {
+  char* at = out;
+  auto hex = [&at](uint64_t v) {
+    char digits[16];
+    int n = 0;
+    do {
+      digits[n++] = "0123456789abcdef"[v & 15];
+      v >>= 4;
+    } while (v != 0);
+    while (n > 0) *at++ = digits[--n];
+  };
+  *at++ = '"';
+  hex(static_cast<uint64_t>(st.st_size));
+  *at++ = '-';
+  hex(static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
+      static_cast<uint64_t>(st.st_mtim.tv_nsec));
+  *at++ = '"';
+  return absl::string_view(out, static_cast<size_t>(at - out));
 }
 
 bool EtagMatches(absl::string_view header, absl::string_view etag) {
@@ -77,9 +91,11 @@ int StatusForOpenError(int err, int missing) {
 }
 
 Outcome SendFile(Request& r, Ref<File> file, const std::string& path, const struct stat& st) {
-  std::string etag = ETagFor(st);
+  char etag_text[36];
+  absl::string_view etag = ETagFor(st, etag_text);
+  char modified[29];
   r.response_headers.Set("Content-Type", MimeTypeFor(path));
-  r.response_headers.Set("Last-Modified", HttpDate(st.st_mtim.tv_sec));
+  r.response_headers.Set("Last-Modified", HttpDate(st.st_mtim.tv_sec, modified));
   r.response_headers.Set("ETag", etag);
   r.response_headers.Set("Accept-Ranges", "none");
   bool not_modified = false;

@@ -104,7 +104,7 @@ HttpConnection::Step HttpConnection::ReadHead() {
 HttpConnection::InFlight& HttpConnection::NewRequest(bool keep_alive) {
   in_flight_ = std::make_unique<InFlight>();
   InFlight& f = *in_flight_;
-  f.request = std::make_unique<handlers::Request>(&record());
+  f.request.emplace(&record());
   f.request->the_request = head_reader_.TakeRequestLine();
   f.request->request_time = time(nullptr);
   f.framing.keep_alive = keep_alive;

@@ -26,6 +26,7 @@
 #define BUILTIN_HTTP_HTTP_CONNECTION_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "server/connection.h"
@@ -52,7 +53,7 @@ class HttpConnection final : public ConnectionBase {
 
   // A request under way, with what the protocol filters and CORE_OUT tell about its response.
   struct InFlight {
-    std::unique_ptr<handlers::Request> request;
+    std::optional<handlers::Request> request;  // in the same allocation as the rest
     ResponseFraming framing;    // HTTP_HEADER points here: the struct must not move
     ResponseProgress progress;  // CORE_OUT counts here
     HttpInFilter* http_in = nullptr;
