@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """brigaded and nginx side by side on loopback, measured in one interleaved run.
 
-    bench/peers/peers.py [--rounds N] [--seconds S] [--out DIR] [--parts LIST] [--smoke]
+    bench/peers/peers.py [--rounds N] [--seconds S] [--out DIR] [--parts LIST] [--cases LIST]
+                         [--smoke]
 
 Builds brigaded optimized (or runs $BRIGADED), installs wrk and nginx from Debian when they are
 missing, and serves the same files from both with equivalent configurations: the same worker
@@ -365,10 +366,12 @@ def spread(values):
     return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
 
-def throughput(servers_by_workers, rounds, seconds, report):
+def throughput(servers_by_workers, rounds, seconds, report, only):
     rows = []
     copies = []
     for name, path, workers, threads, conns, gzip in CASES:
+        if only and not any(o in name for o in only):
+            continue
         servers = servers_by_workers[workers]
         runs = {s.name: [] for s in servers}
         brig = next(s for s in servers if s.name == "brigaded")
@@ -594,6 +597,9 @@ def main():
     ap.add_argument("--out", default="")
     ap.add_argument("--parts", default="throughput,memory,curve",
                     help="which parts to run, comma-separated")
+    ap.add_argument("--cases", default="",
+                    help="throughput: only the cases whose names contain one of these "
+                         "comma-separated strings (e.g. 'static 1 KiB')")
     ap.add_argument("--smoke", action="store_true",
                     help="every part once, small and short: checks the script, measures nothing")
     args = ap.parse_args()
@@ -619,7 +625,8 @@ def main():
                                            Brigaded(binary, www, work, workers)]
         parts = args.parts.split(",")
         if "throughput" in parts:
-            throughput(servers_by_workers, args.rounds, args.seconds, report)
+            throughput(servers_by_workers, args.rounds, args.seconds, report,
+                       [c for c in args.cases.split(",") if c])
         if "memory" in parts:
             memory(lambda: [Nginx(www, work, 1, False), Brigaded(binary, www, work, 1)],
                    args.smoke, report)
