@@ -15,6 +15,7 @@ packages=(
   libbenchmark-dev
   python3            # interop tests use python3's zlib and http.client
   curl
+  wrk                # load beside the Python clients in soak_test
   gzip
   clang              # libFuzzer targets (.bazelrc --config=fuzz)
   libclang-rt-14-dev # the libFuzzer and sanitizer runtimes for clang 14

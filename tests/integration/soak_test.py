@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """A bounded soak: static, gzip, chunked and spooled echo, and pipelined HTTP/1.0 and 1.1
-traffic at once from several client threads, for SOAK_SECONDS (30 by default; 300 while
+traffic at once from several client threads and wrk, for SOAK_SECONDS (30 by default; 300 while
 developing). Every response is checked byte for byte; there must be no error, RSS must stay
 flat over the second half, and the descriptors must be back at the idle figure at the end.
 The RSS curve goes to the test's log (and to SOAK_CURVE, when set, as CSV)."""
 import gzip
 import http.client
 import os
+import re
+import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -23,6 +26,8 @@ from brigaded_harness import (TEXT, Brigaded, Ticker, recv_all, wait_until,  # n
                               UNDER_TSAN)
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "30"))
+# tools/bootstrap.sh installs wrk.
+WRK = shutil.which("wrk") or "wrk"
 SANITIZED = "ASAN_OPTIONS" in os.environ or UNDER_TSAN
 
 
@@ -120,6 +125,12 @@ class SoakTest(unittest.TestCase):
                    run("echo-spooled", echo_spooled), run("pipelined", pipelined)]
         idle_fds = len(os.listdir("/proc/%d/fd" % srv.proc.pid))
         start = time.monotonic()
+        # wrk beside the Python clients: 16 keep-alive connections as fast as they go, every
+        # response checked by soak_wrk.lua.
+        wrk = subprocess.Popen(
+            [WRK, "-t1", "-c16", "-d%ds" % max(1, int(SECONDS)), "--timeout", "10s",
+             "-s", os.path.join(HERE, "soak_wrk.lua"), "http://127.0.0.1:%d/" % srv.port,
+             "--", root], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         for t in threads:
             t.start()
         curve = []
@@ -129,7 +140,17 @@ class SoakTest(unittest.TestCase):
             tick.wait()
         for t in threads:
             t.join()
+        wrk_out = wrk.communicate(timeout=60)[0].decode()
         try:
+            self.assertEqual(wrk.returncode, 0, wrk_out)
+            checked = re.search(r"wrk-check: (\d+) responses, (\d+) bad", wrk_out)
+            self.assertIsNotNone(checked, wrk_out)
+            counts["wrk"] = int(checked.group(1))
+            self.assertGreater(counts["wrk"], 0, wrk_out)
+            self.assertEqual(checked.group(2), "0", wrk_out)
+            # wrk prints these lines only when something went wrong.
+            self.assertNotIn("Socket errors", wrk_out)
+            self.assertNotIn("Non-2xx", wrk_out)
             self.assertEqual(errors, [])
             for kind in ("static", "gzip", "echo-chunked", "echo-spooled", "pipelined"):
                 self.assertGreater(counts.get(kind, 0), 0, kind)
