@@ -4,8 +4,6 @@
 // and the client's, which makes none) and the user CPU time per request (the client's is
 // mostly system time), the figures the request path is held to.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,6 +21,7 @@
 #include "benchmark/benchmark.h"
 #include "builtin/modules.h"
 #include "server/server.h"
+#include "tests/integration/loopback.h"
 
 namespace {
 
@@ -37,27 +36,17 @@ void* operator new(size_t size) {
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
+// GCC takes these for a free() of memory from new; here they are new's own counterpart.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace brigade::server {
 namespace {
 
 constexpr size_t kBody = 1024;
-
-int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 class StaticServer {
  public:
@@ -119,7 +108,7 @@ bool ReadResponse(int fd, std::string& buf) {
 
 void BM_Static1KiBKeepAlive(benchmark::State& state) {
   StaticServer server;
-  int fd = Connect(server.port());
+  int fd = test::ConnectLoopback(server.port(), [](int) {});
   if (fd < 0) {
     state.SkipWithError("cannot connect");
     return;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 
 #include "absl/strings/ascii.h"
@@ -28,22 +29,19 @@ bool ParseHttpDate(absl::string_view s, time_t* out) {
 
 // "\"SIZE-MTIME_NS\"" in hex, written into `out` (no allocation: it is on every response).
 absl::string_view ETagFor(const struct stat& st, char (&out)[36]) {
+  absl::AlphaNum size(absl::Hex(static_cast<uint64_t>(st.st_size)));
+  absl::AlphaNum mtime(absl::Hex(static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
+                                 static_cast<uint64_t>(st.st_mtim.tv_nsec)));
   char* at = out;
-  auto hex = [&at](uint64_t v) {
-    char digits[16];
-    int n = 0;
-    do {
-      digits[n++] = "0123456789abcdef"[v & 15];
-      v >>= 4;
-    } while (v != 0);
-    while (n > 0) *at++ = digits[--n];
+  auto put = [&at](absl::string_view piece) {
+    memcpy(at, piece.data(), piece.size());
+    at += piece.size();
   };
-  *at++ = '"';
-  hex(static_cast<uint64_t>(st.st_size));
-  *at++ = '-';
-  hex(static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
-      static_cast<uint64_t>(st.st_mtim.tv_nsec));
-  *at++ = '"';
+  put("\"");
+  put(size.Piece());
+  put("-");
+  put(mtime.Piece());
+  put("\"");
   return absl::string_view(out, static_cast<size_t>(at - out));
 }
 
