@@ -210,11 +210,6 @@ absl::string_view HttpDate(time_t t, char (&out)[29]) {
   return absl::string_view(out, sizeof(out));
 }
 
-std::string HttpDate(time_t t) {
-  char out[29];
-  return std::string(HttpDate(t, out));
-}
-
 absl::string_view ReasonPhrase(int status) {
   switch (status) {
     case 100: return "Continue";

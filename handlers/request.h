@@ -372,9 +372,8 @@ std::function<Outcome(Arg&)> Coroutine(std::function<Task<Outcome>(Arg&)> handle
 // "Not Found" for 404, "" for a status without a standard reason phrase.
 absl::string_view ReasonPhrase(int status);
 
-// "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 section 5.6.7).
-std::string HttpDate(time_t t);
-// The same, written into `out`; returns a view of it (no allocation, for the hot path).
+// "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 section 5.6.7), written into `out`; returns a view
+// of it (no allocation: every response carries one).
 absl::string_view HttpDate(time_t t, char (&out)[29]);
 
 // The HTTP status for a failed Status from a filter or handler: InvalidArgument and DataLoss →

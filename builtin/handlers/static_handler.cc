@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <ctime>
 
 #include "absl/strings/ascii.h"
@@ -29,20 +28,10 @@ bool ParseHttpDate(absl::string_view s, time_t* out) {
 
 // "\"SIZE-MTIME_NS\"" in hex, written into `out` (no allocation: it is on every response).
 absl::string_view ETagFor(const struct stat& st, char (&out)[36]) {
-  absl::AlphaNum size(absl::Hex(static_cast<uint64_t>(st.st_size)));
-  absl::AlphaNum mtime(absl::Hex(static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
-                                 static_cast<uint64_t>(st.st_mtim.tv_nsec)));
-  char* at = out;
-  auto put = [&at](absl::string_view piece) {
-    memcpy(at, piece.data(), piece.size());
-    at += piece.size();
-  };
-  put("\"");
-  put(size.Piece());
-  put("-");
-  put(mtime.Piece());
-  put("\"");
-  return absl::string_view(out, static_cast<size_t>(at - out));
+  int n = absl::SNPrintF(out, sizeof(out), "\"%x-%x\"", static_cast<uint64_t>(st.st_size),
+                         static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
+                             static_cast<uint64_t>(st.st_mtim.tv_nsec));
+  return absl::string_view(out, static_cast<size_t>(n));
 }
 
 bool EtagMatches(absl::string_view header, absl::string_view etag) {
