@@ -33,8 +33,22 @@ class _Recorder(unittest.TextTestResult):
         self._record(test, self._exc_info_to_string(err, test))
 
 
+def _cases(suite):
+    for test in suite:
+        if isinstance(test, unittest.TestSuite):
+            yield from _cases(test)
+        else:
+            yield test
+
+
 def main(module_name):
     suite = unittest.defaultTestLoader.loadTestsFromName(module_name)
+    # `bazel test --test_filter=TEXT` runs only the cases whose id contains TEXT.
+    only = os.environ.get("TESTBRIDGE_TEST_ONLY")
+    if only:
+        suite = unittest.TestSuite(t for t in _cases(suite) if only in t.id())
+        if suite.countTestCases() == 0:
+            sys.exit("no test case of %s matches %r" % (module_name, only))
     runner = unittest.TextTestRunner(resultclass=_Recorder, verbosity=2)
     result = runner.run(suite)
     path = os.environ.get("XML_OUTPUT_FILE")
