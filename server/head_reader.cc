@@ -14,6 +14,9 @@ HeadReader::Result HeadReader::Step(filters::InputChain& in, BucketAllocator* al
     absl::Status s = in.Read(none, filters::ReadMode::kEatCrlf, BlockMode::kNonBlock, 0);
     if (absl::IsUnavailable(s)) return Result::kWait;
     if (!s.ok()) return Result::kClosed;
+    if (in.size() == 1) {
+      if (std::optional<Result> whole = StepWhole(in, alloc, bytes_in, error)) return *whole;
+    }
   }
   size_t limit = parser_->started() ? limits.field_size : limits.request_line;
   Brigade got(alloc);
@@ -52,6 +55,49 @@ HeadReader::Result HeadReader::Step(filters::InputChain& in, BucketAllocator* al
   }
   if (eos) return Result::kClosed;  // the client closed in the middle of a head
   return parser_->done() ? Result::kHead : Result::kLine;
+}
+
+std::optional<HeadReader::Result> HeadReader::StepWhole(filters::InputChain& in,
+                                                        BucketAllocator* alloc,
+                                                        uint64_t* bytes_in, HttpError* error) {
+  BRIGADE_REQUIRES(parser_ != nullptr && !parser_->started() && partial_.empty());
+  Brigade ahead(alloc);
+  // Any failure here is the line path's to meet and report.
+  if (!in.Read(ahead, filters::ReadMode::kSpeculative, BlockMode::kNonBlock, kWholeHeadProbe)
+           .ok() ||
+      ahead.empty() || !ahead.front()->is_memory()) {
+    return std::nullopt;
+  }
+  absl::string_view data = ahead.front()->view();
+  size_t end = data.find("\r\n\r\n");
+  if (end == absl::string_view::npos) return std::nullopt;
+  data = data.substr(0, end + 4);
+  // Each line as GETLINE would return it; the first empty line is the one at `end` (an earlier
+  // one would follow a bare LF, which the parser refuses first).
+  size_t used = 0;
+  Result result = Result::kLine;
+  while (used < data.size()) {
+    absl::string_view line = data.substr(used, data.find('\n', used) + 1 - used);
+    used += line.size();
+    if (!parser_->started()) {
+      request_line_ = std::string(line.substr(0, line.find_first_of("\r\n")));
+    }
+    if (std::optional<HttpError> err = parser_->AddLine(line)) {
+      *error = *std::move(err);
+      parser_.reset();
+      result = Result::kError;
+      break;
+    }
+    if (parser_->done()) {
+      result = Result::kHead;
+      break;
+    }
+  }
+  Brigade taken(alloc);
+  absl::Status s = in.Read(taken, filters::ReadMode::kReadBytes, BlockMode::kNonBlock, used);
+  if (!s.ok() || taken.Length() != std::optional<uint64_t>(used)) return Result::kClosed;
+  *bytes_in += used;
+  return result;
 }
 
 }  // namespace brigade::server

@@ -2,6 +2,12 @@
 // GETLINE reads (NONBLOCK) of at most the line limit, the parts of a line that arrives across
 // several reads joined, each complete line fed to the strict RequestHeadParser.
 //
+// A head that is already whole in the input's first block (the usual case: one read brought
+// it) is parsed from a SPECULATIVE view of that block and consumed with one READBYTES, instead
+// of a GETLINE read per line. The parser sees the same lines either way, so the outcome is the
+// same; only a chain of CORE_IN alone takes this path, since a connection filter above it (a
+// TLS layer, a user's) need not serve SPECULATIVE.
+//
 // It is the worker's only way of reading a head (HttpConnection) and the unit the head fuzzer
 // drives with input cut into reads at arbitrary points, so resumption across partial lines is
 // tested the way it runs.
@@ -13,6 +19,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "brigade/allocator.h"
@@ -39,6 +46,9 @@ class HeadReader {
   Result Step(filters::InputChain& in, BucketAllocator* alloc, const HeadLimits& limits,
               uint64_t* bytes_in, HttpError* error);
 
+  // The most a SPECULATIVE read asks for when looking for a whole head.
+  static constexpr size_t kWholeHeadProbe = 16 * 1024;
+
   // True once any byte of a head arrived (what the header timeout answers with 408).
   bool mid_head() const { return !partial_.empty() || (parser_ != nullptr && parser_->started()); }
 
@@ -55,6 +65,11 @@ class HeadReader {
   }
 
  private:
+  // The whole-head path: nullopt when the head is not whole in the first block (then the
+  // line path reads it), else the step's result. REQUIRES: a new head, its parser not started.
+  std::optional<Result> StepWhole(filters::InputChain& in, BucketAllocator* alloc,
+                                  uint64_t* bytes_in, HttpError* error);
+
   std::unique_ptr<RequestHeadParser> parser_;
   std::string partial_;       // a head line read in part
   std::string request_line_;  // the current head's first line

@@ -104,5 +104,93 @@ TEST_F(HeadReaderTest, AnIdleConnectionThatClosesIsClosedNotAnError) {
   EXPECT_EQ(bytes_, 0u);
 }
 
+TEST_F(HeadReaderTest, AWholeHeadIsReadInOneStepAndLeavesTheBodyUnread) {
+  const std::string head = "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n";
+  Send(head + "helloGET /2 HTTP/1.1\r\n");
+  ASSERT_EQ(reader_.Step(in_, alloc_, limits_, &bytes_, &error_), HeadReader::Result::kHead);
+  EXPECT_EQ(bytes_, head.size());
+  EXPECT_EQ(reader_.TakeRequestLine(), "POST /p HTTP/1.1");
+  EXPECT_EQ(reader_.TakeParser()->head().content_length, 5u);
+  Brigade body(alloc_);
+  ASSERT_TRUE(in_.Read(body, filters::ReadMode::kReadBytes, BlockMode::kNonBlock, 5).ok());
+  EXPECT_EQ(body.FlattenToString(100).value(), "hello");
+  EXPECT_EQ(Run(), HeadReader::Result::kWait);  // the next head has begun
+  EXPECT_TRUE(reader_.mid_head());
+}
+
+// A filter above CORE_IN that serves GETLINE and READBYTES but refuses SPECULATIVE, as a
+// connection filter may: heads still come whole, a line per read.
+class NoPeekFilter : public filters::InputFilter {
+ public:
+  NoPeekFilter() : InputFilter("NO_PEEK", filters::FilterKind::kConnection) {}
+  absl::Status Read(Brigade& out, filters::ReadMode mode, BlockMode block,
+                    size_t readbytes) override {
+    if (mode == filters::ReadMode::kSpeculative) return absl::UnimplementedError("no peeking");
+    ++reads;
+    return ReadNext(out, mode, block, readbytes);
+  }
+  int reads = 0;
+};
+
+TEST_F(HeadReaderTest, UnderAConnectionFilterAHeadIsReadALinePerRead) {
+  auto* filter = static_cast<NoPeekFilter*>(in_.Add(std::make_unique<NoPeekFilter>()));
+  Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(Run(), HeadReader::Result::kHead);
+  EXPECT_EQ(reader_.TakeParser()->head().path, "/a");
+  EXPECT_EQ(filter->reads, 4);  // the CRLFs before it, then three lines
+}
+
+// The error that reading `head`, written `piece` bytes at a time, ends in: on a connection of
+// its own, as HeadReaderTest has it.
+HttpError ErrorOf(const std::string& head, size_t piece) {
+  int fds[2];
+  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+  BucketAllocator* alloc = BucketAllocator::ForThisThread();
+  Brigade src(alloc);
+  src.Append(Bucket::FromSource(alloc, Source::Adopt(Source::Kind::kSocket, fds[0], true)));
+  filters::Exchange ex;
+  filters::InputChain in(&ex);
+  in.Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
+  HeadReader reader;
+  uint64_t bytes = 0;
+  HttpError error;
+  HeadReader::Result r = HeadReader::Result::kWait;
+  for (size_t at = 0; at < head.size() && r == HeadReader::Result::kWait; at += piece) {
+    std::string part = head.substr(at, piece);
+    EXPECT_EQ(write(fds[1], part.data(), part.size()), static_cast<ssize_t>(part.size()));
+    do {
+      r = reader.Step(in, alloc, HeadLimits{.request_line = 64, .fields = 4, .field_size = 32},
+                      &bytes, &error);
+    } while (r == HeadReader::Result::kLine);
+  }
+  close(fds[1]);
+  EXPECT_EQ(r, HeadReader::Result::kError) << head;
+  return error;
+}
+
+// Whole in one read or a byte at a time, a malformed head fails with the same status and
+// message.
+TEST(HeadReaderPaths, MalformedHeadsFailAlikeWholeAndByteByByte) {
+  const std::vector<std::string> heads = {
+      "GET / HTTP/1.1\nHost: x\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\n\r\n",
+      "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+      "GET / HTTP/1.1\r\n X: y\r\nHost: x\r\n\r\n",
+      "GET / HTTP/2.0\r\nHost: x\r\n\r\n",
+      "GET / HTTP/1.1\r\n\r\n",
+      "GET /" + std::string(70, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET / HTTP/1.1\r\nX: " + std::string(40, 'v') + "\r\nHost: x\r\n\r\n",
+      "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nHost: x\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 2\r\n\r\n",
+      std::string("GET / HTTP/1.1\r\nHost: x\r\nX: a\x01") + "b\r\n\r\n",
+  };
+  for (const std::string& head : heads) {
+    HttpError whole = ErrorOf(head, head.size());
+    HttpError cut = ErrorOf(head, 1);
+    EXPECT_EQ(whole.status, cut.status) << head;
+    EXPECT_EQ(whole.message, cut.message) << head;
+  }
+}
+
 }  // namespace
 }  // namespace brigade::server
