@@ -53,7 +53,8 @@ bool HeaderMap::Holds(absl::string_view text) const {
 }
 
 char* HeaderMap::Reserve(size_t n, absl::string_view a, absl::string_view b) {
-  if (store_ == nullptr) store_ = std::make_unique<Store>();
+  // `new Store` and not make_unique, whose value-initialisation would zero the inline text.
+  if (store_ == nullptr) store_.reset(new Store);
   Store* s = store_.get();
   // Text left behind by Set and Remove is bounded by what is live: a handler that sets a
   // field in a loop costs no more than the fields it keeps. Not while the new text is a view
