@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""brigaded and nginx side by side on loopback, measured in one interleaved run.
+"""brigaded, nginx and Apache httpd side by side on loopback, measured in one interleaved run.
 
     bench/peers/peers.py [--rounds N] [--seconds S] [--out DIR] [--parts LIST] [--cases LIST]
                          [--smoke]
 
-Builds brigaded optimized (or runs $BRIGADED), installs wrk and nginx from Debian when they are
-missing, and serves the same files from both with equivalent configurations: the same worker
-count, access logs off, sendfile on, keep-alive without a request limit. nginx runs twice, at
-its defaults and with open_file_cache on. Every case runs its servers in turn, round after
+Builds brigaded optimized (or runs $BRIGADED), installs wrk, nginx and httpd from Debian when
+they are missing, and serves the same files from all of them with equivalent configurations:
+the same worker count (httpd: event MPM, one process per worker), access logs off, sendfile on,
+keep-alive without a request limit, gzip by mod_deflate and the no-op substitution by
+mod_substitute for httpd. nginx runs twice, at its defaults and with open_file_cache on. Every case runs its servers in turn, round after
 round (A B C, C B A, ...), so that drift on a shared machine hits all of them alike; each
 round gives a ratio, and the table shows their median and range.
 
@@ -62,8 +63,15 @@ def say(*args):
     print(*args, flush=True)
 
 
+def apache_binary():
+    # Debian puts httpd in /usr/sbin, which is not on every user's PATH.
+    return shutil.which("apache2") or "/usr/sbin/apache2"
+
+
 def ensure_tools():
     missing = [p for tool, p in (("wrk", "wrk"), ("nginx", "nginx-light")) if not shutil.which(tool)]
+    if not os.path.exists(apache_binary()):
+        missing.append("apache2-bin")  # httpd and its modules, without Debian's service
     if not missing:
         return
     say("peers: installing " + " ".join(missing))
@@ -206,6 +214,10 @@ def cpu_seconds(pid):
 
 
 class Server:
+    def port_for(self, path):
+        """The port that serves `path` as the case means it."""
+        return self.port
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -318,6 +330,100 @@ http {{
         wait_for(self)
 
 
+def raise_nofile():
+    """In the child before exec: httpd has no directive for its descriptor limit."""
+    import resource
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 20000 if hard == resource.RLIM_INFINITY else min(20000, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+class Apache(Server):
+    """Apache httpd with the event MPM: one process per worker, each with enough threads for the
+    -t2 -c100 case. mod_deflate's level is set per virtual host only, so the level-6 paths are
+    served from a second port (`port_for`)."""
+    name = "apache"
+    MODULES = ("mpm_event", "authz_core", "mime", "filter", "deflate", "substitute")
+
+    def __init__(self, www, work, workers):
+        self.port, self.port6 = free_port(), free_port()
+        # One directory per instance: httpd will not start on another's PidFile.
+        prefix = tempfile.mkdtemp(dir=work, prefix=f"apache-{workers}-")
+        os.chmod(prefix, 0o755)
+        threads = 64
+        load = "\n".join(f"LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so"
+                         for m in self.MODULES)
+        # Started as root, httpd must be told whom to serve as; the files are world-readable.
+        user = "User www-data\nGroup www-data" if os.geteuid() == 0 else ""
+        deflate = "SetOutputFilter DEFLATE"
+        with open(os.path.join(prefix, "httpd.conf"), "w") as f:
+            f.write(f"""ServerRoot {prefix}
+ServerName 127.0.0.1
+PidFile {prefix}/httpd.pid
+DefaultRuntimeDir {prefix}
+ErrorLog {prefix}/error.log
+LogLevel warn
+{load}
+{user}
+Listen 127.0.0.1:{self.port}
+Listen 127.0.0.1:{self.port6}
+StartServers {workers}
+ServerLimit {workers}
+ThreadLimit {threads}
+ThreadsPerChild {threads}
+MinSpareThreads 1
+MaxSpareThreads {workers * threads}
+MaxRequestWorkers {workers * threads}
+MaxConnectionsPerChild 0
+# Idle keep-alive connections wait without a thread; let a process hold the memory part's 10,000.
+AsyncRequestWorkerFactor 200
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 300
+Timeout 300
+EnableSendfile On
+TypesConfig /dev/null
+AddType text/html .html
+AddType text/plain .txt
+DocumentRoot {www}
+<Directory {www}>
+  Require all granted
+  AllowOverride None
+</Directory>
+<VirtualHost 127.0.0.1:{self.port}>
+  DeflateCompressionLevel 1
+  <Location /gz1/>
+    {deflate}
+  </Location>
+  <Location /isal1/>
+    {deflate}
+  </Location>
+  <Location /gzbig/>
+    {deflate}
+  </Location>
+  <Location /rev/>
+    AddOutputFilterByType SUBSTITUTE text/plain
+    Substitute "s/never-in-the-text/x/"
+  </Location>
+</VirtualHost>
+<VirtualHost 127.0.0.1:{self.port6}>
+  DeflateCompressionLevel 6
+  {deflate}
+</VirtualHost>
+""")
+        self.log = os.path.join(prefix, "stderr.log")
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen([apache_binary(), "-f",
+                                          os.path.join(prefix, "httpd.conf"), "-DFOREGROUND"],
+                                         stdout=subprocess.DEVNULL, stderr=log,
+                                         preexec_fn=raise_nofile)
+        wait_for(self)
+
+    def port_for(self, path):
+        level6 = path.startswith(("/gz6/", "/isal6/", "/stall/"))
+        return self.port6 if level6 else self.port
+
+
 def wrk(port, path, threads, conns, seconds, gzip):
     cmd = ["wrk", "--latency", "-t", str(threads), "-c", str(conns), "-d", f"{seconds}s"]
     if gzip:
@@ -349,12 +455,12 @@ def warm(server, path, gzip=False):
     """One untimed request: the file's pages come into the page cache before any server is
     measured on it (else the first server in a round pays for reading it)."""
     cmd = ["curl", "-s", "-o", "/dev/null"] + (["-H", "Accept-Encoding: gzip"] if gzip else [])
-    subprocess.run(cmd + [f"http://127.0.0.1:{server.port}{path}"], check=False)
+    subprocess.run(cmd + [f"http://127.0.0.1:{server.port_for(path)}{path}"], check=False)
 
 
 def measure(server, path, threads, conns, seconds, gzip):
     u0, s0 = cpu_seconds(server.proc.pid)
-    r = wrk(server.port, path, threads, conns, seconds, gzip)
+    r = wrk(server.port_for(path), path, threads, conns, seconds, gzip)
     u1, s1 = cpu_seconds(server.proc.pid)
     n = max(r["requests"], 1)
     r["user_us"] = (u1 - u0) * 1e6 / n
@@ -369,10 +475,12 @@ def spread(values):
 def throughput(servers_by_workers, rounds, seconds, report, only):
     rows = []
     copies = []
+    peers = None
     for name, path, workers, threads, conns, gzip in CASES:
         if only and not any(o in name for o in only):
             continue
         servers = servers_by_workers[workers]
+        peers = [s.name for s in servers if s.name != "brigaded"]
         runs = {s.name: [] for s in servers}
         brig = next(s for s in servers if s.name == "brigaded")
         for s in servers:
@@ -387,40 +495,42 @@ def throughput(servers_by_workers, rounds, seconds, report, only):
             copies.append((f"{name}, {workers} worker{'s' if workers > 1 else ''}",
                            {k: after[k] - before.get(k, 0) for k in after}))
         med = {k: {f: statistics.median(r[f] for r in v) for f in v[0]} for k, v in runs.items()}
-        ratio = [b["rps"] / n["rps"] if n["rps"] else 0
-                 for b, n in zip(runs["brigaded"], runs["nginx"])]
-        ratio_ofc = [b["rps"] / n["rps"] if n["rps"] else 0
-                     for b, n in zip(runs["brigaded"], runs["nginx+ofc"])]
-        errors = {k: sum(r["errors"] for r in v) for k, v in runs.items()}
-        row = (f"| {name} | {workers} | -t{threads} -c{conns} | {med['nginx']['rps']:.0f} | "
-               f"{med['nginx+ofc']['rps']:.0f} | {med['brigaded']['rps']:.0f} | "
-               f"{spread(ratio)} | {spread(ratio_ofc)} | "
-               f"{med['nginx']['p50']:.2f} / {med['nginx']['p99']:.2f} | "
-               f"{med['brigaded']['p50']:.2f} / {med['brigaded']['p99']:.2f} | "
-               f"{med['nginx']['user_us']:.1f} + {med['nginx']['sys_us']:.1f} | "
-               f"{med['brigaded']['user_us']:.1f} + {med['brigaded']['sys_us']:.1f} | "
-               f"{errors['nginx']} / {errors['nginx+ofc']} / {errors['brigaded']} |")
+        def ratios(peer):
+            return spread([b["rps"] / p["rps"] if p["rps"] else 0
+                           for b, p in zip(runs["brigaded"], runs[peer])])
+        every = peers + ["brigaded"]
+        row = " | ".join(
+            [f"| {name}", str(workers), f"-t{threads} -c{conns}"] +
+            [f"{med[n]['rps']:.0f}" for n in every] +
+            [ratios(n) for n in peers] +
+            [f"{med[n]['p50']:.2f} / {med[n]['p99']:.2f}" for n in every] +
+            [f"{med[n]['user_us']:.1f} + {med[n]['sys_us']:.1f}" for n in every] +
+            [" / ".join(str(sum(r["errors"] for r in runs[n])) for n in every)]) + " |"
         say(row)
         rows.append(row)
+    if peers is None:
+        return
+    every = peers + ["brigaded"]
     report.append("## Throughput\n")
     report.append(f"wrk against each server in turn, {rounds} rounds of {seconds} s per server; "
-                  "ratios are brigaded / nginx per round, median (min–max). Latency in ms "
-                  "(medians over the rounds); CPU is µs of user + system time of the server's "
-                  "processes per request. The client shares the machine's cores with the "
-                  "servers.\n")
-    report.append("| case | workers | wrk | nginx req/s | nginx+ofc req/s | brigaded req/s | "
-                  "ratio vs nginx | ratio vs nginx+ofc | nginx p50 / p99 | brigaded p50 / p99 | "
-                  "nginx CPU µs/req | brigaded CPU µs/req | errors (nginx / +ofc / brigaded) |")
-    report.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+                  "ratios are brigaded / the other server per round, median (min–max). Latency "
+                  "in ms (medians over the rounds); CPU is µs of user + system time of the "
+                  "server's processes per request. The client shares the machine's cores with "
+                  "the servers.\n")
+    head = (["case", "workers", "wrk"] + [f"{n} req/s" for n in every] +
+            [f"ratio vs {n}" for n in peers] + [f"{n} p50 / p99" for n in every] +
+            [f"{n} CPU µs/req" for n in every] + [f"errors ({' / '.join(every)})"])
+    report.append("| " + " | ".join(head) + " |")
+    report.append("|" + "---|" * len(head))
     report.extend(rows)
     report.append("\n## brigaded's copy counters over the static cases\n")
-    report.append("Reading a socket into memory counts as both read and copied; what is copied "
-                  "beyond that is response bytes.\n")
-    report.append("| case | bytes_copied | bytes_read | copied beyond reads | bytes_shared |")
-    report.append("|---|---|---|---|---|")
+    report.append("bytes_copied counts every memcpy of payload, head or body; bytes_read what "
+                  "read(2) brought into memory (request heads, and file data a filter needs "
+                  "in memory); bytes_shared what was passed on as a view of existing storage.\n")
+    report.append("| case | bytes_copied | bytes_read | bytes_shared |")
+    report.append("|---|---|---|---|")
     for name, d in copies:
-        copied, read = d.get("bytes_copied", 0), d.get("bytes_read", 0)
-        report.append(f"| {name} | {copied} | {read} | {copied - read} | "
+        report.append(f"| {name} | {d.get('bytes_copied', 0)} | {d.get('bytes_read', 0)} | "
                       f"{d.get('bytes_shared', 0)} |")
 
 
@@ -442,7 +552,7 @@ def peak_during_download(server, path, gzip):
     cmd = ["curl", "-s", "-o", "/dev/null", "-w", "%{size_download}"]
     if gzip:
         cmd += ["-H", "Accept-Encoding: gzip"]
-    proc = subprocess.Popen(cmd + [f"http://127.0.0.1:{server.port}{path}"],
+    proc = subprocess.Popen(cmd + [f"http://127.0.0.1:{server.port_for(path)}{path}"],
                             stdout=subprocess.PIPE, text=True)
     peak = base
     while proc.poll() is None:
@@ -456,14 +566,14 @@ def stalled_readers(server, count=20):
     base = settle(server.proc.pid, 5)
     socks = []
     for _ in range(count):
-        s = socket.create_connection(("127.0.0.1", server.port))
+        s = socket.create_connection(("127.0.0.1", server.port_for("/stall/")))
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.sendall(b"GET /stall/3m.html HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n")
         socks.append(s)
-    grown = settle(server.proc.pid) - base
+    held = settle(server.proc.pid)
     for s in socks:
         s.close()
-    return grown / 1024
+    return (held - base) / 1024, held / 1024
 
 
 def idle_connections(server, count):
@@ -471,7 +581,7 @@ def idle_connections(server, count):
     socks = []
     req = b"GET /1k.txt HTTP/1.1\r\nHost: x\r\n\r\n"
     for _ in range(count):
-        s = socket.create_connection(("127.0.0.1", server.port))
+        s = socket.create_connection(("127.0.0.1", server.port), timeout=30)
         s.sendall(req)
         got = b""
         while b"\r\n\r\n" not in got or len(got.split(b"\r\n\r\n", 1)[1]) < 1024:
@@ -487,8 +597,9 @@ def idle_connections(server, count):
     return held / 1024, after / 1024
 
 
-def memory(start_servers, smoke, report):
-    """Each measure on freshly started servers (1 worker), so that none inherits another's heap."""
+def memory(makers, smoke, report):
+    """Each measure on freshly started servers (1 worker, one from each of `makers`), so that
+    none inherits another's heap."""
     count = 200 if smoke else 10000
     big = "64 MiB" if smoke else "1 GiB"
     measures = [
@@ -497,15 +608,20 @@ def memory(start_servers, smoke, report):
         (f"peak during a {big} gzip download (level 1)",
          lambda s: "%.1f (%d MiB sent)" % (lambda p: (p[0], p[1] >> 20))(
              peak_during_download(s, "/gzbig/1g.html", True))),
-        ("20 stalled readers of 3 MiB gzip responses", lambda s: f"{stalled_readers(s):.1f}"),
+        # Growth alone flatters a server that keeps freed heap resident (it reuses it) against
+        # one that gives it back when idle: the total shows both.
+        ("20 stalled readers of 3 MiB gzip responses (growth / total RSS)",
+         lambda s: "%.1f / %.1f" % stalled_readers(s)),
         (f"{count} idle keep-alive connections (held / after they closed)",
          lambda s: "%.1f / %.1f" % idle_connections(s, count)),
     ]
     names = None
     rows = []
     for label, measure_one in measures:
-        servers = start_servers()
+        servers = []
         try:
+            for make in makers:
+                servers.append(make())  # the ones started are stopped if the next fails
             names = [s.name for s in servers]
             rows.append(f"| {label} | " + " | ".join(measure_one(s) for s in servers) + " |")
         finally:
@@ -613,23 +729,28 @@ def main():
     os.chmod(work, 0o755)  # nginx's workers run as another user when started as root
     www = os.path.join(work, "www")
     make_site(www, args.smoke)
-    report = ["# brigaded and nginx side by side", "",
+    nginx_v = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
+    apache_v = re.search(r"Server version: (\S+)", subprocess.run(
+        [apache_binary(), "-v"], capture_output=True, text=True).stdout).group(1)
+    report = ["# brigaded, nginx and Apache httpd side by side", "",
               f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, "
-              f"{subprocess.run(['nginx', '-v'], capture_output=True, text=True).stderr.strip()}, "
+              f"{nginx_v}, {apache_v} (event MPM), "
               f"{'smoke run' if args.smoke else 'measured run'}.", ""]
     servers_by_workers = {}
     try:
         for workers in (1, 2):
-            servers_by_workers[workers] = [Nginx(www, work, workers, False),
-                                           Nginx(www, work, workers, True),
-                                           Brigaded(binary, www, work, workers)]
+            group = servers_by_workers[workers] = []  # stopped below, however far it got
+            group.append(Nginx(www, work, workers, False))
+            group.append(Nginx(www, work, workers, True))
+            group.append(Apache(www, work, workers))
+            group.append(Brigaded(binary, www, work, workers))
         parts = args.parts.split(",")
         if "throughput" in parts:
             throughput(servers_by_workers, args.rounds, args.seconds, report,
                        [c for c in args.cases.split(",") if c])
         if "memory" in parts:
-            memory(lambda: [Nginx(www, work, 1, False), Brigaded(binary, www, work, 1)],
-                   args.smoke, report)
+            memory([lambda: Nginx(www, work, 1, False), lambda: Apache(www, work, 1),
+                    lambda: Brigaded(binary, www, work, 1)], args.smoke, report)
         if "curve" in parts:
             one = [s for s in servers_by_workers[1] if s.name != "nginx+ofc"]
             curve(one, args.smoke, args.seconds, out_dir, report)
