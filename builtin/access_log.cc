@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "brigade/requires.h"
 #include "brigade/storage.h"
 
 namespace brigade::server {
@@ -53,12 +54,13 @@ AccessLog::~AccessLog() {
     wake_.notify_one();
     writer_.join();
   }
-  std::lock_guard<std::mutex> lock(file_mu_);
-  WriteHeldLocked();
+  std::unique_lock<std::mutex> lock(file_mu_);
+  WriteHeld(lock);
   if (file_ != nullptr && file_ != stdout) fclose(file_);
 }
 
 absl::Status AccessLog::Open(const std::string& path) {
+  BRIGADE_REQUIRES(file_ == nullptr && !writer_.joinable());
   path_ = path;
   enabled_ = !path.empty();
   if (absl::Status s = Reopen(); !s.ok()) return s;
@@ -73,8 +75,8 @@ absl::Status AccessLog::Reopen() {
     fresh = fopen(path_.c_str(), "ae");
     if (fresh == nullptr) return internal::ErrnoStatus(errno, absl::StrCat("AccessLog ", path_));
   }
-  std::lock_guard<std::mutex> lock(file_mu_);
-  WriteHeldLocked();
+  std::unique_lock<std::mutex> lock(file_mu_);
+  WriteHeld(lock);
   if (file_ != nullptr && file_ != stdout) fclose(file_);
   file_ = fresh;
   return absl::OkStatus();
@@ -112,8 +114,8 @@ void AccessLog::Write(const handlers::Request& r, bool keep_alive) {
 }
 
 void AccessLog::Flush() {
-  std::lock_guard<std::mutex> lock(file_mu_);
-  WriteHeldLocked();
+  std::unique_lock<std::mutex> lock(file_mu_);
+  WriteHeld(lock);
 }
 
 void AccessLog::WriterLoop() {
@@ -128,7 +130,8 @@ void AccessLog::WriterLoop() {
   }
 }
 
-void AccessLog::WriteHeldLocked() {
+void AccessLog::WriteHeld(const std::unique_lock<std::mutex>& file_lock) {
+  BRIGADE_REQUIRES(file_lock.owns_lock() && file_lock.mutex() == &file_mu_);
   std::vector<Buffer*> all;
   {
     std::lock_guard<std::mutex> lock(buffers_mu_);

@@ -75,8 +75,8 @@ class AccessLog {
   };
   Buffer& ThisThreadsBuffer();
   void WriterLoop();
-  // Takes every buffer's lines and writes them to file_. REQUIRES: file_mu_ held.
-  void WriteHeldLocked();
+  // Takes every buffer's lines and writes them to file_. REQUIRES: `file_lock` holds file_mu_.
+  void WriteHeld(const std::unique_lock<std::mutex>& file_lock);
 
   const uint64_t id_;  // tells this log's buffers from an earlier log's at the same address
   std::string path_;

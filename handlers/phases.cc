@@ -1,6 +1,7 @@
 #include "handlers/phases.h"
 
 #include "absl/strings/str_cat.h"
+#include "brigade/requires.h"
 #include "handlers/request.h"
 
 namespace brigade::handlers {
@@ -193,6 +194,7 @@ CycleState StartRequestCycle(const Hooks& hooks, Request& r) {
 }
 
 CycleState ResumeRequestCycle(Request& r) {
+  BRIGADE_REQUIRES(!r.cycle().responded);
   std::optional<Outcome> o = r.parked().PollResult();
   return o.has_value() ? Respond(r, *o) : CycleState::kSuspended;
 }

@@ -34,8 +34,9 @@
 #include <string>
 #include <vector>
 
-#include "filters/filter.h"
+#include "brigade/requires.h"
 #include "builtin/filters/gzip_codec.h"
+#include "filters/filter.h"
 #include "filters/options.h"
 
 namespace brigade::filters {
@@ -62,7 +63,12 @@ class DeflateFilter : public OutputFilter {
       const DeflateOptions& options);
   // REQUIRES: `options` as DeflateOptions::Table() accepts them (the codec's ranges).
   explicit DeflateFilter(const DeflateOptions& options)
-      : OutputFilter("DEFLATE", FilterKind::kContentSet), options_(options) {}
+      : OutputFilter("DEFLATE", FilterKind::kContentSet), options_(options) {
+    BRIGADE_REQUIRES(options.codec.level >= 1 && options.codec.level <= 9 &&
+                     options.codec.window_bits >= 9 && options.codec.window_bits <= 15 &&
+                     options.codec.mem_level >= 1 && options.codec.mem_level <= 9 &&
+                     options.block_size > 0 && options.pass_bytes > 0);
+  }
 
   [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override;
   FilterTraits traits() const override;

@@ -138,5 +138,18 @@ TEST_F(AccessLogTest, NoLogConfiguredWritesNothing) {
   EXPECT_EQ(ReadAll(path_), "");
 }
 
+TEST_F(AccessLogTest, OpeningTwiceFailsTheRequiresCheck) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "REQUIRES checks are compiled out with NDEBUG";
+#endif
+  EXPECT_DEATH(
+      {
+        AccessLog log;
+        (void)log.Open(path_);  // the death, not the Status, is under test
+        (void)log.Open(path_);
+      },
+      "REQUIRES failed");
+}
+
 }  // namespace
 }  // namespace brigade::server

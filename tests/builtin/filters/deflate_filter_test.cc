@@ -306,5 +306,17 @@ TEST(DeflateFilterTest, BackendOptionIsZlibOrIsal) {
             "option backend: unknown gzip backend lz4 (zlib, isal)");
 }
 
+TEST(DeflateFilterRequires, OptionsOutOfTheCodecsRangesFailTheCheck) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "REQUIRES checks are compiled out with NDEBUG";
+#endif
+  DeflateOptions options;
+  options.codec.level = 0;
+  EXPECT_DEATH(DeflateFilter filter(options), "REQUIRES failed");
+  options.codec.level = 1;
+  options.codec.window_bits = 16;
+  EXPECT_DEATH(DeflateFilter filter(options), "REQUIRES failed");
+}
+
 }  // namespace
 }  // namespace brigade::filters
