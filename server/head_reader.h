@@ -46,9 +46,6 @@ class HeadReader {
   Result Step(filters::InputChain& in, BucketAllocator* alloc, const HeadLimits& limits,
               uint64_t* bytes_in, HttpError* error);
 
-  // The most a SPECULATIVE read asks for when looking for a whole head.
-  static constexpr size_t kWholeHeadProbe = 16 * 1024;
-
   // True once any byte of a head arrived (what the header timeout answers with 408).
   bool mid_head() const { return !partial_.empty() || (parser_ != nullptr && parser_->started()); }
 
@@ -65,6 +62,9 @@ class HeadReader {
   }
 
  private:
+  // The most a SPECULATIVE read asks for when looking for a whole head.
+  static constexpr size_t kWholeHeadProbe = 16 * 1024;
+
   // The whole-head path: nullopt when the head is not whole in the first block (then the
   // line path reads it), else the step's result. REQUIRES: a new head, its parser not started.
   std::optional<Result> StepWhole(filters::InputChain& in, BucketAllocator* alloc,

@@ -12,21 +12,30 @@
 namespace brigade::server {
 namespace {
 
-// A head reader on CORE_IN over one end of a socket pair, as a connection has it; the test
-// writes the client's bytes to the other end.
+// CORE_IN over one end of a socket pair, as a connection has it; `Send` writes the client's
+// bytes to the other end.
+struct Wire {
+  Wire() {
+    EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    Brigade src(alloc);
+    src.Append(Bucket::FromSource(alloc, Source::Adopt(Source::Kind::kSocket, fds[0], true)));
+    in.Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
+  }
+  ~Wire() { close(fds[1]); }
+  void Send(const std::string& bytes) {
+    EXPECT_EQ(write(fds[1], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  }
+
+  BucketAllocator* alloc = BucketAllocator::ForThisThread();
+  int fds[2] = {-1, -1};
+  filters::Exchange ex;
+  filters::InputChain in{&ex};
+};
+
+// A head reader on a Wire.
 class HeadReaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds_), 0);
-    Brigade src(alloc_);
-    src.Append(Bucket::FromSource(alloc_, Source::Adopt(Source::Kind::kSocket, fds_[0], true)));
-    in_.Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
-  }
-  void TearDown() override { close(fds_[1]); }
-
-  void Send(const std::string& bytes) {
-    ASSERT_EQ(write(fds_[1], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
-  }
+  void Send(const std::string& bytes) { wire_.Send(bytes); }
   // Steps until the reader stops for something other than another line.
   HeadReader::Result Run() {
     while (true) {
@@ -35,10 +44,9 @@ class HeadReaderTest : public ::testing::Test {
     }
   }
 
-  BucketAllocator* alloc_ = BucketAllocator::ForThisThread();
-  int fds_[2] = {-1, -1};
-  filters::Exchange ex_;
-  filters::InputChain in_{&ex_};
+  Wire wire_;
+  BucketAllocator* alloc_ = wire_.alloc;
+  filters::InputChain& in_ = wire_.in;
   HeadLimits limits_{.request_line = 64, .fields = 4, .field_size = 32};
   HeadReader reader_;
   uint64_t bytes_ = 0;
@@ -92,14 +100,14 @@ TEST_F(HeadReaderTest, AnOverlongFieldIs431) {
 TEST_F(HeadReaderTest, AClientClosingBetweenOrInsideHeadsIsClosed) {
   Send("GET / HTTP/1.1\r\nHo");
   EXPECT_EQ(Run(), HeadReader::Result::kWait);
-  shutdown(fds_[1], SHUT_WR);
+  shutdown(wire_.fds[1], SHUT_WR);
   EXPECT_EQ(Run(), HeadReader::Result::kClosed);
 }
 
 TEST_F(HeadReaderTest, AnIdleConnectionThatClosesIsClosedNotAnError) {
   EXPECT_EQ(Run(), HeadReader::Result::kWait);
   EXPECT_FALSE(reader_.mid_head());
-  shutdown(fds_[1], SHUT_WR);
+  shutdown(wire_.fds[1], SHUT_WR);
   EXPECT_EQ(Run(), HeadReader::Result::kClosed);
   EXPECT_EQ(bytes_, 0u);
 }
@@ -140,30 +148,21 @@ TEST_F(HeadReaderTest, UnderAConnectionFilterAHeadIsReadALinePerRead) {
   EXPECT_EQ(filter->reads, 4);  // the CRLFs before it, then three lines
 }
 
-// The error that reading `head`, written `piece` bytes at a time, ends in: on a connection of
-// its own, as HeadReaderTest has it.
+// The error that reading `head`, written `piece` bytes at a time, ends in: on a Wire of its own.
 HttpError ErrorOf(const std::string& head, size_t piece) {
-  int fds[2];
-  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
-  BucketAllocator* alloc = BucketAllocator::ForThisThread();
-  Brigade src(alloc);
-  src.Append(Bucket::FromSource(alloc, Source::Adopt(Source::Kind::kSocket, fds[0], true)));
-  filters::Exchange ex;
-  filters::InputChain in(&ex);
-  in.Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
+  Wire wire;
   HeadReader reader;
   uint64_t bytes = 0;
   HttpError error;
   HeadReader::Result r = HeadReader::Result::kWait;
   for (size_t at = 0; at < head.size() && r == HeadReader::Result::kWait; at += piece) {
-    std::string part = head.substr(at, piece);
-    EXPECT_EQ(write(fds[1], part.data(), part.size()), static_cast<ssize_t>(part.size()));
+    wire.Send(head.substr(at, piece));
     do {
-      r = reader.Step(in, alloc, HeadLimits{.request_line = 64, .fields = 4, .field_size = 32},
-                      &bytes, &error);
+      r = reader.Step(wire.in, wire.alloc,
+                      HeadLimits{.request_line = 64, .fields = 4, .field_size = 32}, &bytes,
+                      &error);
     } while (r == HeadReader::Result::kLine);
   }
-  close(fds[1]);
   EXPECT_EQ(r, HeadReader::Result::kError) << head;
   return error;
 }
