@@ -8,9 +8,10 @@ Builds brigaded optimized (or runs $BRIGADED), installs wrk, nginx and httpd fro
 they are missing, and serves the same files from all of them with equivalent configurations:
 the same worker count (httpd: event MPM, one process per worker), access logs off, sendfile on,
 keep-alive without a request limit, gzip by mod_deflate and the no-op substitution by
-mod_substitute for httpd. nginx runs twice, at its defaults and with open_file_cache on. Every case runs its servers in turn, round after
-round (A B C, C B A, ...), so that drift on a shared machine hits all of them alike; each
-round gives a ratio, and the table shows their median and range.
+mod_substitute for httpd. nginx runs twice, at its defaults and with open_file_cache on. Every
+case runs its servers in turn, round after round (A B C, C B A, ...), so that drift on a
+shared machine hits all of them alike; each round gives a ratio, and the table shows their
+median and range.
 
 Prints, and writes to DIR (default: a new directory under /tmp) as results.md:
   - throughput: req/s of each server, the ratios, p50/p99 latency, errors, and CPU per request
@@ -28,6 +29,7 @@ import argparse
 import http.client
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -334,7 +336,6 @@ http {{
 
 def raise_nofile():
     """In the child before exec: httpd has no directive for its descriptor limit."""
-    import resource
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = 20000 if hard == resource.RLIM_INFINITY else min(20000, hard)
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
