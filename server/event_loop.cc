@@ -11,7 +11,7 @@
 
 namespace brigade::server {
 
-absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
+absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create(std::chrono::nanoseconds round_budget) {
   int epoll = epoll_create1(EPOLL_CLOEXEC);
   if (epoll < 0) return internal::ErrnoStatus(errno, "epoll_create1");
   int wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -20,7 +20,7 @@ absl::StatusOr<std::unique_ptr<EventLoop>> EventLoop::Create() {
     close(epoll);
     return internal::ErrnoStatus(err, "eventfd");
   }
-  std::unique_ptr<EventLoop> loop(new EventLoop(epoll, wake));
+  std::unique_ptr<EventLoop> loop(new EventLoop(epoll, wake, round_budget));
   loop->Add(wake, EPOLLIN, kWakeId);
   loop->UpdateNow();
   return loop;
@@ -55,15 +55,18 @@ void EventLoop::UpdateNow() {
 
 void EventLoop::RunOnce(int max_wait_ms, const std::function<void(uint64_t, uint32_t)>& on_event,
                         const std::function<void(uint64_t)>& on_timer) {
-  int wait = deferred_.empty() ? max_wait_ms : 0;
+  int wait = queue_.empty() && deferred_.empty() ? max_wait_ms : 0;
   int64_t next = timers_.NextDeadline();
   if (next >= 0) {
     int64_t until = next - now_ms_;
     if (until < wait) wait = static_cast<int>(until < 0 ? 0 : until);
   }
-  epoll_event events[64];
-  int n = epoll_wait(epoll_, events, 64, wait);
+  epoll_event events[kMaxEvents];
+  int n = epoll_wait(epoll_, events, kMaxEvents, wait);
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   UpdateNow();
+  for (uint64_t id : deferred_) Queue(id, 0);
+  deferred_.clear();
   bool woken = false;
   for (int i = 0; i < n; ++i) {
     uint64_t id = events[i].data.u64;
@@ -71,6 +74,10 @@ void EventLoop::RunOnce(int max_wait_ms, const std::function<void(uint64_t, uint
       uint64_t v;
       (void)!read(wake_, &v, sizeof(v));  // a wake-up carries no data worth checking
       woken = true;
+    }
+    if (events[i].events == EPOLLOUT) {
+      Queue(id, EPOLLOUT);
+      continue;
     }
     on_event(id, events[i].events);
   }
@@ -82,12 +89,30 @@ void EventLoop::RunOnce(int max_wait_ms, const std::function<void(uint64_t, uint
     }
     for (uint64_t id : posted) on_event(id, 0);
   }
-  if (!deferred_.empty()) {
-    std::vector<uint64_t> deferred;
-    deferred.swap(deferred_);  // what these defer again waits for the next round
-    for (uint64_t id : deferred) on_event(id, 0);
-  }
+  RunQueue(start, on_event);
   timers_.Expire(now_ms_, on_timer);
+}
+
+void EventLoop::Queue(uint64_t id, uint32_t events) {
+  auto [it, fresh] = queued_.try_emplace(id, events);
+  if (fresh) {
+    queue_.push_back(id);
+  } else {
+    it->second |= events;
+  }
+}
+
+void EventLoop::RunQueue(std::chrono::steady_clock::time_point start,
+                         const std::function<void(uint64_t, uint32_t)>& on_event) {
+  while (!queue_.empty()) {
+    uint64_t id = queue_.front();
+    queue_.pop_front();
+    auto it = queued_.find(id);
+    uint32_t events = it->second;
+    queued_.erase(it);
+    on_event(id, events);
+    if (std::chrono::steady_clock::now() - start >= budget_) break;
+  }
 }
 
 void EventLoop::Post(uint64_t id) {

@@ -334,11 +334,13 @@ class HostileTest(unittest.TestCase):
             b"/slow.txt" if FULL_MIB is not None else b"/random.txt", expected, 50, 10, True)
         if not SANITIZED:
             self.assertLess(peak, 64 * 1024, "KiB for 200 slow gzip readers")
-            # This client shares the 2 cores with the server (and CI's with other jobs): the
-            # median is held to 100 ms, a single GET to 2 s (a worker kept busy, as before
-            # CORE_OUT's round budget, made it 4 s).
+            # The worker dispatches the streams' write readiness for a bounded time per round
+            # and a request at once, so a GET waits for a few ms of others' output (4.7 ms at
+            # worst over the 21-minute full-size run); before, a round ran every stream ready
+            # and a GET waited up to 877 ms. The client shares the 2 cores with the server
+            # (and CI's with other jobs): the median is held to 100 ms, the slowest to 0.5 s.
             self.assertLess(normal[len(normal) // 2], 0.1, "seconds for a GET beside them")
-            self.assertLess(normal[-1], 2.0, "seconds for the slowest GET beside them")
+            self.assertLess(normal[-1], 0.5, "seconds for the slowest GET beside them")
             back = wait_until(lambda: srv.rss_kb() - idle <= 4096, timeout=10)
             self.assertTrue(back, "RSS idle %d kB, after %d kB" % (idle, srv.rss_kb()))
 
