@@ -47,11 +47,11 @@ absl::string_view ReadModeName(ReadMode mode) {
 // --- ChainCore ---
 
 template <typename T>
-T* ChainCore<T>::Insert(std::unique_ptr<T> filter) {
+T* ChainCore<T>::Insert(HeldFilter<T> filter) {
   filter->exchange_ = exchange_;
   auto pos = filters_.end();
   if (order_kind_ == ChainOrder::kByKind) {
-    pos = std::find_if(filters_.begin(), filters_.end(), [&](const std::unique_ptr<T>& f) {
+    pos = std::find_if(filters_.begin(), filters_.end(), [&](const HeldFilter<T>& f) {
       return static_cast<int>(f->kind()) > static_cast<int>(filter->kind());
     });
   }
@@ -80,7 +80,7 @@ void ChainCore<T>::Remove(T* filter) {
 
 template <typename T>
 T* ChainCore<T>::First() const {
-  for (const std::unique_ptr<T>& f : filters_) {
+  for (const HeldFilter<T>& f : filters_) {
     if (!f->removed_) return f.get();
   }
   return nullptr;
@@ -119,7 +119,7 @@ inline void ChainCore<T>::Leave(T* filter) {
 template <typename T>
 std::vector<const T*> ChainCore<T>::Live() const {
   std::vector<const T*> out;
-  for (const std::unique_ptr<T>& f : filters_) {
+  for (const HeldFilter<T>& f : filters_) {
     if (!f->removed_) out.push_back(f.get());
   }
   return out;
@@ -148,7 +148,17 @@ OutputFilter* OutputChain::Add(std::unique_ptr<OutputFilter> filter) {
     return below_->Add(std::move(filter));
   }
   filter->chain_ = this;
-  return core_.Insert(std::move(filter));
+  return core_.Insert(HeldFilter<OutputFilter>(filter.release()));
+}
+
+OutputFilter* OutputChain::AddBorrowed(OutputFilter* filter) {
+  BRIGADE_REQUIRES(filter->chain_ == nullptr && !filter->initialized_);
+  if (below_ != nullptr && core_.order() == ChainOrder::kByKind &&
+      filter->kind() >= FilterKind::kConnection) {
+    return below_->AddBorrowed(filter);
+  }
+  filter->chain_ = this;
+  return core_.Insert(HeldFilter<OutputFilter>(filter, FilterDeleter<OutputFilter>{false}));
 }
 
 void OutputChain::Remove(OutputFilter* filter) { core_.Remove(filter); }
@@ -293,7 +303,17 @@ InputFilter* InputChain::Add(std::unique_ptr<InputFilter> filter) {
     return below_->Add(std::move(filter));
   }
   filter->chain_ = this;
-  return core_.Insert(std::move(filter));
+  return core_.Insert(HeldFilter<InputFilter>(filter.release()));
+}
+
+InputFilter* InputChain::AddBorrowed(InputFilter* filter) {
+  BRIGADE_REQUIRES(filter->chain_ == nullptr && !filter->initialized_);
+  if (below_ != nullptr && core_.order() == ChainOrder::kByKind &&
+      filter->kind() >= FilterKind::kConnection) {
+    return below_->AddBorrowed(filter);
+  }
+  filter->chain_ = this;
+  return core_.Insert(HeldFilter<InputFilter>(filter, FilterDeleter<InputFilter>{false}));
 }
 
 void InputChain::Remove(InputFilter* filter) { core_.Remove(filter); }

@@ -59,13 +59,24 @@ struct PipelineReport {
   std::string DebugString() const;
 };
 
+// How a chain holds a filter: it deletes the filters it owns, not those it borrows.
+template <typename T>
+struct FilterDeleter {
+  bool owned = true;
+  void operator()(T* filter) const {
+    if (owned) delete filter;
+  }
+};
+template <typename T>
+using HeldFilter = std::unique_ptr<T, FilterDeleter<T>>;
+
 // Shared list mechanics of both chain directions. Internal to chain.cc and filter callers.
 template <typename T>
 class ChainCore {
  public:
   ChainCore(Exchange* exchange, ChainOrder order) : exchange_(exchange), order_kind_(order) {}
   ChainOrder order() const { return order_kind_; }
-  T* Insert(std::unique_ptr<T> filter);
+  T* Insert(HeldFilter<T> filter);
   // Erases `filter` now, or when its running call returns.
   void Remove(T* filter);
   // The first live filter, or the first live one after `filter`; null at the end.
@@ -88,7 +99,7 @@ class ChainCore {
 
   // Owns the filters, in chain order; a request's chain fits inline (no allocation but the
   // filters').
-  absl::InlinedVector<std::unique_ptr<T>, kInitialFilters> filters_;
+  absl::InlinedVector<HeldFilter<T>, kInitialFilters> filters_;
   Exchange* exchange_;
   ChainOrder order_kind_;
 };
@@ -104,6 +115,10 @@ class OutputChain {
 
   // Inserts (by kind, or last) and returns the instance, owned by the chain (or the chain below).
   OutputFilter* Add(std::unique_ptr<OutputFilter> filter);
+  // Inserts a filter the chain does not own, as a server inserts its protocol filters, kept
+  // from one request to the next instead of allocated for each. REQUIRES: `filter` outlives
+  // the chain, is new (never called) and in no other chain.
+  OutputFilter* AddBorrowed(OutputFilter* filter);
   // REQUIRES: `filter` is in this chain.
   void Remove(OutputFilter* filter);
 
@@ -141,6 +156,8 @@ class InputChain {
   InputChain& operator=(const InputChain&) = delete;
 
   InputFilter* Add(std::unique_ptr<InputFilter> filter);
+  // As OutputChain::AddBorrowed.
+  InputFilter* AddBorrowed(InputFilter* filter);
   void Remove(InputFilter* filter);
 
   // Reads through the chain from the top. End of input is reported once, as an EOS bucket;

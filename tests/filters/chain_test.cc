@@ -1,6 +1,7 @@
 #include "filters/chain.h"
 
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -104,6 +105,40 @@ TEST_F(ChainTest, FilterRemovingItselfLeavesTheStreamFlowing) {
   ASSERT_TRUE(chain.Pass(b).ok());
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(Rendered(), "A[ONCE]B<EOS>");
+}
+
+// Counts its destructions, to show who deletes it.
+class CountedOnce : public OnceFilter {
+ public:
+  CountedOnce(int* calls, int* destroyed) : OnceFilter(calls), destroyed_(destroyed) {}
+  ~CountedOnce() override { ++*destroyed_; }
+
+ private:
+  int* destroyed_;
+};
+
+// A borrowed filter runs like an owned one, and neither removing itself nor the chain's end
+// deletes it: the same object serves the next chain.
+TEST_F(ChainTest, ABorrowedFilterRunsAndOutlivesItsChains) {
+  int calls = 0;
+  int destroyed = 0;
+  {
+    std::optional<CountedOnce> once;
+    for (int round = 0; round < 2; ++round) {
+      OutputChain chain(&exchange_);
+      chain.AddBorrowed(&once.emplace(&calls, &destroyed));
+      chain.Add(std::make_unique<CountedOnce>(&calls, &destroyed));
+      chain.Add(std::make_unique<CollectFilter>(&collected_));
+      Brigade bb = Data({"x"});
+      ASSERT_TRUE(chain.Pass(bb).ok());
+      EXPECT_EQ(chain.Names(), (std::vector<std::string>{"COLLECT"}));
+      // The owned one went when it removed itself; the borrowed one is still here.
+      EXPECT_EQ(destroyed, 2 * round + 1);
+    }
+    EXPECT_EQ(calls, 4);
+  }
+  EXPECT_EQ(destroyed, 4);
+  EXPECT_EQ(Rendered(), "x[once][once]x[once][once]");
 }
 
 // Adds UPPER below itself on its first call, while the response is running.
@@ -402,6 +437,20 @@ TEST_F(ChainTest, RequestInputChainReadsFromConnectionChain) {
   Brigade out(alloc_.get());
   ASSERT_TRUE(request.Read(out, ReadMode::kGetLine, BlockMode::kBlock, 0).ok());
   EXPECT_EQ(testing_util::ReadAll(out), "LINE ONE\n");
+}
+
+TEST_F(ChainTest, ABorrowedInputFilterIsReadThroughAndNotDeleted) {
+  UpperInput upper;
+  {
+    InputChain chain(&exchange_);
+    chain.Add(std::make_unique<CoreInputFilter>(Data({"hi"})));
+    chain.AddBorrowed(&upper);
+    EXPECT_EQ(chain.Names(), (std::vector<std::string>{"UPPER_IN", "CORE_IN"}));
+    Brigade out(alloc_.get());
+    ASSERT_TRUE(chain.Read(out, ReadMode::kReadBytes, BlockMode::kBlock, 10).ok());
+    EXPECT_EQ(testing_util::ReadAll(out), "HI");
+  }
+  EXPECT_EQ(upper.name(), "UPPER_IN");  // still a live object (ASan checks the rest)
 }
 
 // Throws on the call given by `throw_on` (1 = the first), after passing what came before on.
