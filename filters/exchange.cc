@@ -3,15 +3,24 @@
 #include <algorithm>
 #include <cstring>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 
 namespace brigade::filters {
 namespace {
 
-// Field names of different lengths (most pairs a lookup meets) differ without a call.
+// Field names of different lengths (most pairs a lookup meets) differ at once. The rest are
+// compared here, inline, instead of by a library call per pair: two bytes match when equal, or
+// when they differ only in bit 0x20 and are letters.
 inline bool SameName(absl::string_view a, absl::string_view b) {
-  return a.size() == b.size() && absl::EqualsIgnoreCase(a, b);
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]);
+    unsigned char y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    unsigned char lower = x | 0x20;
+    if ((x ^ y) != 0x20 || lower < 'a' || lower > 'z') return false;
+  }
+  return true;
 }
 
 }  // namespace

@@ -27,6 +27,21 @@ TEST(HeaderMapTest, KeepsRepeatedFieldsInOrderAndFindsThemWhateverTheCase) {
   EXPECT_EQ(h.GetCombined("Range"), "");
 }
 
+// Only letters fold: bytes that differ by the case bit but are not letters ('@' and '`',
+// '[' and '{', '-' and CR) are different names.
+TEST(HeaderMapTest, NamesFoldCaseOnlyForLetters) {
+  HeaderMap h;
+  h.Add("X-@[", "1");
+  EXPECT_EQ(h.Get("x-@["), "1");
+  EXPECT_FALSE(h.Get("X-`[").has_value());
+  EXPECT_FALSE(h.Get("X-@{").has_value());
+  EXPECT_FALSE(h.Get("X\r@[").has_value());
+  EXPECT_FALSE(h.Get("X-@").has_value());
+  h.Add("Content-Length", "5");
+  EXPECT_EQ(h.Get("CONTENT-length"), "5");
+  EXPECT_FALSE(h.Get("Content_Length").has_value());
+}
+
 TEST(HeaderMapTest, SetReplacesEveryFieldOfTheNameWithOneInTheFirstsPlace) {
   HeaderMap h;
   h.Add("Vary", "Accept");
