@@ -55,8 +55,9 @@ Outcome ServeStatus(Request& r) {
 // through this worker's cache of open files.
 Outcome TranslateToFile(Request& r) {
   if (r.handler != "static") return Outcome::Declined();
-  std::string root(r.document_root);
-  r.filename = root + r.uri;
+  // Assigned, not built and moved: a server that recycles the record keeps the string's room.
+  r.filename.assign(r.document_root.data(), r.document_root.size());
+  r.filename += r.uri;
   if (r.document_root_fd >= 0) {
     int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now().time_since_epoch())
@@ -77,7 +78,8 @@ Outcome TranslateToFile(Request& r) {
     if (absl::IsUnavailable(file.status())) return verdict(503);
     if (!absl::IsUnimplemented(file.status())) return verdict(500);
   }
-  absl::StatusOr<std::string> file = server::MapToFile(root, r.uri);  // kernels without openat2
+  absl::StatusOr<std::string> file =
+      server::MapToFile(std::string(r.document_root), r.uri);  // kernels without openat2
   if (!file.ok()) {
     r.file_status = absl::IsPermissionDenied(file.status()) ? 403 : 404;
     return Outcome::Ok();

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -26,12 +27,19 @@ bool ParseHttpDate(absl::string_view s, time_t* out) {
   return true;
 }
 
-// "\"SIZE-MTIME_NS\"" in hex, written into `out` (no allocation: it is on every response).
+// "\"SIZE-MTIME_NS\"" in hex, written into `out` (no allocation and no format string to parse:
+// it is on every response).
 absl::string_view ETagFor(const struct stat& st, char (&out)[36]) {
-  int n = absl::SNPrintF(out, sizeof(out), "\"%x-%x\"", static_cast<uint64_t>(st.st_size),
-                         static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
-                             static_cast<uint64_t>(st.st_mtim.tv_nsec));
-  return absl::string_view(out, static_cast<size_t>(n));
+  absl::AlphaNum size(absl::Hex(static_cast<uint64_t>(st.st_size)));
+  absl::AlphaNum mtime(absl::Hex(static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
+                                 static_cast<uint64_t>(st.st_mtim.tv_nsec)));
+  char* p = out;
+  *p++ = '"';
+  p = std::copy(size.data(), size.data() + size.size(), p);
+  *p++ = '-';
+  p = std::copy(mtime.data(), mtime.data() + mtime.size(), p);
+  *p++ = '"';
+  return absl::string_view(out, static_cast<size_t>(p - out));
 }
 
 bool EtagMatches(absl::string_view header, absl::string_view etag) {
@@ -77,7 +85,8 @@ int StatusForOpenError(int err, int missing) {
   }
 }
 
-Outcome SendFile(Request& r, Ref<File> file, const std::string& path, const struct stat& st) {
+// `path`: the file's name, for its type.
+Outcome SendFile(Request& r, Ref<File> file, absl::string_view path, const struct stat& st) {
   char etag_text[36];
   absl::string_view etag = ETagFor(st, etag_text);
   char modified[29];
@@ -153,7 +162,6 @@ Outcome ServeStatic(Request& r) {
   }
   struct stat st;
   if (fstat(file->fd(), &st) != 0) return Outcome::Status(404);
-  std::string path = r.filename;
   if (S_ISDIR(st.st_mode)) {
     if (!absl::EndsWith(r.uri, "/")) {
       r.response_headers.Set("Location", EscapePath(r.uri) + "/");
@@ -164,10 +172,11 @@ Outcome ServeStatic(Request& r) {
     if (fd < 0) return Outcome::Status(StatusForOpenError(errno, 403));  // no index: forbidden
     file = File::Adopt(fd, /*take_ownership=*/true);
     if (fstat(fd, &st) != 0) return Outcome::Status(403);
-    path += "/index.html";
+    if (!S_ISREG(st.st_mode)) return Outcome::Status(403);
+    return SendFile(r, std::move(file), "index.html", st);
   }
   if (!S_ISREG(st.st_mode)) return Outcome::Status(403);
-  return SendFile(r, std::move(file), path, st);
+  return SendFile(r, std::move(file), r.filename, st);
 }
 
 }  // namespace brigade::handlers
