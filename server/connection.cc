@@ -103,6 +103,25 @@ bool ConnectionBase::ReleaseIdleRecord() {
   return true;
 }
 
+std::unique_ptr<RequestSlot> ConnectionBase::TakeRequestSlot(const void* kind) {
+  RecordPool* pool = context_.records;
+  if (pool == nullptr) return nullptr;
+  for (size_t i = pool->slots_.size(); i-- > 0;) {
+    if (pool->slots_[i].first != kind) continue;
+    std::unique_ptr<RequestSlot> slot = std::move(pool->slots_[i].second);
+    pool->slots_.erase(pool->slots_.begin() + static_cast<ptrdiff_t>(i));
+    return slot;
+  }
+  return nullptr;
+}
+
+void ConnectionBase::GiveRequestSlot(const void* kind, std::unique_ptr<RequestSlot> slot) {
+  RecordPool* pool = context_.records;
+  if (pool != nullptr && pool->slots_.size() < RecordPool::kMaxPooled) {
+    pool->slots_.emplace_back(kind, std::move(slot));
+  }
+}
+
 bool ConnectionBase::InputBuffered() const {
   if (core_in_ == nullptr) return false;
   const Bucket* front = core_in_->pending().front();

@@ -7,7 +7,11 @@ namespace brigade::server {
 HeadReader::Result HeadReader::Step(filters::InputChain& in, BucketAllocator* alloc,
                                     const HeadLimits& limits, uint64_t* bytes_in,
                                     HttpError* error) {
-  if (parser_ == nullptr) parser_ = std::make_unique<RequestHeadParser>(limits);
+  if (parser_ == nullptr) {
+    parser_ = std::make_unique<RequestHeadParser>(limits);
+  } else if (parser_->done() || parser_->limits() != limits) {
+    parser_->Reset(limits);
+  }
   if (!parser_->started() && partial_.empty()) {
     // RFC 9112 2.2: empty lines before a request line are ignored.
     Brigade none(alloc);
@@ -45,7 +49,9 @@ HeadReader::Result HeadReader::Step(filters::InputChain& in, BucketAllocator* al
   if (eos && read == 0) return Result::kClosed;  // the client closed
   bool complete = !partial_.empty() && partial_.back() == '\n';
   if (!complete && !eos && partial_.size() <= limit + 1) return Result::kLine;
-  if (!parser_->started()) request_line_ = partial_.substr(0, partial_.find_first_of("\r\n"));
+  if (!parser_->started()) {
+    request_line_.assign(partial_, 0, partial_.find_first_of("\r\n"));
+  }
   std::optional<HttpError> err = parser_->AddLine(partial_);
   partial_.clear();
   if (err.has_value()) {
@@ -80,7 +86,8 @@ std::optional<HeadReader::Result> HeadReader::StepWhole(filters::InputChain& in,
     absl::string_view line = data.substr(used, data.find('\n', used) + 1 - used);
     used += line.size();
     if (!parser_->started()) {
-      request_line_ = std::string(line.substr(0, line.find_first_of("\r\n")));
+      absl::string_view first = line.substr(0, line.find_first_of("\r\n"));
+      request_line_.assign(first.data(), first.size());
     }
     if (std::optional<HttpError> err = parser_->AddLine(line)) {
       *error = *std::move(err);

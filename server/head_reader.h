@@ -34,7 +34,7 @@ class HeadReader {
   enum class Result {
     kLine,    // a line (or the blank lines before a head) was consumed; step again
     kWait,    // nothing more is ready: wait for the socket to become readable
-    kHead,    // a complete head: TakeParser()
+    kHead,    // a complete head: head()
     kError,   // a malformed head: `*error` says why; the next step starts a new head
     kClosed,  // the client closed (between heads or inside one), or reading failed
   };
@@ -47,18 +47,47 @@ class HeadReader {
               uint64_t* bytes_in, HttpError* error);
 
   // True once any byte of a head arrived (what the header timeout answers with 408).
-  bool mid_head() const { return !partial_.empty() || (parser_ != nullptr && parser_->started()); }
+  bool mid_head() const {
+    return !partial_.empty() || (parser_ != nullptr && parser_->started() && !parser_->done());
+  }
 
-  // After kHead: the parsed head, handed over; the next step starts a new one.
-  std::unique_ptr<RequestHeadParser> TakeParser() { return std::move(parser_); }
+  // After kHead: the parsed head, for the caller to take what it needs (its fields may be
+  // moved out); valid until the next step, which starts a new head in the same parser, so
+  // that its strings and fields keep their room. REQUIRES: the last step returned kHead.
+  RequestHead& head() {
+    BRIGADE_REQUIRES(parser_ != nullptr && parser_->done());
+    return parser_->head();
+  }
+  // The current head's first line as sent (without its CRLF), for the log.
+  absl::string_view request_line() const { return request_line_; }
+  // The parser, between heads, for the caller to keep elsewhere while the connection is idle
+  // (a worker's pool); null when there is none. REQUIRES: !mid_head().
+  std::unique_ptr<RequestHeadParser> TakeParser() {
+    BRIGADE_REQUIRES(!mid_head());
+    return std::move(parser_);
+  }
+  // A parser for the next head, instead of one allocated. REQUIRES: the reader has none.
+  void GiveParser(std::unique_ptr<RequestHeadParser> parser) {
+    BRIGADE_REQUIRES(parser_ == nullptr);
+    parser_ = std::move(parser);
+  }
+  bool has_parser() const { return parser_ != nullptr; }
 
-  // The current head's first line as sent (without its CRLF), for the log; empty before it.
-  std::string TakeRequestLine() { return std::move(request_line_); }
+  // Gives back the storage of a head's fields once its request is over, for the next head's;
+  // dropped when the reader has no parser to give it to, or one that needs none.
+  void ReturnFields(filters::HeaderMap fields) {
+    if (parser_ == nullptr || !parser_->head().headers.empty()) return;
+    fields.Clear();
+    parser_->head().headers = std::move(fields);
+  }
 
-  // Frees the room kept for a partial line. REQUIRES: !mid_head().
+  // Frees the room kept for a partial line, the parser and its fields' storage. REQUIRES:
+  // !mid_head().
   void ReleaseBuffers() {
     BRIGADE_REQUIRES(!mid_head());
     std::string().swap(partial_);
+    std::string().swap(request_line_);
+    parser_.reset();
   }
 
  private:
@@ -70,7 +99,7 @@ class HeadReader {
   std::optional<Result> StepWhole(filters::InputChain& in, BucketAllocator* alloc,
                                   uint64_t* bytes_in, HttpError* error);
 
-  std::unique_ptr<RequestHeadParser> parser_;
+  std::unique_ptr<RequestHeadParser> parser_;  // kept from head to head
   std::string partial_;       // a head line read in part
   std::string request_line_;  // the current head's first line
 };

@@ -27,6 +27,43 @@ bool IsTargetChar(char c) { return c > 0x20 && c < 0x7f; }
 
 }  // namespace
 
+void RequestHeadParser::Reset(const HeadLimits& limits) {
+  limits_ = limits;
+  head_.method.clear();
+  head_.target.clear();
+  head_.path.clear();
+  head_.query.clear();
+  head_.protocol.clear();
+  head_.headers.Clear();
+  head_.content_length.reset();
+  head_.chunked = false;
+  head_.expect_continue = false;
+  head_.keep_alive = true;
+  started_ = false;
+  done_ = false;
+  fields_ = 0;
+  hosts_ = 0;
+  known_ = 0;
+  absolute_host_.reset();
+}
+
+uint8_t RequestHeadParser::Classify(absl::string_view name) {
+  switch (name.size()) {
+    case 4:
+      return absl::EqualsIgnoreCase(name, "Host") ? kHost : 0;
+    case 6:
+      return absl::EqualsIgnoreCase(name, "Expect") ? kExpect : 0;
+    case 10:
+      return absl::EqualsIgnoreCase(name, "Connection") ? kConnection : 0;
+    case 14:
+      return absl::EqualsIgnoreCase(name, "Content-Length") ? kContentLength : 0;
+    case 17:
+      return absl::EqualsIgnoreCase(name, "Transfer-Encoding") ? kTransferEncoding : 0;
+    default:
+      return 0;
+  }
+}
+
 std::optional<HttpError> RequestHeadParser::AddLine(absl::string_view line) {
   if (!started_) {
     if (line.size() > limits_.request_line + 2 ||
@@ -74,9 +111,9 @@ std::optional<HttpError> RequestHeadParser::RequestLine(absl::string_view line) 
   if (version != "HTTP/1.1" && version != "HTTP/1.0") {
     return HttpError{505, absl::StrCat(version, " is not supported")};
   }
-  head_.method = std::string(method);
-  head_.target = std::string(target);
-  head_.protocol = std::string(version);
+  head_.method.assign(method.data(), method.size());
+  head_.target.assign(target.data(), target.size());
+  head_.protocol.assign(version.data(), version.size());
   head_.keep_alive = version == "HTTP/1.1";
   if (method == "CONNECT") return HttpError{501, "CONNECT is not supported"};
   absl::string_view path = target;
@@ -96,8 +133,12 @@ std::optional<HttpError> RequestHeadParser::RequestLine(absl::string_view line) 
   }
   size_t q = path.find('?');
   absl::string_view p = path.substr(0, q);
-  head_.path = p.empty() ? std::string(1, '/') : std::string(p);  // "http://h?x" means "/?x"
-  if (q != absl::string_view::npos) head_.query = std::string(path.substr(q + 1));
+  if (p.empty()) p = "/";  // "http://h?x" means "/?x"
+  head_.path.assign(p.data(), p.size());
+  if (q != absl::string_view::npos) {
+    absl::string_view query = path.substr(q + 1);
+    head_.query.assign(query.data(), query.size());
+  }
   if (head_.path.find('#') != std::string::npos) return Bad("fragment in request target");
   return std::nullopt;
 }
@@ -120,6 +161,9 @@ std::optional<HttpError> RequestHeadParser::FieldLine(absl::string_view line) {
     unsigned char u = static_cast<unsigned char>(c);
     if ((u < 0x20 && u != '\t') || u == 0x7f) return Bad("control character in a header value");
   }
+  uint8_t known = Classify(name);
+  known_ |= known;
+  if (known == kHost) ++hosts_;
   head_.headers.Add(name, value);
   return std::nullopt;
 }
@@ -127,9 +171,7 @@ std::optional<HttpError> RequestHeadParser::FieldLine(absl::string_view line) {
 std::optional<HttpError> RequestHeadParser::Finish() {
   done_ = true;
   filters::HeaderMap& h = head_.headers;
-  size_t hosts = absl::c_count_if(h, [](const filters::HeaderMap::Field& f) {
-    return absl::EqualsIgnoreCase(f.first, "Host");
-  });
+  size_t hosts = hosts_;
   if (absolute_host_.has_value()) {
     h.Set("Host", *absolute_host_);
   } else if (head_.protocol == "HTTP/1.1" && hosts != 1) {
@@ -137,13 +179,16 @@ std::optional<HttpError> RequestHeadParser::Finish() {
   } else if (hosts > 1) {
     return Bad("more than one Host field");
   }
-  if (std::optional<absl::string_view> host = h.Get("Host")) {
+  if (std::optional<absl::string_view> host =
+          hosts > 0 || absolute_host_.has_value() ? h.Get("Host") : std::nullopt) {
     for (char c : *host) {
       if (c == ' ' || c == '/' || c == '\\' || c == '@') return Bad("invalid Host value");
     }
   }
-  std::vector<absl::string_view> lengths = h.GetAll("Content-Length");
-  std::vector<absl::string_view> codings = h.GetAll("Transfer-Encoding");
+  std::vector<absl::string_view> lengths;
+  if (known_ & kContentLength) lengths = h.GetAll("Content-Length");
+  std::vector<absl::string_view> codings;
+  if (known_ & kTransferEncoding) codings = h.GetAll("Transfer-Encoding");
   if (!codings.empty()) {
     if (!lengths.empty()) return Bad("both Transfer-Encoding and Content-Length");
     if (head_.protocol == "HTTP/1.0") return Bad("Transfer-Encoding in an HTTP/1.0 request");
@@ -175,12 +220,14 @@ std::optional<HttpError> RequestHeadParser::Finish() {
       }
     }
   }
-  if (std::optional<absl::string_view> expect = h.Get("Expect")) {
+  if (std::optional<absl::string_view> expect =
+          known_ & kExpect ? h.Get("Expect") : std::nullopt) {
     if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(*expect), "100-continue")) {
       return HttpError{417, absl::StrCat("Expect '", *expect, "' is not supported")};
     }
     head_.expect_continue = head_.protocol == "HTTP/1.1";
   }
+  if (!(known_ & kConnection)) return std::nullopt;
   std::string connection = absl::AsciiStrToLower(h.GetCombined("Connection"));
   for (absl::string_view token : absl::StrSplit(connection, ',')) {
     token = absl::StripAsciiWhitespace(token);

@@ -22,6 +22,7 @@
 
 #include "absl/strings/string_view.h"
 #include "filters/exchange.h"
+#include "server/request_slot.h"
 
 namespace brigade::server {
 
@@ -34,6 +35,7 @@ struct HeadLimits {
   size_t request_line = 8190;
   size_t fields = 100;
   size_t field_size = 8190;
+  bool operator==(const HeadLimits&) const = default;
 };
 
 struct RequestHead {
@@ -49,15 +51,22 @@ struct RequestHead {
   bool keep_alive = true;  // what the request asks for (Connection, version)
 };
 
-class RequestHeadParser {
+// A request slot, so that a worker keeps parsers, and the room their fields took, for its next
+// heads (HeadReader::TakeParser).
+class RequestHeadParser final : public RequestSlot {
  public:
   explicit RequestHeadParser(const HeadLimits& limits) : limits_(limits) {}
+
+  // Starts a new head within `limits`, keeping the room the last one's strings and fields took:
+  // a connection parses one head after another without allocating.
+  void Reset(const HeadLimits& limits);
 
   // Feeds one line including its terminator, or a part of an over-long line without one.
   // Returns an error, or nullopt; done() tells when the empty line ended the head.
   std::optional<HttpError> AddLine(absl::string_view line);
   bool done() const { return done_; }
   bool started() const { return started_; }
+  const HeadLimits& limits() const { return limits_; }
   RequestHead& head() { return head_; }
 
  private:
@@ -65,11 +74,23 @@ class RequestHeadParser {
   std::optional<HttpError> FieldLine(absl::string_view line);
   std::optional<HttpError> Finish();
 
+  // The fields Finish checks, noted as they are added, so that it looks up only those sent.
+  enum Known : uint8_t {
+    kHost = 1,
+    kContentLength = 2,
+    kTransferEncoding = 4,
+    kExpect = 8,
+    kConnection = 16,
+  };
+  static uint8_t Classify(absl::string_view name);
+
   HeadLimits limits_;
   RequestHead head_;
   bool started_ = false;
   bool done_ = false;
   size_t fields_ = 0;
+  size_t hosts_ = 0;
+  uint8_t known_ = 0;  // Known bits of the fields sent
   std::optional<std::string> absolute_host_;  // the authority of an absolute-form target
 };
 

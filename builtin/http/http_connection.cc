@@ -5,8 +5,6 @@
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
-#include "builtin/filters/chunk_filter.h"
-#include "builtin/filters/content_length_filter.h"
 #include "builtin/filters/dechunk_filter.h"
 #include "handlers/phases.h"
 #include "server/location.h"
@@ -14,6 +12,10 @@
 
 namespace brigade::server {
 namespace {
+
+// What name HTTP's request slots and head parsers in the worker's pool.
+constexpr char kSlotKind = 0;
+constexpr char kParserKind = 0;
 
 constexpr absl::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // The most one read of a discarded body asks for.
@@ -54,6 +56,12 @@ void HttpConnection::Advance() {
     waiting_ = step;
     bool output = step == Step::kWaitWrite;
     bool idle = !in_flight_ && requests_ > 0 && !MidHead();
+    // Between heads the parser waits in the worker's pool, not with the connection.
+    if (!in_flight_ && !MidHead()) {
+      if (std::unique_ptr<RequestHeadParser> parser = head_reader_.TakeParser()) {
+        GiveRequestSlot(&kParserKind, std::move(parser));
+      }
+    }
     // Nothing of the last request is needed until the next one arrives: with the record, the
     // room for the longest head line goes too.
     if (idle && ReleaseIdleRecord()) head_reader_.ReleaseBuffers();
@@ -75,6 +83,12 @@ void HttpConnection::Advance() {
 }
 
 HttpConnection::Step HttpConnection::ReadHead() {
+  if (!head_reader_.has_parser()) {
+    if (std::unique_ptr<RequestSlot> parser = TakeRequestSlot(&kParserKind)) {
+      head_reader_.GiveParser(
+          std::unique_ptr<RequestHeadParser>(static_cast<RequestHeadParser*>(parser.release())));
+    }
+  }
   uint64_t bytes = 0;
   HttpError error;
   HeadReader::Result result = head_reader_.Step(
@@ -89,7 +103,7 @@ HttpConnection::Step HttpConnection::ReadHead() {
     case HeadReader::Result::kWait:
       return Step::kWaitRead;
     case HeadReader::Result::kHead:
-      StartRequest();
+      StartRequest(head_reader_.head());
       return Step::kNext;
     case HeadReader::Result::kError:
       StartErrorRequest(error.status, error.message);
@@ -102,17 +116,27 @@ HttpConnection::Step HttpConnection::ReadHead() {
 }
 
 HttpConnection::InFlight& HttpConnection::NewRequest(bool keep_alive) {
-  in_flight_ = std::make_unique<InFlight>();
+  if (std::unique_ptr<RequestSlot> slot = TakeRequestSlot(&kSlotKind)) {
+    in_flight_.reset(static_cast<InFlight*>(slot.release()));
+  } else {
+    in_flight_ = std::make_unique<InFlight>();
+  }
   InFlight& f = *in_flight_;
-  f.request.emplace(&record());
-  f.request->the_request = head_reader_.TakeRequestLine();
-  f.request->request_time = time(nullptr);
+  handlers::Request& r = f.request.emplace(&record());
+  r.the_request = std::move(f.spare_line);
+  absl::string_view line = head_reader_.request_line();
+  r.the_request.assign(line.data(), line.size());
+  r.response_headers = std::move(f.spare_fields);
+  r.filename = std::move(f.spare_filename);
+  r.filename.clear();
+  r.request_time = time(nullptr);
+  f.framing = ResponseFraming();
   f.framing.keep_alive = keep_alive;
+  f.progress = ResponseProgress();
   core_out().set_progress(&f.progress);
-  handlers::Request& r = *f.request;
-  r.output().Add(std::make_unique<filters::ContentLengthFilter>());
-  r.output().Add(std::make_unique<filters::ChunkFilter>());
-  r.output().Add(std::make_unique<HttpHeaderFilter>(&f.framing, "brigaded"));
+  r.output().AddBorrowed(&f.content_length.emplace());
+  r.output().AddBorrowed(&f.chunk.emplace());
+  r.output().AddBorrowed(&f.header.emplace(&f.framing, "brigaded"));
   return f;
 }
 
@@ -121,9 +145,7 @@ void HttpConnection::StartErrorRequest(int status, const std::string& message) {
   handlers::AbandonRequestCycle(*f.request, status, message);
 }
 
-void HttpConnection::StartRequest() {
-  std::unique_ptr<RequestHeadParser> parser = head_reader_.TakeParser();
-  RequestHead& head = parser->head();
+void HttpConnection::StartRequest(RequestHead& head) {
   ++requests_;
   bool keep_alive = head.keep_alive && !server().stopping() &&
                     (config().max_keepalive_requests == 0 ||
@@ -170,8 +192,8 @@ void HttpConnection::StartRequest() {
     o.max_body = limit;
     r.input().Add(std::make_unique<filters::DechunkFilter>(o));
   }
-  f.http_in = static_cast<HttpInFilter*>(
-      r.input().Add(std::make_unique<HttpInFilter>(length, std::move(send_continue))));
+  f.http_in = &f.http_in_filter.emplace(length, std::move(send_continue));
+  r.input().AddBorrowed(f.http_in);
   loc.AddFilters(r);
   // Otherwise the phases run on the next step.
 }
@@ -267,7 +289,21 @@ void HttpConnection::EndRequest(InFlight& f) {
   handlers::ServerCounters::Add(stats().requests, 1);
   core_out().set_progress(nullptr);
   handlers::EndRequestCycle(server().hooks(), r);
-  in_flight_.reset();
+  head_reader_.ReturnFields(std::move(r.request_headers));
+  f.spare_fields = std::move(r.response_headers);
+  f.spare_fields.Clear();
+  f.spare_line = std::move(r.the_request);
+  f.spare_filename = std::move(r.filename);
+  f.request.reset();
+  f.http_in_filter.reset();
+  f.header.reset();
+  f.chunk.reset();
+  f.content_length.reset();
+  f.http_in = nullptr;
+  f.expect_continue = false;
+  f.keep = false;
+  f.keep_decided = false;
+  GiveRequestSlot(&kSlotKind, std::move(in_flight_));
 }
 
 HttpConnection::Step HttpConnection::Abort(bool linger) {

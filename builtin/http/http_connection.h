@@ -29,6 +29,8 @@
 #include <optional>
 #include <string>
 
+#include "builtin/filters/chunk_filter.h"
+#include "builtin/filters/content_length_filter.h"
 #include "server/connection.h"
 #include "server/http_filters.h"
 #include "server/head_reader.h"
@@ -52,21 +54,35 @@ class HttpConnection final : public ConnectionBase {
   enum class Step { kNext, kWaitRead, kWaitWrite, kWaitWoken, kClosed };
 
   // A request under way, with what the protocol filters and CORE_OUT tell about its response.
-  struct InFlight {
-    std::optional<handlers::Request> request;  // in the same allocation as the rest
+  // A request slot: when the request ends, it goes back to the worker's pool for its next
+  // request, with the room its response fields and request line took, so that a request
+  // allocates neither its record nor its protocol filters.
+  struct InFlight final : RequestSlot {
+    // Built in place for each request; the chains borrow them. Before `request`, which goes
+    // first.
+    std::optional<filters::ContentLengthFilter> content_length;
+    std::optional<filters::ChunkFilter> chunk;
+    std::optional<HttpHeaderFilter> header;
+    std::optional<HttpInFilter> http_in_filter;
+    std::optional<handlers::Request> request;
     ResponseFraming framing;    // HTTP_HEADER points here: the struct must not move
     ResponseProgress progress;  // CORE_OUT counts here
     HttpInFilter* http_in = nullptr;
     bool expect_continue = false;
     bool keep = false;  // decided once the response is on the wire
     bool keep_decided = false;
+    // Between requests: the last one's response fields (cleared), and the room its request
+    // line and file name took.
+    filters::HeaderMap spare_fields;
+    std::string spare_line;
+    std::string spare_filename;
   };
 
   // Makes all the progress possible now, then waits (interest and timer) for what it needs.
   void Advance();
   Step ReadHead();
   // Builds the request from the parsed head; an error found here becomes its response.
-  void StartRequest();
+  void StartRequest(RequestHead& head);
   // A request that is only an error response (a malformed head).
   void StartErrorRequest(int status, const std::string& message);
   // Sets up a request record with the protocol filters; the rest is up to the caller.
@@ -74,7 +90,8 @@ class HttpConnection final : public ConnectionBase {
   Step StepRequest();
   Step FinishResponse(InFlight& f);
   Step DiscardBody(InFlight& f);
-  // The response is over (complete or cut): counts it, runs log and cleanup.
+  // The response is over (complete or cut): counts it, runs log and cleanup, and gives the
+  // slot back.
   void EndRequest(InFlight& f);
   // The response cannot be completed: logs it as cut. `linger`: the client may still be
   // reading (an error after the head went out), so the connection closes with a lingering

@@ -85,9 +85,8 @@ bool Drain(HeadReader& reader, filters::InputChain& in, BucketAllocator* alloc,
         return false;
       }
       case HeadReader::Result::kHead: {
-        std::string line = reader.TakeRequestLine();
-        std::unique_ptr<RequestHeadParser> parser = reader.TakeParser();
-        const RequestHead& h = parser->head();
+        absl::string_view line = reader.request_line();
+        const RequestHead& h = reader.head();
         if (!ValidHead(h, limits)) abort();
         absl::StrAppend(outcome, "head ", line, " ", h.path, "?", h.query, " ", h.headers.size(),
                         " ", h.content_length.value_or(~0ull), h.chunked ? " chunked" : "",
