@@ -56,7 +56,13 @@ T* ChainCore<T>::Insert(HeldFilter<T> filter) {
     });
   }
   size_t at = static_cast<size_t>(pos - filters_.begin());
-  T* inserted = filters_.insert(pos, std::move(filter))->get();
+  T* inserted = filter.get();
+  // Appending, the usual case (filters come in kind order), skips the general insertion.
+  if (pos == filters_.end()) {
+    filters_.push_back(std::move(filter));
+  } else {
+    filters_.insert(pos, std::move(filter));
+  }
   Reindex(at);
   return inserted;
 }

@@ -1,6 +1,5 @@
 #include "builtin/filters/chunk_codec.h"
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
@@ -39,11 +38,6 @@ size_t SkipWs(absl::string_view s, size_t i) {
 }
 
 }  // namespace
-
-bool IsTchar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-         absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
-}
 
 [[nodiscard]] absl::StatusOr<uint64_t> ParseChunkSizeLine(absl::string_view line) {
   absl::StatusOr<absl::string_view> body = StripCrlf(line, "chunk size line");

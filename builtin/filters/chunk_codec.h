@@ -8,6 +8,7 @@
 #ifndef BUILTIN_FILTERS_CHUNK_CODEC_H_
 #define BUILTIN_FILTERS_CHUNK_CODEC_H_
 
+#include <array>
 #include <cstdint>
 
 #include "absl/status/status.h"
@@ -29,8 +30,19 @@ inline constexpr uint64_t kMaxChunkSize = uint64_t{1} << 60;
 // name, a control character in the value, obs-fold (a line starting with whitespace), a bare LF.
 [[nodiscard]] absl::Status ParseTrailerLine(absl::string_view line, HeaderMap& trailers);
 
+namespace internal {
+// RFC 9110 tchar, by byte: a lookup, as every byte of every field name in a head is checked.
+inline constexpr auto kTchar = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = t[c - 'a' + 'A'] = true;
+  for (char c : absl::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+}  // namespace internal
+
 // RFC 9110 token characters.
-bool IsTchar(char c);
+inline bool IsTchar(char c) { return internal::kTchar[static_cast<unsigned char>(c)]; }
 
 }  // namespace brigade::filters
 

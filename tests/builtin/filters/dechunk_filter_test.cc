@@ -43,6 +43,21 @@ Result Dechunk(absl::string_view wire, Exchange& ex, size_t bucket = 1000,
   return r;
 }
 
+// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" /
+// "~" / DIGIT / ALPHA (RFC 9110 5.6.2), checked for every byte value.
+TEST(ChunkCodecTest, TcharIsExactlyRfc9110sSet) {
+  const std::string specials = "!#$%&'*+-.^_`|~";
+  int count = 0;
+  for (int i = 0; i < 256; ++i) {
+    char c = static_cast<char>(i);
+    bool expected = (i >= '0' && i <= '9') || (i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z') ||
+                    specials.find(c) != std::string::npos;
+    EXPECT_EQ(filters::IsTchar(c), expected) << "byte " << i;
+    count += filters::IsTchar(c);
+  }
+  EXPECT_EQ(count, 10 + 26 + 26 + 15);
+}
+
 TEST(DechunkFilterTest, DecodesChunksExtensionsAndTrailers) {
   std::string wire =
       "5\r\nhello\r\n"
