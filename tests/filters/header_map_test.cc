@@ -42,6 +42,29 @@ TEST(HeaderMapTest, NamesFoldCaseOnlyForLetters) {
   EXPECT_FALSE(h.Get("Content_Length").has_value());
 }
 
+// Lookups of names the map never had are answered without a scan; the answers must be the
+// same as a scan's, whatever the case, after removals, a Set of a removed name and a Clear.
+TEST(HeaderMapTest, AbsentNamesAreAbsentAndPresentOnesFoundThroughEveryChange) {
+  HeaderMap h;
+  EXPECT_FALSE(h.Get("Host").has_value());
+  h.Add("content-TYPE", "text/plain");
+  h.Add("X-a", "1");
+  EXPECT_EQ(h.Get("Content-Type"), "text/plain");
+  EXPECT_EQ(h.Get("x-A"), "1");
+  EXPECT_FALSE(h.Get("Content-Length").has_value());
+  EXPECT_TRUE(h.GetAll("Transfer-Encoding").empty());
+  EXPECT_EQ(h.Remove("ETag"), 0u);
+  EXPECT_EQ(h.Remove("x-a"), 1u);
+  EXPECT_FALSE(h.Get("X-A").has_value());
+  h.Set("X-A", "2");
+  EXPECT_EQ(h.Get("x-a"), "2");
+  EXPECT_EQ(h.size(), 2u);
+  h.Clear();
+  EXPECT_FALSE(h.Get("Content-Type").has_value());
+  h.Set("Content-Type", "text/html");
+  EXPECT_EQ(h.GetAll("CONTENT-TYPE"), (std::vector<absl::string_view>{"text/html"}));
+}
+
 TEST(HeaderMapTest, SetReplacesEveryFieldOfTheNameWithOneInTheFirstsPlace) {
   HeaderMap h;
   h.Add("Vary", "Accept");
