@@ -13,6 +13,7 @@ HeadReader::Result HeadReader::Step(filters::InputChain& in, BucketAllocator* al
     parser_->Reset(limits);
   }
   if (!parser_->started() && partial_.empty()) {
+    request_line_.clear();  // the last head's, until this one's first line comes
     // RFC 9112 2.2: empty lines before a request line are ignored.
     Brigade none(alloc);
     absl::Status s = in.Read(none, filters::ReadMode::kEatCrlf, BlockMode::kNonBlock, 0);

@@ -119,6 +119,17 @@ TEST_F(HeadReaderTest, AHeadParsedAfterAnotherCarriesNothingOfIt) {
   EXPECT_EQ(reader_.head().headers.Get("Host"), "w");
 }
 
+// A head cut off before its first line is whole (the header timeout's 408) has no request
+// line yet: the log must not show the previous head's.
+TEST_F(HeadReaderTest, AHeadWithoutItsFirstLineYetHasNoRequestLine) {
+  Send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HT");
+  ASSERT_EQ(Run(), HeadReader::Result::kHead);
+  EXPECT_EQ(reader_.request_line(), "GET /1 HTTP/1.1");
+  ASSERT_EQ(Run(), HeadReader::Result::kWait);
+  EXPECT_TRUE(reader_.mid_head());
+  EXPECT_EQ(reader_.request_line(), "");
+}
+
 TEST_F(HeadReaderTest, AnOverlongRequestLineIs414WhetherItArrivesWholeOrInParts) {
   Send("GET /" + std::string(40, 'a'));
   EXPECT_EQ(Run(), HeadReader::Result::kWait);
