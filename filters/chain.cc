@@ -149,22 +149,21 @@ std::string PipelineReport::DebugString() const {
 }
 
 OutputFilter* OutputChain::Add(std::unique_ptr<OutputFilter> filter) {
-  if (below_ != nullptr && core_.order() == ChainOrder::kByKind &&
-      filter->kind() >= FilterKind::kConnection) {
-    return below_->Add(std::move(filter));
-  }
-  filter->chain_ = this;
-  return core_.Insert(HeldFilter<OutputFilter>(filter.release()));
+  return Place(HeldFilter<OutputFilter>(filter.release()));
 }
 
 OutputFilter* OutputChain::AddBorrowed(OutputFilter* filter) {
   BRIGADE_REQUIRES(filter->chain_ == nullptr && !filter->initialized_);
+  return Place(HeldFilter<OutputFilter>(filter, FilterDeleter<OutputFilter>{false}));
+}
+
+OutputFilter* OutputChain::Place(HeldFilter<OutputFilter> filter) {
   if (below_ != nullptr && core_.order() == ChainOrder::kByKind &&
       filter->kind() >= FilterKind::kConnection) {
-    return below_->AddBorrowed(filter);
+    return below_->Place(std::move(filter));
   }
   filter->chain_ = this;
-  return core_.Insert(HeldFilter<OutputFilter>(filter, FilterDeleter<OutputFilter>{false}));
+  return core_.Insert(std::move(filter));
 }
 
 void OutputChain::Remove(OutputFilter* filter) { core_.Remove(filter); }
@@ -304,22 +303,21 @@ void OutputFilter::RemoveSelf() { chain_->Remove(this); }
 // --- InputChain ---
 
 InputFilter* InputChain::Add(std::unique_ptr<InputFilter> filter) {
-  if (below_ != nullptr && core_.order() == ChainOrder::kByKind &&
-      filter->kind() >= FilterKind::kConnection) {
-    return below_->Add(std::move(filter));
-  }
-  filter->chain_ = this;
-  return core_.Insert(HeldFilter<InputFilter>(filter.release()));
+  return Place(HeldFilter<InputFilter>(filter.release()));
 }
 
 InputFilter* InputChain::AddBorrowed(InputFilter* filter) {
   BRIGADE_REQUIRES(filter->chain_ == nullptr && !filter->initialized_);
+  return Place(HeldFilter<InputFilter>(filter, FilterDeleter<InputFilter>{false}));
+}
+
+InputFilter* InputChain::Place(HeldFilter<InputFilter> filter) {
   if (below_ != nullptr && core_.order() == ChainOrder::kByKind &&
       filter->kind() >= FilterKind::kConnection) {
-    return below_->AddBorrowed(filter);
+    return below_->Place(std::move(filter));
   }
   filter->chain_ = this;
-  return core_.Insert(HeldFilter<InputFilter>(filter, FilterDeleter<InputFilter>{false}));
+  return core_.Insert(std::move(filter));
 }
 
 void InputChain::Remove(InputFilter* filter) { core_.Remove(filter); }

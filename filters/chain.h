@@ -137,6 +137,8 @@ class OutputChain {
 
  private:
   friend class OutputFilter;
+  // Inserts here, or in the chain below for its kinds; Add and AddBorrowed say who owns it.
+  OutputFilter* Place(HeldFilter<OutputFilter> filter);
   [[nodiscard]] absl::StatusOr<Flow> Call(OutputFilter* filter, Brigade& bb);
   [[nodiscard]] absl::StatusOr<Flow> PassAfter(const OutputFilter* filter, Brigade& bb);
   void AppendReport(PipelineReport& report) const;
@@ -171,6 +173,8 @@ class InputChain {
 
  private:
   friend class InputFilter;
+  // As OutputChain::Place.
+  InputFilter* Place(HeldFilter<InputFilter> filter);
   [[nodiscard]] absl::Status Call(InputFilter* filter, Brigade& out, ReadMode mode, BlockMode block,
                                   size_t readbytes);
   [[nodiscard]] absl::Status ReadAfter(const InputFilter* filter, Brigade& out, ReadMode mode,

@@ -162,6 +162,7 @@ Outcome ServeStatic(Request& r) {
   }
   struct stat st;
   if (fstat(file->fd(), &st) != 0) return Outcome::Status(404);
+  absl::string_view name = r.filename;  // for the type
   if (S_ISDIR(st.st_mode)) {
     if (!absl::EndsWith(r.uri, "/")) {
       r.response_headers.Set("Location", EscapePath(r.uri) + "/");
@@ -172,11 +173,10 @@ Outcome ServeStatic(Request& r) {
     if (fd < 0) return Outcome::Status(StatusForOpenError(errno, 403));  // no index: forbidden
     file = File::Adopt(fd, /*take_ownership=*/true);
     if (fstat(fd, &st) != 0) return Outcome::Status(403);
-    if (!S_ISREG(st.st_mode)) return Outcome::Status(403);
-    return SendFile(r, std::move(file), "index.html", st);
+    name = "index.html";
   }
   if (!S_ISREG(st.st_mode)) return Outcome::Status(403);
-  return SendFile(r, std::move(file), r.filename, st);
+  return SendFile(r, std::move(file), name, st);
 }
 
 }  // namespace brigade::handlers

@@ -130,9 +130,7 @@ HttpConnection::InFlight& HttpConnection::NewRequest(bool keep_alive) {
   r.filename = std::move(f.spare_filename);
   r.filename.clear();
   r.request_time = time(nullptr);
-  f.framing = ResponseFraming();
   f.framing.keep_alive = keep_alive;
-  f.progress = ResponseProgress();
   core_out().set_progress(&f.progress);
   r.output().AddBorrowed(&f.content_length.emplace());
   r.output().AddBorrowed(&f.chunk.emplace());
@@ -299,6 +297,8 @@ void HttpConnection::EndRequest(InFlight& f) {
   f.header.reset();
   f.chunk.reset();
   f.content_length.reset();
+  f.framing = ResponseFraming();
+  f.progress = ResponseProgress();
   f.http_in = nullptr;
   f.expect_continue = false;
   f.keep = false;

@@ -54,9 +54,9 @@ class HttpConnection final : public ConnectionBase {
   enum class Step { kNext, kWaitRead, kWaitWrite, kWaitWoken, kClosed };
 
   // A request under way, with what the protocol filters and CORE_OUT tell about its response.
-  // A request slot: when the request ends, it goes back to the worker's pool for its next
-  // request, with the room its response fields and request line took, so that a request
-  // allocates neither its record nor its protocol filters.
+  // A request slot: when the request ends, it is cleared and goes back to the worker's pool
+  // for its next request, keeping the room its strings and response fields took, so that a
+  // request allocates neither its record nor its protocol filters.
   struct InFlight final : RequestSlot {
     // Built in place for each request; the chains borrow them. Before `request`, which goes
     // first.
