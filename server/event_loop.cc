@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
@@ -61,12 +62,44 @@ void EventLoop::RunOnce(int max_wait_ms, const std::function<void(uint64_t, uint
     int64_t until = next - now_ms_;
     if (until < wait) wait = static_cast<int>(until < 0 ? 0 : until);
   }
-  epoll_event events[kMaxEvents];
-  int n = epoll_wait(epoll_, events, kMaxEvents, wait);
+  epoll_event ready[kMaxEvents];
+  int n = epoll_wait(epoll_, ready, kMaxEvents, wait);
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   UpdateNow();
   for (uint64_t id : deferred_) Queue(id, 0);
   deferred_.clear();
+  // What the previous round did not have first, in epoll's order; then the rest in the order
+  // the previous round dispatched them.
+  epoll_event* events = ready;
+  epoll_event ordered[kMaxEvents];
+  if (n > 1 && !last_round_.empty()) {
+    int16_t at_position[kMaxEvents];
+    std::fill_n(at_position, last_round_.size(), int16_t{-1});
+    int count = 0;
+    for (int i = 0; i < n; ++i) {
+      uint64_t id = ready[i].data.u64;
+      auto it = std::lower_bound(last_round_.begin(), last_round_.end(), id,
+                                 [](const Turn& t, uint64_t v) { return t.id < v; });
+      // An id two descriptors share is placed once by position, and otherwise as new.
+      if (it != last_round_.end() && it->id == id && at_position[it->position] < 0) {
+        at_position[it->position] = static_cast<int16_t>(i);
+      } else {
+        ordered[count++] = ready[i];
+      }
+    }
+    for (size_t p = 0; p < last_round_.size(); ++p) {
+      if (at_position[p] >= 0) ordered[count++] = ready[at_position[p]];
+    }
+    events = ordered;
+  }
+  last_round_.clear();
+  for (int i = 0; i < n; ++i) {
+    last_round_.push_back({events[i].data.u64, static_cast<uint32_t>(i)});
+  }
+  if (n > 1) {
+    std::sort(last_round_.begin(), last_round_.end(),
+              [](const Turn& a, const Turn& b) { return a.id < b.id; });
+  }
   bool woken = false;
   for (int i = 0; i < n; ++i) {
     uint64_t id = events[i].data.u64;

@@ -88,6 +88,28 @@ TEST_F(EventLoopTest, AReadableSocketIsDispatchedBeforeTheWritersQueuedAheadOfIt
   EXPECT_EQ(second[1].events, uint32_t{EPOLLOUT});
 }
 
+TEST_F(EventLoopTest, ADescriptorThePreviousRoundDidNotDispatchGoesFirst) {
+  // Level-triggered epoll returns the sockets still readable in the previous round's order
+  // and a newly readable one after them; the loop turns that round.
+  Make(EventLoop::kRoundBudget);
+  Sockets s(4);
+  for (uint64_t i = 0; i < 4; ++i) loop_->Add(s.mine(i), EPOLLIN, 10 + i);
+  for (size_t i = 0; i < 3; ++i) ASSERT_EQ(write(s.peer(i), "x", 1), 1);
+  std::vector<Dispatch> first = Round();  // nothing is read: the three stay readable
+  ASSERT_EQ(first.size(), 3u);
+
+  ASSERT_EQ(write(s.peer(3), "x", 1), 1);
+  std::vector<Dispatch> second = Round();
+  ASSERT_EQ(second.size(), 4u);
+  EXPECT_EQ(second[0].id, 13u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(second[i + 1].id, first[i].id) << i;
+
+  // The next round has nothing new: the order of the one before.
+  std::vector<Dispatch> third = Round();
+  ASSERT_EQ(third.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(third[i].id, second[i].id) << i;
+}
+
 TEST_F(EventLoopTest, WritersTakeTurnsInOrderEvenWhenMoreAreReadyThanOneCallReturns) {
   // More writers than one epoll_wait returns, one dispatched per round: a queue, not the
   // order of each call's batch, decides whose turn it is, so none is passed over.
