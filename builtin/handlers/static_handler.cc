@@ -29,15 +29,38 @@ bool ParseHttpDate(absl::string_view s, time_t* out) {
 
 // "\"SIZE-MTIME_NS\"" in hex, written into `out` (no allocation and no format string to parse:
 // it is on every response).
+// `v` in decimal, written into `out`.
+absl::string_view PutDecimal(uint64_t v, char (&out)[20]) {
+  char* end = out + sizeof(out);
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  return absl::string_view(p, static_cast<size_t>(end - p));
+}
+
+// `v` in lowercase hex at `p`, without leading zeros; returns the end.
+char* PutHex(uint64_t v, char* p) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char digits[16];
+  int n = 0;
+  do {
+    digits[n++] = kDigits[v & 0xf];
+    v >>= 4;
+  } while (v != 0);
+  while (n > 0) *p++ = digits[--n];
+  return p;
+}
+
 absl::string_view ETagFor(const struct stat& st, char (&out)[36]) {
-  absl::AlphaNum size(absl::Hex(static_cast<uint64_t>(st.st_size)));
-  absl::AlphaNum mtime(absl::Hex(static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
-                                 static_cast<uint64_t>(st.st_mtim.tv_nsec)));
   char* p = out;
   *p++ = '"';
-  p = std::copy(size.data(), size.data() + size.size(), p);
+  p = PutHex(static_cast<uint64_t>(st.st_size), p);
   *p++ = '-';
-  p = std::copy(mtime.data(), mtime.data() + mtime.size(), p);
+  p = PutHex(static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000000ull +
+                 static_cast<uint64_t>(st.st_mtim.tv_nsec),
+             p);
   *p++ = '"';
   return absl::string_view(out, static_cast<size_t>(p - out));
 }
@@ -106,7 +129,8 @@ Outcome SendFile(Request& r, Ref<File> file, absl::string_view path, const struc
     r.status = 304;
   } else {
     r.status = 200;
-    r.response_headers.Set("Content-Length", absl::StrCat(st.st_size));
+    char length[20];
+    r.response_headers.Set("Content-Length", PutDecimal(static_cast<uint64_t>(st.st_size), length));
     if (st.st_size > 0 && !r.is_head()) {
       bb.Append(Bucket::FileRange(r.allocator(), std::move(file), 0,
                                   static_cast<uint64_t>(st.st_size)));
@@ -120,31 +144,67 @@ Outcome SendFile(Request& r, Ref<File> file, absl::string_view path, const struc
 
 }  // namespace
 
+namespace {
+
+// An extension of at most 8 bytes (its dot included) as one word, so that the table is searched
+// by integer comparison: this runs on every static response.
+constexpr uint64_t ExtensionKey(absl::string_view ext) {
+  uint64_t key = 0;
+  for (char c : ext) key = key << 8 | static_cast<unsigned char>(c);
+  return key;
+}
+
+}  // namespace
+
 absl::string_view MimeTypeFor(absl::string_view path) {
-  static const std::pair<const char*, const char*> kTypes[] = {
-      {".html", "text/html; charset=utf-8"},  {".htm", "text/html; charset=utf-8"},
-      {".txt", "text/plain; charset=utf-8"},  {".css", "text/css; charset=utf-8"},
-      {".js", "application/javascript"},      {".mjs", "application/javascript"},
-      {".json", "application/json"},          {".xml", "application/xml"},
-      {".svg", "image/svg+xml"},              {".png", "image/png"},
-      {".jpg", "image/jpeg"},                 {".jpeg", "image/jpeg"},
-      {".gif", "image/gif"},                  {".webp", "image/webp"},
-      {".ico", "image/x-icon"},               {".pdf", "application/pdf"},
-      {".gz", "application/gzip"},            {".zip", "application/zip"},
-      {".wasm", "application/wasm"},          {".md", "text/markdown; charset=utf-8"},
-      {".csv", "text/csv; charset=utf-8"},    {".woff2", "font/woff2"},
-      {".mp4", "video/mp4"},                  {".mp3", "audio/mpeg"},
+  struct Type {
+    uint64_t key;  // of the lowercase extension, with its dot
+    absl::string_view type;
   };
-  size_t slash = path.rfind('/');
-  size_t dot = path.rfind('.');
-  if (dot == absl::string_view::npos || (slash != absl::string_view::npos && dot < slash)) {
-    return "application/octet-stream";
+  static constexpr Type kTypes[] = {
+      {ExtensionKey(".html"), "text/html; charset=utf-8"},
+      {ExtensionKey(".htm"), "text/html; charset=utf-8"},
+      {ExtensionKey(".txt"), "text/plain; charset=utf-8"},
+      {ExtensionKey(".css"), "text/css; charset=utf-8"},
+      {ExtensionKey(".js"), "application/javascript"},
+      {ExtensionKey(".mjs"), "application/javascript"},
+      {ExtensionKey(".json"), "application/json"},
+      {ExtensionKey(".xml"), "application/xml"},
+      {ExtensionKey(".svg"), "image/svg+xml"},
+      {ExtensionKey(".png"), "image/png"},
+      {ExtensionKey(".jpg"), "image/jpeg"},
+      {ExtensionKey(".jpeg"), "image/jpeg"},
+      {ExtensionKey(".gif"), "image/gif"},
+      {ExtensionKey(".webp"), "image/webp"},
+      {ExtensionKey(".ico"), "image/x-icon"},
+      {ExtensionKey(".pdf"), "application/pdf"},
+      {ExtensionKey(".gz"), "application/gzip"},
+      {ExtensionKey(".zip"), "application/zip"},
+      {ExtensionKey(".wasm"), "application/wasm"},
+      {ExtensionKey(".md"), "text/markdown; charset=utf-8"},
+      {ExtensionKey(".csv"), "text/csv; charset=utf-8"},
+      {ExtensionKey(".woff2"), "font/woff2"},
+      {ExtensionKey(".mp4"), "video/mp4"},
+      {ExtensionKey(".mp3"), "audio/mpeg"},
+  };
+  constexpr size_t kLongest = 6;  // ".woff2"
+  constexpr absl::string_view kDefault = "application/octet-stream";
+  // The last name's extension: back from the end to its dot, stopping at a slash.
+  size_t dot = path.size();
+  while (dot > 0 && path.size() - dot < kLongest) {
+    char c = path[--dot];
+    if (c == '.') break;
+    if (c == '/') return kDefault;
   }
-  absl::string_view ext = path.substr(dot);
-  for (const auto& [e, type] : kTypes) {
-    if (absl::EqualsIgnoreCase(ext, e)) return type;
+  if (path.empty() || path[dot] != '.') return kDefault;
+  uint64_t key = 0;
+  for (size_t i = dot; i < path.size(); ++i) {
+    key = key << 8 | static_cast<unsigned char>(absl::ascii_tolower(static_cast<unsigned char>(path[i])));
   }
-  return "application/octet-stream";
+  for (const Type& t : kTypes) {
+    if (t.key == key) return t.type;
+  }
+  return kDefault;
 }
 
 Outcome ServeStatic(Request& r) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Integration tests of brigaded: the real server on loopback, real clients (curl, python's
 http.client, raw sockets)."""
+import email.utils
 import gzip
 import http.client
 import os
@@ -76,8 +77,12 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(r.getheader("Content-Type"), "text/plain; charset=utf-8")
         self.assertTrue(r.getheader("Date"))
         self.assertEqual(r.getheader("Server"), "brigaded")
-        self.assertTrue(r.getheader("ETag"))
-        self.assertTrue(r.getheader("Last-Modified"))
+        st = os.stat(os.path.join(self.root, "text.txt"))
+        # The size and the modification time in nanoseconds, in hex: a file changed in place
+        # within the same second still gets a new tag.
+        self.assertEqual(r.getheader("ETag"), '"%x-%x"' % (st.st_size, st.st_mtime_ns))
+        self.assertEqual(r.getheader("Last-Modified"),
+                         email.utils.formatdate(int(st.st_mtime), usegmt=True))
 
     def test_gzip_with_curl_compressed(self):
         r = curl("--compressed", "-D", "-", self.server.url("/text.txt"))
