@@ -1,11 +1,14 @@
 #include "bench/filter_bench.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <map>
 #include <thread>
 
@@ -33,20 +36,23 @@ class Discard : public filters::OutputFilter {
   uint64_t bytes_ = 0;
 };
 
-// Stands in for the network: FdWriter (WRITE) on a pipe — writev for memory, splice for file
-// ranges, as a connection takes them — drained by a thread, so bytes cross into the kernel and
-// back. A pipe rather than loopback TCP: TCP's segmentation at exactly 64 KiB turns a few bytes
-// of framing into a second segment per write, an artifact no real link (MSS ~1460) has.
-class PipeSink : public filters::OutputFilter {
+// Stands in for the network: FdWriter (WRITE) on a pipe or a Unix stream socket — writev for
+// memory, splice or sendfile for file ranges, as a connection takes them — drained by a thread,
+// so bytes cross into the kernel and back. Not loopback TCP: TCP's segmentation at exactly
+// 64 KiB turns a few bytes of framing into a second segment per write, an artifact no real link
+// (MSS ~1460) has. A pipe's writer and reader take one mutex, and under a fast writer most of
+// the time goes to spinning on it; a socket's sides do not share one.
+class FdSink : public filters::OutputFilter {
  public:
-  PipeSink() : OutputFilter("PIPE", FilterKind::kNetwork), fds_(MakePipe()), writer_(fds_[1]) {
+  explicit FdSink(ChainOptions::Sink kind)
+      : OutputFilter("FD", FilterKind::kNetwork), fds_(Make(kind)), writer_(fds_[1]) {
     drain_ = std::thread([fd = fds_[0]] {
       std::string scratch(1 << 20, '\0');
       while (read(fd, scratch.data(), scratch.size()) > 0) {
       }
     });
   }
-  ~PipeSink() override {
+  ~FdSink() override {
     close(fds_[1]);  // the drain thread sees EOF
     drain_.join();
     close(fds_[0]);
@@ -55,10 +61,18 @@ class PipeSink : public filters::OutputFilter {
   uint64_t bytes() const { return writer_.written(); }
 
  private:
-  static std::array<int, 2> MakePipe() {
+  // [0] is read by the drain thread, [1] written.
+  static std::array<int, 2> Make(ChainOptions::Sink kind) {
     std::array<int, 2> fds;
-    if (pipe(fds.data()) != 0) abort();
-    fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+    int size = 1 << 20;
+    if (kind == ChainOptions::Sink::kSocket) {
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds.data()) != 0) abort();
+      setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+      setsockopt(fds[0], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    } else {
+      if (pipe2(fds.data(), O_CLOEXEC) != 0) abort();
+      fcntl(fds[1], F_SETPIPE_SZ, size);
+    }
     return fds;
   }
 
@@ -93,9 +107,9 @@ class PipeSink : public filters::OutputFilter {
   filters::OutputChain chain(&ex);
   for (std::unique_ptr<filters::OutputFilter>& f : make()) chain.Add(std::move(f));
   Discard* discard = nullptr;
-  PipeSink* pipe = nullptr;
-  if (options.sink == ChainOptions::Sink::kPipe) {
-    pipe = static_cast<PipeSink*>(chain.Add(std::make_unique<PipeSink>()));
+  FdSink* fd = nullptr;
+  if (options.sink != ChainOptions::Sink::kDiscard) {
+    fd = static_cast<FdSink*>(chain.Add(std::make_unique<FdSink>(options.sink)));
   } else {
     discard = static_cast<Discard*>(chain.Add(std::make_unique<Discard>()));
   }
@@ -115,7 +129,7 @@ class PipeSink : public filters::OutputFilter {
     if (!flow.ok()) return flow.status();
     if (input.empty()) break;
   }
-  return pipe != nullptr ? pipe->bytes() : discard->bytes();
+  return fd != nullptr ? fd->bytes() : discard->bytes();
 }
 
 }  // namespace
@@ -164,6 +178,53 @@ void RunChain(benchmark::State& state,
         return chain;
       },
       input, options);
+}
+
+void RunAgainst(benchmark::State& state, const ChainFactory& make, const ChainFactory& baseline,
+                absl::string_view input, const ChainOptions& options) {
+  Ref<File> file;
+  if (options.input == ChainOptions::Input::kFile) {
+    absl::StatusOr<Ref<File>> f = TempFile(input);
+    if (!f.ok()) {
+      state.SkipWithError(std::string(f.status().message()).c_str());
+      return;
+    }
+    file = *std::move(f);
+  }
+  using Clock = std::chrono::steady_clock;
+  // The time of one pass, or an error.
+  auto time = [&](const ChainFactory& chain) -> absl::StatusOr<double> {
+    Clock::time_point start = Clock::now();
+    absl::StatusOr<uint64_t> n = RunOnce(chain, input, options, file);
+    if (!n.ok()) return n.status();
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  std::vector<double> ratios;
+  double chain_seconds = 0;
+  double baseline_seconds = 0;
+  for (auto _ : state) {
+    bool baseline_first = ratios.size() % 2 == 1;
+    absl::StatusOr<double> first = time(baseline_first ? baseline : make);
+    absl::StatusOr<double> second = first.ok() ? time(baseline_first ? make : baseline) : first;
+    if (!second.ok()) {
+      state.SkipWithError(std::string(second.status().message()).c_str());
+      return;
+    }
+    double t_chain = baseline_first ? *second : *first;
+    double t_baseline = baseline_first ? *first : *second;
+    chain_seconds += t_chain;
+    baseline_seconds += t_baseline;
+    ratios.push_back(t_chain > 0 ? t_baseline / t_chain : 0);
+  }
+  if (ratios.empty()) return;
+  std::sort(ratios.begin(), ratios.end());
+  size_t mid = ratios.size() / 2;
+  state.counters["ratio"] =
+      ratios.size() % 2 == 1 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+  double bytes = static_cast<double>(input.size()) * static_cast<double>(ratios.size());
+  state.counters["bytes_per_second"] = chain_seconds > 0 ? bytes / chain_seconds : 0;
+  state.counters["baseline_bytes_per_second"] =
+      baseline_seconds > 0 ? bytes / baseline_seconds : 0;
 }
 
 void RunMemcpy(benchmark::State& state, absl::string_view input, size_t bucket_size) {

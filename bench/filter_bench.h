@@ -18,7 +18,9 @@
 // memory buckets or ranges of a temporary file — one brigade per bucket, the last with EOS, and
 // the chain ends in a sink: kDiscard counts the bytes and drops them, kPipe writes them to a
 // pipe that a thread drains — memory with writev, file ranges with splice, as a connection
-// takes them. Reported as
+// takes them — and kSocket does the same on a Unix stream socket (file ranges by sendfile).
+// A pipe's two ends share a mutex that a fast writer and its reader spin on; compare filters
+// whose cost is close to nothing on kSocket, whose time is the copy a write makes. Reported as
 // benchmark counters: bytes/s of input, out_ratio (output/input), and per stream the copy
 // accounting — bytes_copied, bytes_shared, bytes_read, blocks_allocated, flattens
 // (brigade/copy_stats.h).
@@ -44,7 +46,7 @@ namespace brigade::bench {
 struct ChainOptions {
   size_t bucket_size = 64 << 10;
   enum class Input { kMemory, kFile } input = Input::kMemory;
-  enum class Sink { kDiscard, kPipe } sink = Sink::kDiscard;
+  enum class Sink { kDiscard, kPipe, kSocket } sink = Sink::kDiscard;
   // Sets up each iteration's request and response (e.g. Accept-Encoding for DEFLATE).
   std::function<void(filters::Exchange&)> setup_exchange = nullptr;
 };
@@ -60,6 +62,15 @@ void RunChain(benchmark::State& state, const ChainFactory& make, absl::string_vi
 void RunChain(benchmark::State& state,
               const std::function<std::unique_ptr<filters::OutputFilter>()>& make,
               absl::string_view input, const ChainOptions& options = {});
+
+// Runs `input` through the chain `make` builds and through the chain `baseline` builds, each
+// once per iteration, in alternating order, with the same options. Reports `ratio`: the
+// median over the iterations of the baseline's time over the chain's (1.0 when the chain costs
+// nothing more; 0.98 when it is 2% slower), and each one's bytes/s (`bytes_per_second` for the
+// chain, `baseline_bytes_per_second`). Timed against each other iteration by iteration, a
+// drift of the machine moves both sides; use it for a filter meant to be nearly free.
+void RunAgainst(benchmark::State& state, const ChainFactory& make, const ChainFactory& baseline,
+                absl::string_view input, const ChainOptions& options = {});
 
 // The baseline: copies `input` in pieces of `bucket_size` into a buffer of that size, per
 // iteration, reporting bytes/s the same way.

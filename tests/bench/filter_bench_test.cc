@@ -60,6 +60,12 @@ class FilterBenchTest : public ::testing::Test {
                 .input = ChainOptions::Input::kFile,
                 .sink = ChainOptions::Sink::kPipe});
     })->Iterations(2);
+    benchmark::RegisterBenchmark("pass/file/socket", [&text](benchmark::State& s) {
+      RunChain(s, [] { return std::make_unique<filters::ChunkFilter>(); }, text,
+               {.bucket_size = 65536,
+                .input = ChainOptions::Input::kFile,
+                .sink = ChainOptions::Sink::kSocket});
+    })->Iterations(2);
     benchmark::RegisterBenchmark("gather", [&text](benchmark::State& s) {
       RunChain(s, [] { return std::make_unique<Gather>(); }, text, {.bucket_size = 4096});
     })->Iterations(2);
@@ -70,6 +76,34 @@ class FilterBenchTest : public ::testing::Test {
              ex.request_headers.Set("Accept-Encoding", "gzip");
            }});
     })->Iterations(1);
+    auto chunk = [] {
+      std::vector<std::unique_ptr<filters::OutputFilter>> chain;
+      chain.push_back(std::make_unique<filters::ChunkFilter>());
+      return chain;
+    };
+    auto deflate = [] {
+      std::vector<std::unique_ptr<filters::OutputFilter>> chain;
+      filters::DeflateOptions o;
+      o.codec.level = 9;
+      chain.push_back(std::move(*filters::DeflateFilter::Create(o)));
+      chain.push_back(std::make_unique<filters::ChunkFilter>());
+      return chain;
+    };
+    auto failing = [] {
+      std::vector<std::unique_ptr<filters::OutputFilter>> chain;
+      chain.push_back(std::make_unique<Gather>());  // refuses a brigade over 1 MiB
+      return chain;
+    };
+    benchmark::RegisterBenchmark("against", [&text, chunk, deflate](benchmark::State& s) {
+      RunAgainst(s, deflate, chunk, text,
+                 {.bucket_size = 4096, .setup_exchange = [](filters::Exchange& ex) {
+                    ex.request_headers.Set("Accept-Encoding", "gzip");
+                  }});
+    })->Iterations(5);
+    benchmark::RegisterBenchmark("against/error", [chunk, failing](benchmark::State& s) {
+      static const std::string* big = new std::string(3 << 20, 'x');
+      RunAgainst(s, chunk, failing, *big, {.bucket_size = 2 << 20});
+    })->Iterations(2);
     benchmark::RegisterBenchmark("memcpy", [&text](benchmark::State& s) {
       RunMemcpy(s, text, 65536);
     })->Iterations(2);
@@ -97,6 +131,13 @@ TEST_F(FilterBenchTest, FileRangesReachThePipeWithoutBeingRead) {
   EXPECT_NEAR(c.at("out_ratio"), 1.0, 0.001);
 }
 
+TEST_F(FilterBenchTest, FileRangesReachTheSocketWithoutBeingRead) {
+  EXPECT_EQ(reporter_.errors.count("pass/file/socket/iterations:2"), 0u);
+  const auto& c = reporter_.results.at("pass/file/socket/iterations:2");
+  EXPECT_EQ(c.at("bytes_read"), 0);
+  EXPECT_NEAR(c.at("out_ratio"), 1.0, 0.001);
+}
+
 TEST_F(FilterBenchTest, AFilterThatGathersShowsItsCopies) {
   const auto& c = reporter_.results.at("gather/iterations:2");
   EXPECT_GE(c.at("bytes_copied"), 1 << 20);
@@ -108,6 +149,24 @@ TEST_F(FilterBenchTest, DeflateCompressesWithTheExchangeSetUp) {
   const auto& c = reporter_.results.at("deflate/iterations:1");
   EXPECT_GT(c.at("out_ratio"), 0.05);
   EXPECT_LT(c.at("out_ratio"), 0.5);
+}
+
+TEST_F(FilterBenchTest, AgainstReportsBothSidesAndTheirRatio) {
+  EXPECT_EQ(reporter_.errors.count("against/iterations:5"), 0u);
+  const auto& c = reporter_.results.at("against/iterations:5");
+  EXPECT_GT(c.at("bytes_per_second"), 0);
+  EXPECT_GT(c.at("baseline_bytes_per_second"), 0);
+  // Compressing at level 9 costs tens of times what chunking alone does: the ratio is the
+  // baseline's time over the chain's, far below 1, and consistent with the two bytes/s.
+  EXPECT_GT(c.at("ratio"), 0);
+  EXPECT_LT(c.at("ratio"), 0.5);
+  EXPECT_LT(c.at("bytes_per_second"), c.at("baseline_bytes_per_second"));
+}
+
+TEST_F(FilterBenchTest, AgainstStopsWithTheErrorOfEitherSide) {
+  ASSERT_EQ(reporter_.errors.count("against/error/iterations:2"), 1u);
+  EXPECT_NE(reporter_.errors.at("against/error/iterations:2").find("1048576"), std::string::npos)
+      << reporter_.errors.at("against/error/iterations:2");
 }
 
 TEST_F(FilterBenchTest, MemcpyBaselineReportsBytesPerSecond) {
