@@ -67,6 +67,7 @@ BENCHMARK(BM_DeflateFilter)
     ->Args({1, 0})
     ->Args({6, 0})
     ->Args({1, 1})
+    ->Args({3, 1})
     ->Args({6, 1})
     ->Unit(benchmark::kMillisecond);
 

@@ -72,9 +72,6 @@ BucketPtr HttpHeaderFilter::Head(BucketAllocator* alloc) {
     default:
       break;
   }
-  char date[29];
-  h.Set("Date", handlers::HttpDate(time(nullptr), date));
-  if (!h.Has("Server")) h.Set("Server", server_name_);
   if (!framing_->keep_alive) {
     h.Set("Connection", "close");
   } else if (ex.protocol == "HTTP/1.0") {
@@ -84,8 +81,22 @@ BucketPtr HttpHeaderFilter::Head(BucketAllocator* alloc) {
   if (reason.empty()) reason = "Unknown";
   absl::AlphaNum status(ex.status);
   absl::string_view code = status.Piece();
+  // Date and Server go into the head after the response's fields, not into the map (as Apache's
+  // basic_http_header writes them): a Date the response has is replaced, a Server kept.
+  char date_text[29];
+  absl::string_view date = handlers::HttpDate(time(nullptr), date_text);
+  auto named = [](const filters::HeaderMap::Field& f, absl::string_view name) {
+    return f.first.size() == name.size() && absl::EqualsIgnoreCase(f.first, name);
+  };
+  bool has_server = false;
   size_t size = 9 + code.size() + 1 + reason.size() + 2 + 2;  // "HTTP/1.1 " code " " reason CRLF CRLF
-  for (const filters::HeaderMap::Field& f : h) size += f.first.size() + f.second.size() + 4;
+  for (const filters::HeaderMap::Field& f : h) {
+    if (named(f, "Date")) continue;
+    if (named(f, "Server")) has_server = true;
+    size += f.first.size() + f.second.size() + 4;
+  }
+  size += 6 + date.size() + 2;                                      // "Date: " date CRLF
+  if (!has_server) size += 8 + server_name_.size() + 2;            // "Server: " name CRLF
   // Written straight into a block of the connection's allocator: no allocation, no copy.
   Ref<HeapBlock> block = alloc->AllocateBlock(size);
   char* at = block->data();
@@ -99,9 +110,18 @@ BucketPtr HttpHeaderFilter::Head(BucketAllocator* alloc) {
   put(reason);
   put("\r\n");
   for (const filters::HeaderMap::Field& f : h) {
+    if (named(f, "Date")) continue;
     put(f.first);
     put(": ");
     put(f.second);
+    put("\r\n");
+  }
+  put("Date: ");
+  put(date);
+  put("\r\n");
+  if (!has_server) {
+    put("Server: ");
+    put(server_name_);
     put("\r\n");
   }
   put("\r\n");
