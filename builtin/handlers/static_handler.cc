@@ -43,14 +43,9 @@ absl::string_view PutDecimal(uint64_t v, char (&out)[20]) {
 // `v` in lowercase hex at `p`, without leading zeros; returns the end.
 char* PutHex(uint64_t v, char* p) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  char digits[16];
-  int n = 0;
-  do {
-    digits[n++] = kDigits[v & 0xf];
-    v >>= 4;
-  } while (v != 0);
-  while (n > 0) *p++ = digits[--n];
-  return p;
+  int n = v == 0 ? 1 : (67 - __builtin_clzll(v)) / 4;  // hex digits: ceil(bits / 4)
+  for (int i = n - 1; i >= 0; --i, v >>= 4) p[i] = kDigits[v & 0xf];
+  return p + n;
 }
 
 absl::string_view ETagFor(const struct stat& st, char (&out)[36]) {
@@ -113,10 +108,14 @@ Outcome SendFile(Request& r, Ref<File> file, absl::string_view path, const struc
   char etag_text[36];
   absl::string_view etag = ETagFor(st, etag_text);
   char modified[29];
-  r.response_headers.Set("Content-Type", MimeTypeFor(path));
-  r.response_headers.Set("Last-Modified", HttpDate(st.st_mtim.tv_sec, modified));
-  r.response_headers.Set("ETag", etag);
-  r.response_headers.Set("Accept-Ranges", "none");
+  // Mostly the response has no fields yet, and nothing needs replacing.
+  filters::HeaderMap& h = r.response_headers;
+  void (filters::HeaderMap::*put)(absl::string_view, absl::string_view) =
+      h.empty() ? &filters::HeaderMap::Add : &filters::HeaderMap::Set;
+  (h.*put)("Content-Type", MimeTypeFor(path));
+  (h.*put)("Last-Modified", HttpDate(st.st_mtim.tv_sec, modified));
+  (h.*put)("ETag", etag);
+  (h.*put)("Accept-Ranges", "none");
   bool not_modified = false;
   if (r.request_headers.Has("If-None-Match")) {
     not_modified = EtagMatches(r.request_headers.GetCombined("If-None-Match"), etag);
@@ -130,7 +129,7 @@ Outcome SendFile(Request& r, Ref<File> file, absl::string_view path, const struc
   } else {
     r.status = 200;
     char length[20];
-    r.response_headers.Set("Content-Length", PutDecimal(static_cast<uint64_t>(st.st_size), length));
+    (h.*put)("Content-Length", PutDecimal(static_cast<uint64_t>(st.st_size), length));
     if (st.st_size > 0 && !r.is_head()) {
       bb.Append(Bucket::FileRange(r.allocator(), std::move(file), 0,
                                   static_cast<uint64_t>(st.st_size)));
