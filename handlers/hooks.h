@@ -163,6 +163,9 @@ class HandlerStack {
  private:
   template <typename>
   friend class Hook;
+  bool empty() const {
+    return !replaced_ && pushed_.empty() && (configured_ == nullptr || configured_->empty());
+  }
   std::optional<std::vector<Entry>> replaced_;
   const std::vector<Entry>* configured_ = nullptr;
   std::vector<Entry> pushed_;
@@ -225,6 +228,8 @@ class Hook {
   // Runs the handlers by the run type. `stack` may be null (no per-request handlers); handlers
   // may push onto it while running.
   Outcome Run(Arg& arg, HandlerStack<Arg>* stack = nullptr) const {
+    // Most phases of a request have nothing to run: answer before setting up the walk.
+    if (registered_.empty() && (stack == nullptr || stack->empty())) return Finished();
     std::optional<Outcome> stop;
     auto step = [&](const Entry& e) {
       Outcome r = internal::CallHandler(e.name, [&] { return e.fn(arg); });
@@ -246,10 +251,14 @@ class Hook {
         if (!step(e)) return *stop;
       }
     }
-    return type_ == RunType::kRunFirst ? Outcome::Declined() : Outcome::Ok();
+    return Finished();
   }
 
  private:
+  // What a run that no handler stopped returns.
+  Outcome Finished() const {
+    return type_ == RunType::kRunFirst ? Outcome::Declined() : Outcome::Ok();
+  }
   struct Registered {
     Order order;
     Entry entry;
