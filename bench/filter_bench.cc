@@ -132,19 +132,26 @@ class FdSink : public filters::OutputFilter {
   return fd != nullptr ? fd->bytes() : discard->bytes();
 }
 
+// For file input, `input` in a temporary file into `*file`; false (the benchmark stopped with
+// the error) when it cannot be made.
+bool InputFile(benchmark::State& state, absl::string_view input, const ChainOptions& options,
+               Ref<File>* file) {
+  if (options.input != ChainOptions::Input::kFile) return true;
+  absl::StatusOr<Ref<File>> f = TempFile(input);
+  if (!f.ok()) {
+    state.SkipWithError(std::string(f.status().message()).c_str());
+    return false;
+  }
+  *file = *std::move(f);
+  return true;
+}
+
 }  // namespace
 
 void RunChain(benchmark::State& state, const ChainFactory& make, absl::string_view input,
               const ChainOptions& options) {
   Ref<File> file;
-  if (options.input == ChainOptions::Input::kFile) {
-    absl::StatusOr<Ref<File>> f = TempFile(input);
-    if (!f.ok()) {
-      state.SkipWithError(std::string(f.status().message()).c_str());
-      return;
-    }
-    file = *std::move(f);
-  }
+  if (!InputFile(state, input, options, &file)) return;
   CopyStats before = GlobalCopyStats();
   uint64_t out = 0;
   for (auto _ : state) {
@@ -183,14 +190,7 @@ void RunChain(benchmark::State& state,
 void RunAgainst(benchmark::State& state, const ChainFactory& make, const ChainFactory& baseline,
                 absl::string_view input, const ChainOptions& options) {
   Ref<File> file;
-  if (options.input == ChainOptions::Input::kFile) {
-    absl::StatusOr<Ref<File>> f = TempFile(input);
-    if (!f.ok()) {
-      state.SkipWithError(std::string(f.status().message()).c_str());
-      return;
-    }
-    file = *std::move(f);
-  }
+  if (!InputFile(state, input, options, &file)) return;
   using Clock = std::chrono::steady_clock;
   // The time of one pass, or an error.
   auto time = [&](const ChainFactory& chain) -> absl::StatusOr<double> {

@@ -95,8 +95,8 @@ BucketPtr HttpHeaderFilter::Head(BucketAllocator* alloc) {
     if (named(f, "Server")) has_server = true;
     size += f.first.size() + f.second.size() + 4;
   }
-  size += 6 + date.size() + 2;                                      // "Date: " date CRLF
-  if (!has_server) size += 8 + server_name_.size() + 2;            // "Server: " name CRLF
+  size += 6 + date.size() + 2;                           // "Date: " date CRLF
+  if (!has_server) size += 8 + server_name_.size() + 2;  // "Server: " name CRLF
   // Written straight into a block of the connection's allocator: no allocation, no copy.
   Ref<HeapBlock> block = alloc->AllocateBlock(size);
   char* at = block->data();

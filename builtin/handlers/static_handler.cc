@@ -27,8 +27,14 @@ bool ParseHttpDate(absl::string_view s, time_t* out) {
   return true;
 }
 
-// "\"SIZE-MTIME_NS\"" in hex, written into `out` (no allocation and no format string to parse:
-// it is on every response).
+// An extension of at most 8 bytes (its dot included) as one word, so that the table is searched
+// by integer comparison: this runs on every static response.
+constexpr uint64_t ExtensionKey(absl::string_view ext) {
+  uint64_t key = 0;
+  for (char c : ext) key = key << 8 | static_cast<unsigned char>(c);
+  return key;
+}
+
 // `v` in decimal, written into `out`.
 absl::string_view PutDecimal(uint64_t v, char (&out)[20]) {
   char* end = out + sizeof(out);
@@ -48,6 +54,8 @@ char* PutHex(uint64_t v, char* p) {
   return p + n;
 }
 
+// "\"SIZE-MTIME_NS\"" in hex, written into `out` (no allocation and no format string to parse:
+// it is on every response).
 absl::string_view ETagFor(const struct stat& st, char (&out)[36]) {
   char* p = out;
   *p++ = '"';
@@ -143,18 +151,6 @@ Outcome SendFile(Request& r, Ref<File> file, absl::string_view path, const struc
 
 }  // namespace
 
-namespace {
-
-// An extension of at most 8 bytes (its dot included) as one word, so that the table is searched
-// by integer comparison: this runs on every static response.
-constexpr uint64_t ExtensionKey(absl::string_view ext) {
-  uint64_t key = 0;
-  for (char c : ext) key = key << 8 | static_cast<unsigned char>(c);
-  return key;
-}
-
-}  // namespace
-
 absl::string_view MimeTypeFor(absl::string_view path) {
   struct Type {
     uint64_t key;  // of the lowercase extension, with its dot
@@ -198,7 +194,8 @@ absl::string_view MimeTypeFor(absl::string_view path) {
   if (path.empty() || path[dot] != '.') return kDefault;
   uint64_t key = 0;
   for (size_t i = dot; i < path.size(); ++i) {
-    key = key << 8 | static_cast<unsigned char>(absl::ascii_tolower(static_cast<unsigned char>(path[i])));
+    unsigned char c = static_cast<unsigned char>(path[i]);
+    key = key << 8 | static_cast<unsigned char>(absl::ascii_tolower(c));
   }
   for (const Type& t : kTypes) {
     if (t.key == key) return t.type;

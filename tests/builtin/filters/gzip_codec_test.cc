@@ -342,7 +342,9 @@ TEST_P(GzipCodecTest, OutputDoesNotDependOnWhatTheStatesMemoryHeld) {
   // not depend on what that memory held. Freed blocks of the states' sizes, filled with a
   // pattern, are what malloc hands the next encoder.
   std::string text;
-  for (int i = 0; i < 9000; ++i) absl::StrAppend(&text, "<p class=\"row\">item ", i * 7919 % 1000, "</p>\n");
+  for (int i = 0; i < 9000; ++i) {
+    absl::StrAppend(&text, "<p class=\"row\">item ", i * 7919 % 1000, "</p>\n");
+  }
   for (int level : {1, 6}) {
     std::string first = Compress(GetParam(), level, text);
     ASSERT_FALSE(first.empty());
@@ -356,7 +358,8 @@ TEST_P(GzipCodecTest, OutputDoesNotDependOnWhatTheStatesMemoryHeld) {
         escaped = dirty;  // keeps the fill from being optimised away with the free
         free(dirty);
       }
-      EXPECT_EQ(Compress(GetParam(), level, text), first) << "level " << level << " fill " << int{fill};
+      EXPECT_EQ(Compress(GetParam(), level, text), first)
+          << "level " << level << " fill " << int{fill};
     }
   }
 }
