@@ -174,17 +174,18 @@ void RunChain(benchmark::State& state, const ChainFactory& make, absl::string_vi
   state.counters["flattens"] = static_cast<double>(copies.flattens) / streams;
 }
 
+ChainFactory ChainOf(std::function<std::unique_ptr<filters::OutputFilter>()> make) {
+  return [make = std::move(make)] {
+    std::vector<std::unique_ptr<filters::OutputFilter>> chain;
+    chain.push_back(make());
+    return chain;
+  };
+}
+
 void RunChain(benchmark::State& state,
               const std::function<std::unique_ptr<filters::OutputFilter>()>& make,
               absl::string_view input, const ChainOptions& options) {
-  RunChain(
-      state,
-      [&make] {
-        std::vector<std::unique_ptr<filters::OutputFilter>> chain;
-        chain.push_back(make());
-        return chain;
-      },
-      input, options);
+  RunChain(state, ChainOf(make), input, options);
 }
 
 void RunAgainst(benchmark::State& state, const ChainFactory& make, const ChainFactory& baseline,

@@ -53,6 +53,8 @@ struct ChainOptions {
 
 // The filters of one chain, in order; made fresh for every iteration.
 using ChainFactory = std::function<std::vector<std::unique_ptr<filters::OutputFilter>>()>;
+// The factory of a chain of the one filter `make` builds.
+ChainFactory ChainOf(std::function<std::unique_ptr<filters::OutputFilter>()> make);
 
 // Runs `input` through the chain `make` builds, once per iteration, and sets the counters
 // above. A chain error stops the benchmark with it (SkipWithError).

@@ -177,15 +177,8 @@ BENCHMARK(BM_PassThrough)->Unit(benchmark::kMillisecond);
 // them shows as a difference; here each iteration times both.
 void BM_ChunkAgainstPassThrough(benchmark::State& state) {
   static const std::string* data = new std::string(64 << 20, 'c');
-  auto one = [](auto make) {
-    return [make] {
-      std::vector<std::unique_ptr<filters::OutputFilter>> chain;
-      chain.push_back(make());
-      return chain;
-    };
-  };
-  bench::RunAgainst(state, one([] { return std::make_unique<filters::ChunkFilter>(); }),
-                    one([] { return std::make_unique<PassThrough>(); }), *data,
+  bench::RunAgainst(state, bench::ChainOf([] { return std::make_unique<filters::ChunkFilter>(); }),
+                    bench::ChainOf([] { return std::make_unique<PassThrough>(); }), *data,
                     {.bucket_size = kChunk, .sink = bench::ChainOptions::Sink::kSocket});
 }
 BENCHMARK(BM_ChunkAgainstPassThrough)->Unit(benchmark::kMillisecond)->Iterations(100);

@@ -118,12 +118,14 @@ Outcome SendFile(Request& r, Ref<File> file, absl::string_view path, const struc
   char modified[29];
   // Mostly the response has no fields yet, and nothing needs replacing.
   filters::HeaderMap& h = r.response_headers;
-  void (filters::HeaderMap::*put)(absl::string_view, absl::string_view) =
-      h.empty() ? &filters::HeaderMap::Add : &filters::HeaderMap::Set;
-  (h.*put)("Content-Type", MimeTypeFor(path));
-  (h.*put)("Last-Modified", HttpDate(st.st_mtim.tv_sec, modified));
-  (h.*put)("ETag", etag);
-  (h.*put)("Accept-Ranges", "none");
+  bool fresh = h.empty();
+  auto put = [&h, fresh](absl::string_view name, absl::string_view value) {
+    fresh ? h.Add(name, value) : h.Set(name, value);
+  };
+  put("Content-Type", MimeTypeFor(path));
+  put("Last-Modified", HttpDate(st.st_mtim.tv_sec, modified));
+  put("ETag", etag);
+  put("Accept-Ranges", "none");
   bool not_modified = false;
   if (r.request_headers.Has("If-None-Match")) {
     not_modified = EtagMatches(r.request_headers.GetCombined("If-None-Match"), etag);
@@ -137,7 +139,7 @@ Outcome SendFile(Request& r, Ref<File> file, absl::string_view path, const struc
   } else {
     r.status = 200;
     char length[20];
-    (h.*put)("Content-Length", PutDecimal(static_cast<uint64_t>(st.st_size), length));
+    put("Content-Length", PutDecimal(static_cast<uint64_t>(st.st_size), length));
     if (st.st_size > 0 && !r.is_head()) {
       bb.Append(Bucket::FileRange(r.allocator(), std::move(file), 0,
                                   static_cast<uint64_t>(st.st_size)));

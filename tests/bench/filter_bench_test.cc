@@ -76,11 +76,7 @@ class FilterBenchTest : public ::testing::Test {
              ex.request_headers.Set("Accept-Encoding", "gzip");
            }});
     })->Iterations(1);
-    auto chunk = [] {
-      std::vector<std::unique_ptr<filters::OutputFilter>> chain;
-      chain.push_back(std::make_unique<filters::ChunkFilter>());
-      return chain;
-    };
+    ChainFactory chunk = ChainOf([] { return std::make_unique<filters::ChunkFilter>(); });
     auto deflate = [] {
       std::vector<std::unique_ptr<filters::OutputFilter>> chain;
       filters::DeflateOptions o;
@@ -89,11 +85,9 @@ class FilterBenchTest : public ::testing::Test {
       chain.push_back(std::make_unique<filters::ChunkFilter>());
       return chain;
     };
-    auto failing = [] {
-      std::vector<std::unique_ptr<filters::OutputFilter>> chain;
-      chain.push_back(std::make_unique<Gather>());  // refuses a brigade over 1 MiB
-      return chain;
-    };
+    ChainFactory failing = ChainOf([] {  // Gather refuses a brigade over 1 MiB
+      return std::make_unique<Gather>();
+    });
     benchmark::RegisterBenchmark("against", [&text, chunk, deflate](benchmark::State& s) {
       RunAgainst(s, deflate, chunk, text,
                  {.bucket_size = 4096, .setup_exchange = [](filters::Exchange& ex) {
