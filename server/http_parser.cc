@@ -1,5 +1,7 @@
 #include "server/http_parser.h"
 
+#include <array>
+
 #include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -14,16 +16,51 @@ namespace {
 
 HttpError Bad(absl::string_view what) { return {400, std::string(what)}; }
 
-bool IsToken(absl::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!filters::IsTchar(c)) return false;
+// What each byte may be, by where it stands in a head: one lookup per byte, every byte looked
+// at once.
+enum CharClass : uint8_t {
+  kTcharClass = 1,   // RFC 9110 tchar: method, field name
+  kTargetClass = 2,  // visible ASCII: request target
+  kValueClass = 4,   // field-value: VCHAR, obs-text, SP, HTAB
+  kHostBadClass = 8,  // what a Host value must not hold: an authority has none of these
+};
+constexpr auto kClass = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    if (filters::internal::kTchar[c]) t[c] |= kTcharClass;
+    if (c > 0x20 && c < 0x7f) t[c] |= kTargetClass;
+    if ((c >= 0x20 && c != 0x7f) || c == '\t') t[c] |= kValueClass;
+  }
+  for (char c : absl::string_view(" /\\@")) t[static_cast<unsigned char>(c)] |= kHostBadClass;
+  return t;
+}();
+uint8_t ClassOf(char c) { return kClass[static_cast<unsigned char>(c)]; }
+
+// The length of the prefix of `s` whose bytes are all of `cls`.
+size_t Span(absl::string_view s, uint8_t cls) {
+  size_t i = 0;
+  while (i < s.size() && (ClassOf(s[i]) & cls)) ++i;
+  return i;
+}
+
+// The error for a byte that does not belong where it stands: CR, LF and NUL are named as
+// such wherever they are.
+HttpError BadByte(char c, absl::string_view otherwise) {
+  if (c == '\r' || c == '\n' || c == '\0') {
+    return Bad("CR, LF or NUL inside a line of the request head");
+  }
+  return Bad(otherwise);
+}
+
+// Whether `name`, a token, is `lower` (lower-case letters and '-') in any case: OR 0x20 lowers
+// a letter and keeps '-', and turns no other token byte into either.
+bool IsNamed(absl::string_view name, absl::string_view lower) {
+  if (name.size() != lower.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if ((name[i] | 0x20) != lower[i]) return false;
   }
   return true;
 }
-
-// Target characters: visible ASCII only (no spaces, controls, or bytes over 0x7e).
-bool IsTargetChar(char c) { return c > 0x20 && c < 0x7f; }
 
 }  // namespace
 
@@ -50,15 +87,15 @@ void RequestHeadParser::Reset(const HeadLimits& limits) {
 uint8_t RequestHeadParser::Classify(absl::string_view name) {
   switch (name.size()) {
     case 4:
-      return absl::EqualsIgnoreCase(name, "Host") ? kHost : 0;
+      return IsNamed(name, "host") ? kHost : 0;
     case 6:
-      return absl::EqualsIgnoreCase(name, "Expect") ? kExpect : 0;
+      return IsNamed(name, "expect") ? kExpect : 0;
     case 10:
-      return absl::EqualsIgnoreCase(name, "Connection") ? kConnection : 0;
+      return IsNamed(name, "connection") ? kConnection : 0;
     case 14:
-      return absl::EqualsIgnoreCase(name, "Content-Length") ? kContentLength : 0;
+      return IsNamed(name, "content-length") ? kContentLength : 0;
     case 17:
-      return absl::EqualsIgnoreCase(name, "Transfer-Encoding") ? kTransferEncoding : 0;
+      return IsNamed(name, "transfer-encoding") ? kTransferEncoding : 0;
     default:
       return 0;
   }
@@ -78,9 +115,8 @@ std::optional<HttpError> RequestHeadParser::AddLine(absl::string_view line) {
   if (!absl::EndsWith(line, "\n")) return Bad("request head ended in the middle of a line");
   if (!absl::EndsWith(line, "\r\n")) return Bad("bare LF ends a line of the request head");
   line.remove_suffix(2);
-  if (absl::c_any_of(line, [](char c) { return c == '\r' || c == '\n' || c == '\0'; })) {
-    return Bad("CR, LF or NUL inside a line of the request head");
-  }
+  // A CR, LF or NUL left inside the line is refused by the scan of the part it is in: none is
+  // a token, target or field-value byte.
   if (!started_) {
     started_ = true;
     return RequestLine(line);
@@ -90,56 +126,67 @@ std::optional<HttpError> RequestHeadParser::AddLine(absl::string_view line) {
 }
 
 std::optional<HttpError> RequestHeadParser::RequestLine(absl::string_view line) {
-  size_t sp1 = line.find(' ');
-  size_t sp2 = sp1 == absl::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-  if (sp2 == absl::string_view::npos || line.find(' ', sp2 + 1) != absl::string_view::npos) {
-    return Bad("request line is not METHOD SP TARGET SP VERSION");
-  }
+  constexpr absl::string_view kShape = "request line is not METHOD SP TARGET SP VERSION";
+  size_t sp1 = Span(line, kTcharClass);
+  if (sp1 == line.size()) return Bad(kShape);
+  if (line[sp1] != ' ') return BadByte(line[sp1], "request method is not a token");
+  if (sp1 == 0) return Bad(kShape);
   absl::string_view method = line.substr(0, sp1);
-  absl::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  absl::string_view version = line.substr(sp2 + 1);
-  if (!IsToken(method)) return Bad("request method is not a token");
-  if (target.empty()) return Bad("empty request target");
-  for (char c : target) {
-    if (!IsTargetChar(c)) return Bad("invalid character in request target");
-  }
+  absl::string_view rest = line.substr(sp1 + 1);
+  size_t sp2 = Span(rest, kTargetClass);
+  if (sp2 == rest.size()) return Bad(kShape);
+  if (rest[sp2] != ' ') return BadByte(rest[sp2], "invalid character in request target");
+  if (sp2 == 0) return Bad("empty request target");
+  absl::string_view target = rest.substr(0, sp2);
+  absl::string_view version = rest.substr(sp2 + 1);
   // HTTP-version = "HTTP/" DIGIT "." DIGIT
   if (version.size() != 8 || !absl::StartsWith(version, "HTTP/") ||
       !absl::ascii_isdigit(version[5]) || version[6] != '.' || !absl::ascii_isdigit(version[7])) {
+    for (char c : version) {
+      if (c == ' ') return Bad(kShape);
+      if (c == '\r' || c == '\n' || c == '\0') return BadByte(c, "");
+    }
     return Bad("malformed HTTP version");
   }
-  if (version != "HTTP/1.1" && version != "HTTP/1.0") {
+  bool http11 = version[5] == '1' && version[7] == '1';
+  if (!http11 && (version[5] != '1' || version[7] != '0')) {
     return HttpError{505, absl::StrCat(version, " is not supported")};
   }
   head_.method.assign(method.data(), method.size());
   head_.target.assign(target.data(), target.size());
   head_.protocol.assign(version.data(), version.size());
-  head_.keep_alive = version == "HTTP/1.1";
+  head_.keep_alive = http11;
   if (method == "CONNECT") return HttpError{501, "CONNECT is not supported"};
   absl::string_view path = target;
-  if (target == "*") {
-    if (method != "OPTIONS") return Bad("asterisk-form target outside OPTIONS");
-  } else if (target[0] != '/') {
-    // absolute-form: http://authority/path (RFC 9112 3.2.2); the authority is the host.
-    absl::string_view rest = target;
-    if (!absl::ConsumePrefix(&rest, "http://") && !absl::ConsumePrefix(&rest, "https://")) {
-      return Bad("request target is neither origin-form nor absolute-form");
+  if (target[0] != '/') {
+    if (target == "*") {
+      if (method != "OPTIONS") return Bad("asterisk-form target outside OPTIONS");
+    } else {
+      // absolute-form: http://authority/path (RFC 9112 3.2.2); the authority is the host.
+      absl::string_view after = target;
+      if (!absl::ConsumePrefix(&after, "http://") && !absl::ConsumePrefix(&after, "https://")) {
+        return Bad("request target is neither origin-form nor absolute-form");
+      }
+      size_t slash = after.find_first_of("/?");
+      absl::string_view authority = after.substr(0, slash);
+      if (authority.empty()) return Bad("absolute-form target without a host");
+      absolute_host_ = std::string(authority);
+      path = slash == absl::string_view::npos ? absl::string_view() : after.substr(slash);
     }
-    size_t slash = rest.find_first_of("/?");
-    absl::string_view authority = rest.substr(0, slash);
-    if (authority.empty()) return Bad("absolute-form target without a host");
-    absolute_host_ = std::string(authority);
-    path = slash == absl::string_view::npos ? absl::string_view() : rest.substr(slash);
   }
-  size_t q = path.find('?');
+  // One pass finds the query and refuses a fragment in the path.
+  size_t q = 0;
+  while (q < path.size() && path[q] != '?') {
+    if (path[q] == '#') return Bad("fragment in request target");
+    ++q;
+  }
   absl::string_view p = path.substr(0, q);
   if (p.empty()) p = "/";  // "http://h?x" means "/?x"
   head_.path.assign(p.data(), p.size());
-  if (q != absl::string_view::npos) {
+  if (q < path.size()) {
     absl::string_view query = path.substr(q + 1);
     head_.query.assign(query.data(), query.size());
   }
-  if (head_.path.find('#') != std::string::npos) return Bad("fragment in request target");
   return std::nullopt;
 }
 
@@ -148,22 +195,37 @@ std::optional<HttpError> RequestHeadParser::FieldLine(absl::string_view line) {
   if (++fields_ > limits_.fields) {
     return HttpError{431, absl::StrCat("more than ", limits_.fields, " header fields")};
   }
-  size_t colon = line.find(':');
-  if (colon == absl::string_view::npos) return Bad("header field without a colon");
+  size_t colon = Span(line, kTcharClass);
+  if (colon == line.size() || line[colon] != ':') {
+    if (line.find(':') == absl::string_view::npos) return Bad("header field without a colon");
+    size_t after = colon;
+    while (line[after] == ' ' || line[after] == '\t') ++after;
+    return BadByte(line[colon], line[after] == ':' && after > colon
+                                    ? "whitespace or nothing before a header field's colon"
+                                    : "invalid header field name");
+  }
+  if (colon == 0) return Bad("whitespace or nothing before a header field's colon");
   absl::string_view name = line.substr(0, colon);
-  if (!IsToken(name)) {
-    return Bad(name.empty() || name.back() == ' ' || name.back() == '\t'
-                   ? "whitespace or nothing before a header field's colon"
-                   : "invalid header field name");
-  }
-  absl::string_view value = absl::StripAsciiWhitespace(line.substr(colon + 1));
-  for (char c : value) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && u != '\t') || u == 0x7f) return Bad("control character in a header value");
-  }
+  // OWS is SP and HTAB only; any other control byte at either end is refused with the rest.
+  size_t first = colon + 1;
+  size_t last = line.size();
+  while (first < last && (line[first] == ' ' || line[first] == '\t')) ++first;
+  while (last > first && (line[last - 1] == ' ' || line[last - 1] == '\t')) --last;
+  absl::string_view value = line.substr(first, last - first);
+  size_t good = Span(value, kValueClass);
+  if (good != value.size()) return BadByte(value[good], "control character in a header value");
   uint8_t known = Classify(name);
   known_ |= known;
-  if (known == kHost) ++hosts_;
+  if (known == kHost) {
+    ++hosts_;
+    // An absolute-form target's authority replaces the field (RFC 9112 3.2.2), and Finish
+    // checks that instead.
+    if (!absolute_host_.has_value()) {
+      for (char c : value) {
+        if (ClassOf(c) & kHostBadClass) return Bad("invalid Host value");
+      }
+    }
+  }
   head_.headers.Add(name, value);
   return std::nullopt;
 }
@@ -179,10 +241,9 @@ std::optional<HttpError> RequestHeadParser::Finish() {
   } else if (hosts > 1) {
     return Bad("more than one Host field");
   }
-  if (std::optional<absl::string_view> host =
-          hosts > 0 || absolute_host_.has_value() ? h.Get("Host") : std::nullopt) {
-    for (char c : *host) {
-      if (c == ' ' || c == '/' || c == '\\' || c == '@') return Bad("invalid Host value");
+  if (absolute_host_.has_value()) {
+    for (char c : *absolute_host_) {
+      if (ClassOf(c) & kHostBadClass) return Bad("invalid Host value");
     }
   }
   std::vector<absl::string_view> lengths;

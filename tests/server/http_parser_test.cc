@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 
@@ -87,6 +88,79 @@ TEST(HttpParserTest, RefusesWithTheRightStatus) {
     EXPECT_EQ(e->status, c.status) << c.head << ": " << e->message;
     EXPECT_FALSE(e->message.empty());
   }
+}
+
+// Each byte is looked at once, by the part of the line it is in; the message still names what
+// was wrong, wherever in the line it is.
+TEST(HttpParserTest, NamesWhatIsWrongWhereverItIs) {
+  struct Case {
+    std::string head;
+    std::string message;
+  };
+  using namespace std::string_literals;
+  std::vector<Case> cases = {
+      {"G\0T / HTTP/1.1\r\n"s, "CR, LF or NUL inside a line of the request head"},
+      {"GET /a\rb HTTP/1.1\r\n", "CR, LF or NUL inside a line of the request head"},
+      {"GET / HTTP/1.\r\r\n", "CR, LF or NUL inside a line of the request head"},
+      {"GET / HTTP/1.1\r\nHo\rst: x\r\n", "CR, LF or NUL inside a line of the request head"},
+      {"GET / HTTP/1.1\r\nHost: a\0b\r\n"s, "CR, LF or NUL inside a line of the request head"},
+      {"G(T / HTTP/1.1\r\n", "request method is not a token"},
+      {"GET /a\tb HTTP/1.1\r\n", "invalid character in request target"},
+      {"GET  HTTP/1.1\r\n", "empty request target"},
+      {" / HTTP/1.1\r\n", "request line is not METHOD SP TARGET SP VERSION"},
+      {"GET /\r\n", "request line is not METHOD SP TARGET SP VERSION"},
+      {"GET / HTTP/1.1 \r\n", "request line is not METHOD SP TARGET SP VERSION"},
+      {"GET / HTTP/1.1 x\r\n", "request line is not METHOD SP TARGET SP VERSION"},
+      {"GET / HTTP/1x1\r\n", "malformed HTTP version"},
+      {"GET /a#b HTTP/1.1\r\n", "fragment in request target"},
+      {"GET / HTTP/1.1\r\nHost\r\n", "header field without a colon"},
+      {"GET / HTTP/1.1\r\nHost\t: x\r\n", "whitespace or nothing before a header field's colon"},
+      {"GET / HTTP/1.1\r\n: x\r\n", "whitespace or nothing before a header field's colon"},
+      {"GET / HTTP/1.1\r\nHo st: x\r\n", "invalid header field name"},
+      {"GET / HTTP/1.1\r\nHo(st: x\r\n", "invalid header field name"},
+      {"GET / HTTP/1.1\r\nX: a\x7f\r\n", "control character in a header value"},
+      // OWS is SP and HTAB: a vertical tab or form feed at a value's end is not trimmed away.
+      {"GET / HTTP/1.1\r\nX: a\v\r\n", "control character in a header value"},
+      {"GET / HTTP/1.1\r\nX: \fa\r\n", "control character in a header value"},
+      {"GET / HTTP/1.1\r\nHost: a@b\r\n", "invalid Host value"},
+      {"GET / HTTP/1.1\r\nHost: a/b\r\n", "invalid Host value"},
+      {"GET http://a@b/ HTTP/1.1\r\n\r\n", "invalid Host value"},
+  };
+  for (const Case& c : cases) {
+    std::optional<HttpError> e = Parse(c.head);
+    ASSERT_TRUE(e.has_value()) << absl::CEscape(c.head);
+    EXPECT_EQ(e->status, 400) << absl::CEscape(c.head);
+    EXPECT_EQ(e->message, c.message) << absl::CEscape(c.head);
+  }
+}
+
+TEST(HttpParserTest, FieldValuesAndNamesAsSent) {
+  RequestHead h;
+  ASSERT_FALSE(Parse("GET /p?a=1#x HTTP/1.0\r\nhOsT: \t h:1 \t\r\nX-Y:\r\n"
+                     "Z: caf\xc3\xa9 \"q\"\r\nContent-LENGTH: 3\r\n\r\n",
+                     &h));
+  EXPECT_EQ(h.protocol, "HTTP/1.0");
+  EXPECT_FALSE(h.keep_alive);
+  EXPECT_EQ(h.path, "/p");
+  EXPECT_EQ(h.query, "a=1#x");
+  EXPECT_EQ(h.content_length, 3u);
+  ASSERT_EQ(h.headers.size(), 4u);
+  EXPECT_EQ(h.headers.begin()[0].first, "hOsT");
+  EXPECT_EQ(h.headers.Get("host"), "h:1");
+  EXPECT_EQ(h.headers.Get("x-y"), "");
+  EXPECT_EQ(h.headers.Get("Z"), "caf\xc3\xa9 \"q\"");
+  // A bad Host field is ignored, not refused, where an absolute-form target names the host.
+  ASSERT_FALSE(Parse("OPTIONS http://good:80 HTTP/1.1\r\nHost: b@d\r\n\r\n", &h));
+  EXPECT_EQ(h.headers.Get("Host"), "good:80");
+  EXPECT_EQ(h.path, "/");
+  // Names are compared in any case, and only names of the same length and letters match.
+  ASSERT_FALSE(Parse("GET / HTTP/1.1\r\nHost: x\r\nCONNECTION: Close\r\n\r\n", &h));
+  EXPECT_FALSE(h.keep_alive);
+  ASSERT_FALSE(Parse("GET / HTTP/1.1\r\nHost: x\r\nConnection_: close\r\n"
+                     "Content-Lengt: x\r\n\r\n",
+                     &h));
+  EXPECT_TRUE(h.keep_alive);
+  EXPECT_FALSE(h.content_length.has_value());
 }
 
 }  // namespace
