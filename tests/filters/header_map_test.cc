@@ -42,6 +42,22 @@ TEST(HeaderMapTest, NamesFoldCaseOnlyForLetters) {
   EXPECT_FALSE(h.Get("Content_Length").has_value());
 }
 
+// Names are compared eight bytes at a time while the bytes are equal: a difference of case,
+// or of anything else, in or after the first eight must still be found.
+TEST(HeaderMapTest, LongNamesMatchInEveryCaseAndDifferAnywhere) {
+  HeaderMap h;
+  h.Add("Access-Control-Allow-Origin", "*");
+  h.Add("Strict-Transport-Security", "max-age=1");
+  EXPECT_EQ(h.Get("access-control-allow-origin"), "*");
+  EXPECT_EQ(h.Get("Access-Control-Allow-ORIGIN"), "*");
+  EXPECT_EQ(h.Get("ACCESS-Control-Allow-Origin"), "*");
+  EXPECT_EQ(h.Get("Strict-Transport-SecuritY"), "max-age=1");
+  EXPECT_FALSE(h.Get("Access-Control-Allow-Origim").has_value());
+  EXPECT_FALSE(h.Get("Access_Control-Allow-Origin").has_value());
+  EXPECT_FALSE(h.Get("Access-Control_Allow-Origin").has_value());
+  EXPECT_FALSE(h.Get("Strict-Transport-Securit\x19").has_value());
+}
+
 // Lookups of names the map never had are answered without a scan; the answers must be the
 // same as a scan's, whatever the case, after removals, a Set of a removed name and a Clear.
 TEST(HeaderMapTest, AbsentNamesAreAbsentAndPresentOnesFoundThroughEveryChange) {
