@@ -228,8 +228,14 @@ class Hook {
   // Runs the handlers by the run type. `stack` may be null (no per-request handlers); handlers
   // may push onto it while running.
   Outcome Run(Arg& arg, HandlerStack<Arg>* stack = nullptr) const {
-    // Most phases of a request have nothing to run: answer before setting up the walk.
+    // Most phases of a request have nothing to run: answer inline, before the call that sets
+    // up the walk (and saves the registers it needs).
     if (registered_.empty() && (stack == nullptr || stack->empty())) return Finished();
+    return RunHandlers(arg, stack);
+  }
+
+ private:
+  [[gnu::noinline]] Outcome RunHandlers(Arg& arg, HandlerStack<Arg>* stack) const {
     std::optional<Outcome> stop;
     auto step = [&](const Entry& e) {
       Outcome r = internal::CallHandler(e.name, [&] { return e.fn(arg); });
@@ -254,7 +260,6 @@ class Hook {
     return Finished();
   }
 
- private:
   // What a run that no handler stopped returns.
   Outcome Finished() const {
     return type_ == RunType::kRunFirst ? Outcome::Declined() : Outcome::Ok();
