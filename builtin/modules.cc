@@ -54,7 +54,7 @@ Outcome ServeStatus(Request& r) {
 // translate for static: opens the normalised path beneath the request's document root,
 // through this worker's cache of open files.
 Outcome TranslateToFile(Request& r) {
-  if (r.handler != "static") return Outcome::Declined();
+  if (!filters::IsLiteral(r.handler, "static")) return Outcome::Declined();
   // Assigned, not built and moved: a server that recycles the record keeps the string's room.
   r.filename.assign(r.document_root.data(), r.document_root.size());
   r.filename += r.uri;

@@ -74,7 +74,7 @@ BucketPtr HttpHeaderFilter::Head(BucketAllocator* alloc) {
   }
   if (!framing_->keep_alive) {
     h.Set("Connection", "close");
-  } else if (ex.protocol == "HTTP/1.0") {
+  } else if (filters::IsLiteral(ex.protocol, "HTTP/1.0")) {
     h.Set("Connection", "keep-alive");
   }
   absl::string_view reason = handlers::ReasonPhrase(ex.status);

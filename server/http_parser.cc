@@ -236,7 +236,7 @@ std::optional<HttpError> RequestHeadParser::Finish() {
   size_t hosts = hosts_;
   if (absolute_host_.has_value()) {
     h.Set("Host", *absolute_host_);
-  } else if (head_.protocol == "HTTP/1.1" && hosts != 1) {
+  } else if (filters::IsLiteral(head_.protocol, "HTTP/1.1") && hosts != 1) {
     return Bad(hosts == 0 ? "HTTP/1.1 request without Host" : "more than one Host field");
   } else if (hosts > 1) {
     return Bad("more than one Host field");

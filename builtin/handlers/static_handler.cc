@@ -206,7 +206,7 @@ absl::string_view MimeTypeFor(absl::string_view path) {
 }
 
 Outcome ServeStatic(Request& r) {
-  if (r.method != "GET" && r.method != "HEAD") {
+  if (!filters::IsLiteral(r.method, "GET") && !filters::IsLiteral(r.method, "HEAD")) {
     r.response_headers.Set("Allow", "GET, HEAD");
     return Outcome::Status(405);
   }
