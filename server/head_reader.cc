@@ -1,6 +1,7 @@
 #include "server/head_reader.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace brigade::server {
 
@@ -84,11 +85,16 @@ std::optional<HeadReader::Result> HeadReader::StepWhole(filters::InputChain& in,
   size_t used = 0;
   Result result = Result::kLine;
   while (used < data.size()) {
-    absl::string_view line = data.substr(used, data.find('\n', used) + 1 - used);
+    // memchr, not string_view::find: Debian's absl has its own string_view, searching out of
+    // line.
+    const char* lf = static_cast<const char*>(memchr(data.data() + used, '\n', data.size() - used));
+    absl::string_view line = data.substr(used, lf + 1 - (data.data() + used));
     used += line.size();
     if (!parser_->started()) {
-      absl::string_view first = line.substr(0, line.find_first_of("\r\n"));
-      request_line_.assign(first.data(), first.size());
+      // Up to the first CR, or the LF that ends the line.
+      const void* cr = memchr(line.data(), '\r', line.size());
+      request_line_.assign(line.data(), cr != nullptr ? static_cast<const char*>(cr) - line.data()
+                                                      : line.size() - 1);
     }
     if (std::optional<HttpError> err = parser_->AddLine(line)) {
       *error = *std::move(err);
