@@ -254,9 +254,18 @@ absl::Status CoreOutputFilter::WriteAll() {
     bool file_follows = e.stop != nullptr && e.stop->is_file();
     uint64_t done = 0;
     absl::Status s = WriteMemory(iov, e.count, e.bytes, file_follows, &done);
-    absl::StatusOr<Brigade> rest = pending_->SplitAtOffset(done);
-    if (!rest.ok()) return rest.status();
-    *pending_ = std::move(*rest);
+    if (done == e.bytes) {
+      // All of it went (the usual case): every bucket before the first one not exported goes,
+      // with the metadata among them, which the export passed over. No split, no new brigade.
+      for (Bucket* f = pending_->front(); f != e.stop; f = pending_->front()) {
+        if (f->is_eos() && progress_ != nullptr) progress_->eos_written = true;
+        pending_->Delete(f);
+      }
+    } else {
+      absl::StatusOr<Brigade> rest = pending_->SplitAtOffset(done);
+      if (!rest.ok()) return rest.status();
+      *pending_ = std::move(*rest);
+    }
     if (!s.ok()) return held(s);
   }
   return absl::OkStatus();
