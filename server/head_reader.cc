@@ -15,14 +15,14 @@ HeadReader::Result HeadReader::Step(filters::InputChain& in, BucketAllocator* al
   }
   if (!parser_->started() && partial_.empty()) {
     request_line_.clear();  // the last head's, until this one's first line comes
+    if (in.size() == 1) {
+      if (std::optional<Result> whole = StepWhole(in, alloc, bytes_in, error)) return *whole;
+    }
     // RFC 9112 2.2: empty lines before a request line are ignored.
     Brigade none(alloc);
     absl::Status s = in.Read(none, filters::ReadMode::kEatCrlf, BlockMode::kNonBlock, 0);
     if (absl::IsUnavailable(s)) return Result::kWait;
     if (!s.ok()) return Result::kClosed;
-    if (in.size() == 1) {
-      if (std::optional<Result> whole = StepWhole(in, alloc, bytes_in, error)) return *whole;
-    }
   }
   size_t limit = parser_->started() ? limits.field_size : limits.request_line;
   Brigade got(alloc);
@@ -70,13 +70,17 @@ std::optional<HeadReader::Result> HeadReader::StepWhole(filters::InputChain& in,
                                                         uint64_t* bytes_in, HttpError* error) {
   BRIGADE_REQUIRES(parser_ != nullptr && !parser_->started() && partial_.empty());
   Brigade ahead(alloc);
-  // Any failure here is the line path's to meet and report.
-  if (!in.Read(ahead, filters::ReadMode::kSpeculative, BlockMode::kNonBlock, kWholeHeadProbe)
-           .ok() ||
-      ahead.empty() || !ahead.front()->is_memory()) {
-    return std::nullopt;
-  }
-  absl::string_view data = ahead.front()->view();
+  absl::Status ahead_read =
+      in.Read(ahead, filters::ReadMode::kSpeculative, BlockMode::kNonBlock, kWholeHeadProbe);
+  if (absl::IsUnavailable(ahead_read)) return Result::kWait;
+  // Any other failure here is the line path's to meet and report.
+  if (!ahead_read.ok() || ahead.empty() || !ahead.front()->is_memory()) return std::nullopt;
+  absl::string_view block = ahead.front()->view();
+  // RFC 9112 2.2: empty lines before a request line are ignored, as the line path's EATCRLF
+  // read ignores them: taken with the head, not counted in it.
+  size_t skipped = 0;
+  while (skipped < block.size() && (block[skipped] == '\r' || block[skipped] == '\n')) ++skipped;
+  absl::string_view data = block.substr(skipped);
   size_t end = data.find("\r\n\r\n");
   if (end == absl::string_view::npos) return std::nullopt;
   data = data.substr(0, end + 4);
@@ -108,8 +112,11 @@ std::optional<HeadReader::Result> HeadReader::StepWhole(filters::InputChain& in,
     }
   }
   Brigade taken(alloc);
-  absl::Status s = in.Read(taken, filters::ReadMode::kReadBytes, BlockMode::kNonBlock, used);
-  if (!s.ok() || taken.Length() != std::optional<uint64_t>(used)) return Result::kClosed;
+  absl::Status s =
+      in.Read(taken, filters::ReadMode::kReadBytes, BlockMode::kNonBlock, skipped + used);
+  if (!s.ok() || taken.Length() != std::optional<uint64_t>(skipped + used)) {
+    return Result::kClosed;
+  }
   *bytes_in += used;
   return result;
 }

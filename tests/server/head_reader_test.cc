@@ -173,6 +173,27 @@ TEST_F(HeadReaderTest, AWholeHeadIsReadInOneStepAndLeavesTheBodyUnread) {
   EXPECT_TRUE(reader_.mid_head());
 }
 
+// Empty lines before a request line (a client's CRLF after a body) are taken with the head in
+// the same step, not counted in it, and leave the body that follows unread.
+TEST_F(HeadReaderTest, EmptyLinesBeforeAWholeHeadGoWithItInOneStep) {
+  const std::string head = "PUT /q HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n";
+  Send("\r\n\n\r\n" + head + "okGET");
+  ASSERT_EQ(reader_.Step(in_, alloc_, limits_, &bytes_, &error_), HeadReader::Result::kHead);
+  EXPECT_EQ(bytes_, head.size());
+  EXPECT_EQ(reader_.request_line(), "PUT /q HTTP/1.1");
+  Brigade body(alloc_);
+  ASSERT_TRUE(in_.Read(body, filters::ReadMode::kReadBytes, BlockMode::kNonBlock, 2).ok());
+  EXPECT_EQ(body.FlattenToString(100).value(), "ok");
+  EXPECT_EQ(Run(), HeadReader::Result::kWait);
+  EXPECT_TRUE(reader_.mid_head());
+  // Empty lines alone are eaten and the reader waits, no head begun.
+  Send(" / HTTP/1.1\r\nHost: x\r\n\r\n\r\n\r\n");
+  ASSERT_EQ(Run(), HeadReader::Result::kHead);
+  EXPECT_EQ(reader_.head().method, "GET");
+  EXPECT_EQ(Run(), HeadReader::Result::kWait);
+  EXPECT_FALSE(reader_.mid_head());
+}
+
 // A filter above CORE_IN that serves GETLINE and READBYTES but refuses SPECULATIVE, as a
 // connection filter may: heads still come whole, a line per read.
 class NoPeekFilter : public filters::InputFilter {
