@@ -8,30 +8,6 @@
 namespace brigade::filters {
 namespace {
 
-// Field names of different lengths (most pairs a lookup meets) differ at once. The rest are
-// compared here, inline, instead of by a library call per pair: eight bytes at a time while
-// they are equal (names mostly come spelled alike), then byte by byte, where two bytes match
-// when equal, or when they differ only in bit 0x20 and are letters.
-inline bool SameName(absl::string_view a, absl::string_view b) {
-  if (a.size() != b.size()) return false;
-  size_t i = 0;
-  for (; i + 8 <= a.size(); i += 8) {
-    uint64_t x;
-    uint64_t y;
-    memcpy(&x, a.data() + i, 8);
-    memcpy(&y, b.data() + i, 8);
-    if (x != y) break;
-  }
-  for (; i < a.size(); ++i) {
-    unsigned char x = static_cast<unsigned char>(a[i]);
-    unsigned char y = static_cast<unsigned char>(b[i]);
-    if (x == y) continue;
-    unsigned char lower = x | 0x20;
-    if ((x ^ y) != 0x20 || lower < 'a' || lower > 'z') return false;
-  }
-  return true;
-}
-
 // A name's bit in Store::names: by length and first byte, the same for every spelling
 // SameName matches.
 inline uint64_t NameBit(absl::string_view name) {
@@ -123,7 +99,7 @@ void HeaderMap::Add(absl::string_view name, absl::string_view value) {
 void HeaderMap::Set(absl::string_view name, absl::string_view value) {
   size_t first = 0;
   size_t n = size();
-  while (first < n && !SameName(store_->fields[first].first, name)) ++first;
+  while (first < n && !FieldNamesEqual(store_->fields[first].first, name)) ++first;
   if (first == n) return Add(name, value);
   // The first field keeps its place (and its name's spelling); later ones of the name go.
   EraseFrom(first + 1, name);
@@ -143,7 +119,7 @@ size_t HeaderMap::EraseFrom(size_t from, absl::string_view name) {
   Store& s = *store_;
   size_t kept = from;
   for (size_t i = from; i < s.fields.size(); ++i) {
-    if (SameName(s.fields[i].first, name)) {
+    if (FieldNamesEqual(s.fields[i].first, name)) {
       s.live -= s.fields[i].first.size() + s.fields[i].second.size();
     } else {
       s.fields[kept++] = s.fields[i];
@@ -157,7 +133,7 @@ size_t HeaderMap::EraseFrom(size_t from, absl::string_view name) {
 std::optional<absl::string_view> HeaderMap::Get(absl::string_view name) const {
   if (store_ == nullptr || !(store_->names & NameBit(name))) return std::nullopt;
   for (const Field& f : *this) {
-    if (SameName(f.first, name)) return f.second;
+    if (FieldNamesEqual(f.first, name)) return f.second;
   }
   return std::nullopt;
 }
@@ -166,7 +142,7 @@ std::vector<absl::string_view> HeaderMap::GetAll(absl::string_view name) const {
   std::vector<absl::string_view> out;
   if (store_ == nullptr || !(store_->names & NameBit(name))) return out;
   for (const Field& f : *this) {
-    if (SameName(f.first, name)) out.push_back(f.second);
+    if (FieldNamesEqual(f.first, name)) out.push_back(f.second);
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #ifndef FILTERS_EXCHANGE_H_
 #define FILTERS_EXCHANGE_H_
 
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -22,6 +23,31 @@
 #include "absl/strings/string_view.h"
 
 namespace brigade::filters {
+
+// Whether two field names are one name, in any case (RFC 9110 5.1). Inline, for the lookups
+// every filter makes on every response: names of different lengths (most pairs) differ at
+// once; the rest are compared eight bytes at a time while equal (names mostly come spelled
+// alike), then byte by byte, two bytes matching when equal or when they differ only in bit
+// 0x20 and are letters.
+inline bool FieldNamesEqual(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    uint64_t x;
+    uint64_t y;
+    memcpy(&x, a.data() + i, 8);
+    memcpy(&y, b.data() + i, 8);
+    if (x != y) break;
+  }
+  for (; i < a.size(); ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]);
+    unsigned char y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    unsigned char lower = x | 0x20;
+    if ((x ^ y) != 0x20 || lower < 'a' || lower > 'z') return false;
+  }
+  return true;
+}
 
 // A case-insensitive multimap of header fields that keeps insertion order (field order matters
 // to HTTP for repeated fields). O(n) lookups: messages hold tens of fields, not thousands.

@@ -86,7 +86,7 @@ BucketPtr HttpHeaderFilter::Head(BucketAllocator* alloc) {
   char date_text[29];
   absl::string_view date = handlers::HttpDate(time(nullptr), date_text);
   auto named = [](const filters::HeaderMap::Field& f, absl::string_view name) {
-    return f.first.size() == name.size() && absl::EqualsIgnoreCase(f.first, name);
+    return filters::FieldNamesEqual(f.first, name);
   };
   bool has_server = false;
   size_t size = 9 + code.size() + 1 + reason.size() + 2 + 2;  // "HTTP/1.1 " code " " reason CRLF CRLF
