@@ -132,9 +132,9 @@ class HeaderMap {
   std::unique_ptr<Store> store_;
 };
 
-// Whether `s` is `literal`. The length is compared first and then bytes of a known count,
-// which the compiler turns into a word compare or two; std::string's == calls memcmp. For the
-// method and protocol tests every filter makes on every request.
+// Whether `s` is `literal`: the length first, then bytes of a known count, which the compiler
+// turns into a word compare or two where std::string's == calls memcmp. The method and protocol
+// tests that filters make on every request use it.
 template <size_t N>
 inline bool IsLiteral(const std::string& s, const char (&literal)[N]) {
   return s.size() == N - 1 && memcmp(s.data(), literal, N - 1) == 0;

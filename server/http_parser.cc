@@ -16,8 +16,8 @@ namespace {
 
 HttpError Bad(absl::string_view what) { return {400, std::string(what)}; }
 
-// What each byte may be, by where it stands in a head: one lookup per byte, every byte looked
-// at once.
+// What each byte may be, by where it stands in a head: one lookup per byte, and each byte of a
+// line is looked at only once.
 enum CharClass : uint8_t {
   kTcharClass = 1,   // RFC 9110 tchar: method, field name
   kTargetClass = 2,  // visible ASCII: request target
