@@ -229,20 +229,22 @@ inline absl::StatusOr<Flow> OutputChain::Call(OutputFilter* filter, Brigade& bb)
     if (bb.ends_with_eos()) filter->saw_eos_ = true;
   }
   if (filter->threw_) return ThrewBefore(filter);
-  absl::StatusOr<Flow> flow;
-  try {
-    if (absl::Status s = core_.Enter(filter); !s.ok()) {
-      flow = s;
-    } else {
-      flow = filter->Filter(bb);
-      if (flow.ok() && !bb.empty()) flow = LeftBuckets(filter, bb);
-    }
-  } catch (...) {
-    filter->threw_ = true;
-    flow = Threw(filter->name());
-  }
+  absl::StatusOr<Flow> flow = Run(filter, bb);
+  if (flow.ok() && !bb.empty()) flow = LeftBuckets(filter, bb);
   core_.Leave(filter);  // may destroy a filter that removed itself
   return flow;
+}
+
+inline absl::StatusOr<Flow> OutputChain::Run(OutputFilter* filter, Brigade& bb) {
+  // The filter's result is returned as it is made: a StatusOr declared first and assigned
+  // would construct an Unknown status out of line on every call.
+  try {
+    if (absl::Status s = core_.Enter(filter); !s.ok()) return s;
+    return filter->Filter(bb);
+  } catch (...) {
+    filter->threw_ = true;
+    return Threw(filter->name());
+  }
 }
 
 std::vector<std::string> OutputChain::Names() const {

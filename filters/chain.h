@@ -140,6 +140,8 @@ class OutputChain {
   // Inserts here, or in the chain below for its kinds; Add and AddBorrowed say who owns it.
   OutputFilter* Place(HeldFilter<OutputFilter> filter);
   [[nodiscard]] absl::StatusOr<Flow> Call(OutputFilter* filter, Brigade& bb);
+  // Enters `filter` and runs it; what it throws becomes its stream's error.
+  [[nodiscard]] absl::StatusOr<Flow> Run(OutputFilter* filter, Brigade& bb);
   [[nodiscard]] absl::StatusOr<Flow> PassAfter(const OutputFilter* filter, Brigade& bb);
   void AppendReport(PipelineReport& report) const;
 
