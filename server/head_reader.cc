@@ -81,17 +81,15 @@ std::optional<HeadReader::Result> HeadReader::StepWhole(filters::InputChain& in,
   size_t skipped = 0;
   while (skipped < block.size() && (block[skipped] == '\r' || block[skipped] == '\n')) ++skipped;
   absl::string_view data = block.substr(skipped);
-  size_t end = data.find("\r\n\r\n");
-  if (end == absl::string_view::npos) return std::nullopt;
-  data = data.substr(0, end + 4);
-  // Each line as GETLINE would return it; the first empty line is the one at `end` (an earlier
-  // one would follow a bare LF, which the parser refuses first).
+  // Each line as GETLINE would return it. A block that ends before the head does leaves the
+  // lines fed so far taken and the rest to the line path, which goes on from there.
   size_t used = 0;
   Result result = Result::kLine;
   while (used < data.size()) {
     // memchr, not string_view::find: Debian's absl has its own string_view, searching out of
     // line.
     const char* lf = static_cast<const char*>(memchr(data.data() + used, '\n', data.size() - used));
+    if (lf == nullptr) break;
     absl::string_view line = data.substr(used, lf + 1 - (data.data() + used));
     used += line.size();
     if (!parser_->started()) {
@@ -111,6 +109,7 @@ std::optional<HeadReader::Result> HeadReader::StepWhole(filters::InputChain& in,
       break;
     }
   }
+  if (used == 0) return std::nullopt;
   Brigade taken(alloc);
   absl::Status s =
       in.Read(taken, filters::ReadMode::kReadBytes, BlockMode::kNonBlock, skipped + used);

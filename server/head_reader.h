@@ -94,8 +94,10 @@ class HeadReader {
   // The most a SPECULATIVE read asks for when looking for a whole head.
   static constexpr size_t kWholeHeadProbe = 16 * 1024;
 
-  // The whole-head path: nullopt when the head is not whole in the first block (then the
-  // line path reads it), else the step's result. REQUIRES: a new head, its parser not started.
+  // The whole-head path: the lines of a new head parsed where they lie in the first block.
+  // nullopt when that block holds no whole line (the line path then reads it); otherwise the
+  // step's result, kLine when the head goes on past the block (the line path reads the rest).
+  // REQUIRES: a new head, its parser not started.
   std::optional<Result> StepWhole(filters::InputChain& in, BucketAllocator* alloc,
                                   uint64_t* bytes_in, HttpError* error);
 

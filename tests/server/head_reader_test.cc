@@ -173,6 +173,25 @@ TEST_F(HeadReaderTest, AWholeHeadIsReadInOneStepAndLeavesTheBodyUnread) {
   EXPECT_TRUE(reader_.mid_head());
 }
 
+// A first block that ends inside the head: its whole lines are parsed where they lie, and the
+// rest of the head, a field cut in two included, comes by the line path.
+TEST_F(HeadReaderTest, AHeadCutOffAfterItsFirstLinesGoesOnFromWhereTheBlockEnded) {
+  const std::string head = "GET /c HTTP/1.1\r\nHost: x\r\nX-A: 12\r\nX-B: 3\r\n\r\n";
+  const size_t cut = head.find("12") + 1;  // inside X-A's value
+  Send("\r\n" + head.substr(0, cut));
+  ASSERT_EQ(Run(), HeadReader::Result::kWait);
+  EXPECT_TRUE(reader_.mid_head());
+  EXPECT_EQ(reader_.request_line(), "GET /c HTTP/1.1");
+  Send(head.substr(cut));
+  ASSERT_EQ(Run(), HeadReader::Result::kHead);
+  EXPECT_EQ(bytes_, head.size());
+  EXPECT_EQ(reader_.head().path, "/c");
+  EXPECT_EQ(reader_.head().headers.size(), 3u);
+  EXPECT_EQ(reader_.head().headers.Get("X-A"), "12");
+  EXPECT_EQ(reader_.head().headers.Get("X-B"), "3");
+  EXPECT_FALSE(reader_.mid_head());
+}
+
 // Empty lines before a request line (a client's CRLF after a body) are taken with the head in
 // the same step, not counted in it, and leave the body that follows unread.
 TEST_F(HeadReaderTest, EmptyLinesBeforeAWholeHeadGoWithItInOneStep) {
