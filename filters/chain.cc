@@ -49,20 +49,20 @@ absl::string_view ReadModeName(ReadMode mode) {
 template <typename T>
 T* ChainCore<T>::Insert(HeldFilter<T> filter) {
   filter->exchange_ = exchange_;
-  auto pos = filters_.end();
-  if (order_kind_ == ChainOrder::kByKind) {
-    pos = std::find_if(filters_.begin(), filters_.end(), [&](const HeldFilter<T>& f) {
-      return static_cast<int>(f->kind()) > static_cast<int>(filter->kind());
-    });
-  }
-  size_t at = static_cast<size_t>(pos - filters_.begin());
   T* inserted = filter.get();
-  // Appending, the usual case (filters come in kind order), skips the general insertion.
-  if (pos == filters_.end()) {
+  // Filters mostly come in kind order (a request's protocol filters, each after the last):
+  // then the new one goes at the end, and no other filter's place changes.
+  if (order_kind_ != ChainOrder::kByKind || filters_.empty() ||
+      static_cast<int>(filters_.back()->kind()) <= static_cast<int>(filter->kind())) {
+    filter->index_ = filters_.size();
     filters_.push_back(std::move(filter));
-  } else {
-    filters_.insert(pos, std::move(filter));
+    return inserted;
   }
+  auto pos = std::find_if(filters_.begin(), filters_.end(), [&](const HeldFilter<T>& f) {
+    return static_cast<int>(f->kind()) > static_cast<int>(filter->kind());
+  });
+  size_t at = static_cast<size_t>(pos - filters_.begin());
+  filters_.insert(pos, std::move(filter));
   Reindex(at);
   return inserted;
 }
