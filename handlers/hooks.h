@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -146,16 +147,16 @@ class HandlerStack {
   using Entry = HandlerEntry<Arg>;
   // Appends `entry`; it runs after every handler already in the list, in the current pass if
   // the phase is running.
-  void Push(Entry entry) { pushed_.push_back(std::move(entry)); }
+  void Push(Entry entry) { changes().pushed.push_back(std::move(entry)); }
   // Replaces the phase's whole list (registered handlers and pushed ones) with `entries`.
   void Set(std::vector<Entry> entries) {
-    replaced_ = std::move(entries);
-    pushed_.clear();
+    changes().replaced = std::move(entries);
+    changes().pushed.clear();
   }
-  bool replaced() const { return replaced_.has_value(); }
+  bool replaced() const { return replaced_list() != nullptr; }
   // True once a handler was pushed or the list was set: the stack differs from its
   // configuration.
-  bool modified() const { return replaced_.has_value() || !pushed_.empty(); }
+  bool modified() const { return replaced() || pushed_size() != 0; }
   // The handlers the configuration names for this phase.
   // REQUIRES: `entries` outlives the stack (a compiled configuration), or is null.
   void Configure(const std::vector<Entry>* entries) { configured_ = entries; }
@@ -163,12 +164,28 @@ class HandlerStack {
  private:
   template <typename>
   friend class Hook;
-  bool empty() const {
-    return !replaced_ && pushed_.empty() && (configured_ == nullptr || configured_->empty());
+  // What handlers changed, made by the first Push or Set: a request has a stack for each of
+  // its phases and mostly changes none, which then cost two words to build and a test to
+  // destroy.
+  struct Changes {
+    std::optional<std::vector<Entry>> replaced;
+    std::vector<Entry> pushed;
+  };
+  Changes& changes() {
+    if (changes_ == nullptr) changes_ = std::make_unique<Changes>();
+    return *changes_;
   }
-  std::optional<std::vector<Entry>> replaced_;
+  const std::vector<Entry>* replaced_list() const {
+    return changes_ != nullptr && changes_->replaced.has_value() ? &*changes_->replaced : nullptr;
+  }
+  size_t pushed_size() const { return changes_ == nullptr ? 0 : changes_->pushed.size(); }
+  // REQUIRES: i < pushed_size().
+  const Entry& pushed(size_t i) const { return changes_->pushed[i]; }
+  bool empty() const {
+    return !modified() && (configured_ == nullptr || configured_->empty());
+  }
   const std::vector<Entry>* configured_ = nullptr;
-  std::vector<Entry> pushed_;
+  std::unique_ptr<Changes> changes_;
 };
 
 template <typename Arg>
@@ -214,13 +231,13 @@ class Hook {
       names.push_back(e.name);
       return true;
     };
-    if (stack != nullptr && stack->replaced_) {
-      for (const Entry& e : *stack->replaced_) add(e);
+    if (stack != nullptr && stack->replaced()) {
+      for (const Entry& e : *stack->replaced_list()) add(e);
     } else {
       ForRegistered(stack, add);
     }
-    if (stack != nullptr) {
-      for (const Entry& e : stack->pushed_) names.push_back(e.name);
+    for (size_t i = 0; stack != nullptr && i < stack->pushed_size(); ++i) {
+      names.push_back(stack->pushed(i).name);
     }
     return names;
   }
@@ -242,20 +259,18 @@ class Hook {
       if (Stops(r)) stop = r;
       return !stop.has_value();
     };
-    if (stack != nullptr && stack->replaced_) {
+    if (stack != nullptr && stack->replaced()) {
       // Indexes and copies: a running handler may push or Set, reallocating the lists.
-      for (size_t i = 0; stack->replaced_ && i < stack->replaced_->size(); ++i) {
-        Entry e = (*stack->replaced_)[i];
+      for (size_t i = 0; stack->replaced() && i < stack->replaced_list()->size(); ++i) {
+        Entry e = (*stack->replaced_list())[i];
         if (!step(e)) return *stop;
       }
     } else if (!ForRegistered(stack, step)) {
       return *stop;
     }
-    if (stack != nullptr) {
-      for (size_t i = 0; i < stack->pushed_.size(); ++i) {
-        Entry e = stack->pushed_[i];
-        if (!step(e)) return *stop;
-      }
+    for (size_t i = 0; stack != nullptr && i < stack->pushed_size(); ++i) {
+      Entry e = stack->pushed(i);
+      if (!step(e)) return *stop;
     }
     return Finished();
   }
