@@ -203,13 +203,17 @@ handlers::StateSlot<std::shared_ptr<AccessLog>> access_log;
                 }
                 return Outcome::Ok();
               }));
+  // Only where an AccessLog is configured: without one, the log phase has nothing to run.
   ctx.AddHook(Phase::kLog, "access-log", std::function<Outcome(Request&)>([](Request& r) {
                 const handlers::ServerRecord* server = r.connection().server();
                 const std::shared_ptr<AccessLog>* log =
                     server == nullptr ? nullptr : access_log.Find(server->state);
                 if (log != nullptr && *log) (*log)->Write(r, r.keep_alive);
                 return Outcome::Ok();
-              }));
+              }),
+              {}, [](const handlers::ServerRecord& server) {
+                return !access_log_path.Get(*server.config).empty();
+              });
   return absl::OkStatus();
 }
 

@@ -90,6 +90,8 @@ enum class Order : int {
   kReallyLast = 30,
 };
 
+struct ServerRecord;
+
 // Where a module's hook goes: its Order, and modules whose hooks for the same phase must run
 // before it (after) or after it (before) — APR's predecessors and successors.
 struct HookPlacement {
@@ -97,6 +99,11 @@ struct HookPlacement {
   std::vector<std::string> after;   // modules to run first
   std::vector<std::string> before;  // modules to run later
 };
+
+// Whether a server needs a hook, asked once its configuration is read (Hooks::Prune): a hook
+// that would only find, on every request, that it has nothing to do is left out (a log hook
+// where no log is configured). Null: always needed.
+using HookNeeded = std::function<bool(const ServerRecord&)>;
 
 namespace internal {
 struct HookNode {
@@ -200,12 +207,18 @@ class Hook {
 
   // Adds `handler` at `order`, after every registered handler of the same order.
   void Register(Handler handler, Order order = Order::kMiddle, std::string name = "") {
-    Insert(Registered{order, Entry{std::move(handler), std::move(name)}, "", {}, {}});
+    Insert(Registered{order, Entry{std::move(handler), std::move(name)}, "", {}, {}, nullptr});
   }
   // Adds a module's `handler` as `placement` says; Sort() applies the modules' constraints.
-  void Register(Handler handler, HookPlacement placement, std::string name, std::string module) {
+  void Register(Handler handler, HookPlacement placement, std::string name, std::string module,
+                HookNeeded needed = nullptr) {
     Insert(Registered{placement.order, Entry{std::move(handler), std::move(name)}, std::move(module),
-                      std::move(placement.after), std::move(placement.before)});
+                      std::move(placement.after), std::move(placement.before), std::move(needed)});
+  }
+  // Drops the handlers that `server` does not need (their HookNeeded says no).
+  void Prune(const ServerRecord& server) {
+    std::erase_if(registered_,
+                  [&server](const Registered& r) { return r.needed && !r.needed(server); });
   }
   // Puts the handlers in run order: by Order, registration order within one Order, and every
   // module's after/before constraint. Call once all are registered.
@@ -285,6 +298,7 @@ class Hook {
     std::string module;
     std::vector<std::string> after;
     std::vector<std::string> before;
+    HookNeeded needed;
   };
   void Insert(Registered r) {
     auto pos = std::upper_bound(registered_.begin(), registered_.end(), r.order,

@@ -93,6 +93,13 @@ const RequestHook& Hooks::request(Phase phase) const {
   return request_[Index(phase, Phase::kPostReadRequest)];
 }
 
+void Hooks::Prune(const ServerRecord& server) {
+  BRIGADE_REQUIRES(server.config != nullptr);
+  for (ServerHook& h : server_) h.Prune(server);
+  for (ConnectionHook& h : connection_) h.Prune(server);
+  for (RequestHook& h : request_) h.Prune(server);
+}
+
 absl::Status Hooks::Sort() {
   auto sorted = [](Phase p, absl::Status s) {
     if (s.ok()) return s;

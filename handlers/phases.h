@@ -136,6 +136,9 @@ class Hooks {
   // Sorts every phase's hooks by their modules' constraints (Hook::Sort).
   // Errors: a cycle → FailedPrecondition naming the phase and the modules.
   [[nodiscard]] absl::Status Sort();
+  // Leaves out, in every phase, the hooks `server` does not need (HookNeeded).
+  // REQUIRES: server.config is set.
+  void Prune(const ServerRecord& server);
 
  private:
   std::array<ServerHook, 3> server_;

@@ -62,15 +62,15 @@ class ModuleContext {
   // hooks must run before or after it). A cycle is a start-up error naming the modules.
   void AddHook(handlers::Phase phase, std::string name,
                std::function<handlers::Outcome(handlers::Request&)> handler,
-               handlers::HookPlacement placement = {}) {
+               handlers::HookPlacement placement = {}, handlers::HookNeeded needed = nullptr) {
     registries_.hooks.request(phase).Register(std::move(handler), std::move(placement),
-                                              std::move(name), module_);
+                                              std::move(name), module_, std::move(needed));
   }
   void AddHook(handlers::Phase phase, std::string name,
                std::function<handlers::Outcome(handlers::Connection&)> handler,
-               handlers::HookPlacement placement = {}) {
+               handlers::HookPlacement placement = {}, handlers::HookNeeded needed = nullptr) {
     registries_.hooks.connection(phase).Register(std::move(handler), std::move(placement),
-                                                 std::move(name), module_);
+                                                 std::move(name), module_, std::move(needed));
   }
   void AddHook(handlers::Phase phase, std::string name,
                std::function<handlers::Outcome(handlers::ServerRecord&)> handler,

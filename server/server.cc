@@ -58,6 +58,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Create(ServerConfig config,
   s->listen_fds_.clear();  // the workers own them now
   s->record_.config = &s->config_.values;
   s->record_.blocking_pool = &s->blocking_pool_;
+  s->hooks_.Prune(s->record_);
   if (absl::Status st = handlers::RunServerConfig(s->hooks_, s->record_); !st.ok()) return st;
   return s;
 }

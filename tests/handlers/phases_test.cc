@@ -260,6 +260,34 @@ TEST_F(PhasesTest, ServerStartupRunsOpenLogsPostConfigThenChildInit) {
   EXPECT_EQ(order, (Runs{"open_logs", "post_config", "child_init"}));
 }
 
+// Pruning asks each hook's HookNeeded of the server, once: a hook the server does not need is
+// gone from its phase; one needed, or registered without a HookNeeded, stays where it was.
+TEST_F(PhasesTest, PruneLeavesOutTheHooksTheServerDoesNotNeed) {
+  auto record = [this](std::string name) {
+    return [this, name](Request&) {
+      ran_.push_back(name);
+      return Outcome::Ok();
+    };
+  };
+  auto configured = [](const ServerRecord& s) { return s.notes.contains("logging"); };
+  hooks_.request(Phase::kLog).Register(record("first"), {}, "first", "a");
+  hooks_.request(Phase::kLog).Register(record("logger"), {}, "logger", "b", configured);
+  hooks_.request(Phase::kLog).Register(record("last"), {}, "last", "c");
+  Hooks kept = hooks_;
+  ConfigValues values;
+  ServerRecord quiet;
+  quiet.config = &values;
+  hooks_.Prune(quiet);
+  EXPECT_EQ(hooks_.request(Phase::kLog).Names(), (Runs{"first", "last"}));
+  ServerRecord logging;
+  logging.config = &values;
+  logging.notes["logging"] = "on";
+  kept.Prune(logging);
+  Request r(&connection_);
+  kept.request(Phase::kLog).Run(r);
+  EXPECT_EQ(ran_, (Runs{"first", "logger", "last"}));
+}
+
 TEST_F(PhasesTest, ServerConfigStopsAtAFailingOpenLogsWithWhatTheHookSaid) {
   bool post_config_ran = false;
   hooks_.server(Phase::kOpenLogs).Register([](ServerRecord& s) {

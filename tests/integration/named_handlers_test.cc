@@ -332,6 +332,25 @@ TEST(ServerPhasesTest, ACycleOfHookConstraintsStopsStartUpNamingTheModules) {
             "post_read_request: hook ordering constraints form a cycle among modules x, y");
 }
 
+// The access log's hook is in a server's log phase only when an AccessLog is configured:
+// without one, no request runs it.
+TEST(ServerPhasesTest, TheAccessLogHookRunsOnlyWhereALogIsConfigured) {
+  modules::Registries registries;
+  ASSERT_TRUE(modules::RegisterModules(registries, builtin::BuiltinModules()).ok());
+  auto log_hooks = [&registries](const std::string& text) {
+    absl::StatusOr<ServerConfig> config = ParseConfig(text, "test.conf", registries);
+    EXPECT_TRUE(config.ok()) << config.status();
+    absl::StatusOr<std::unique_ptr<Server>> server =
+        Server::Create(*std::move(config), registries);
+    EXPECT_TRUE(server.ok()) << server.status();
+    return (*server)->hooks().request(Phase::kLog).Names();
+  };
+  EXPECT_EQ(log_hooks("Listen 127.0.0.1:0\nWorkers 1\n"), std::vector<std::string>{});
+  std::string log = ::testing::TempDir() + "/access_hook.log";
+  EXPECT_EQ(log_hooks("Listen 127.0.0.1:0\nWorkers 1\nAccessLog " + log + "\n"),
+            std::vector<std::string>{"access-log"});
+}
+
 // A protocol of a module's own, driving its socket itself as HTTP/1.1 does: it greets the
 // client with its address and closes.
 class BannerConnection final : public ConnectionBase {
