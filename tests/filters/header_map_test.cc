@@ -58,6 +58,33 @@ TEST(HeaderMapTest, LongNamesMatchInEveryCaseAndDifferAnywhere) {
   EXPECT_FALSE(h.Get("Strict-Transport-Securit\x19").has_value());
 }
 
+// Names are compared a word at a time, the last word overlapping, before any byte by byte: at
+// every length, a name matches itself and any change of case, and differs from a name with
+// any one byte changed, wherever it is.
+TEST(HeaderMapTest, FieldNamesEqualAtEveryLengthAndPosition) {
+  for (size_t n = 1; n <= 24; ++n) {
+    std::string name;
+    for (size_t i = 0; i < n; ++i) name += static_cast<char>('a' + i % 26);
+    EXPECT_TRUE(FieldNamesEqual(name, name)) << n;
+    EXPECT_FALSE(FieldNamesEqual(name, name + "a")) << n;
+    for (size_t i = 0; i < n; ++i) {
+      std::string upper = name;
+      upper[i] = static_cast<char>(upper[i] - 'a' + 'A');
+      EXPECT_TRUE(FieldNamesEqual(name, upper)) << n << " " << i;
+      EXPECT_TRUE(FieldNamesEqual(upper, name)) << n << " " << i;
+      std::string other = name;
+      other[i] = '-';
+      EXPECT_FALSE(FieldNamesEqual(name, other)) << n << " " << i;
+      // Bytes that differ only in the case bit but are not letters.
+      std::string dash = name;
+      dash[i] = '-';
+      std::string cr = name;
+      cr[i] = '\r';
+      EXPECT_FALSE(FieldNamesEqual(dash, cr)) << n << " " << i;
+    }
+  }
+}
+
 // Lookups of names the map never had are answered without a scan; the answers must be the
 // same as a scan's, whatever the case, after removals, a Set of a removed name and a Clear.
 TEST(HeaderMapTest, AbsentNamesAreAbsentAndPresentOnesFoundThroughEveryChange) {
