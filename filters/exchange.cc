@@ -54,15 +54,16 @@ bool HeaderMap::Holds(absl::string_view text) const {
   return false;
 }
 
-char* HeaderMap::Reserve(size_t n, absl::string_view a, absl::string_view b) {
+template <typename HoldsSource>
+char* HeaderMap::Reserve(size_t n, HoldsSource holds_source) {
   // `new Store` and not make_unique, whose value-initialisation would zero the inline text.
   if (store_ == nullptr) store_.reset(new Store);
   Store* s = store_.get();
   // Text left behind by Set and Remove is bounded by what is live: a handler that sets a
   // field in a loop costs no more than the fields it keeps. Not while the new text is a view
   // of the old (copying one field to another), which the compaction would free.
-  if (n > s->tail_left && s->stored - s->live > std::max(s->live, kInlineText) && !Holds(a) &&
-      !Holds(b)) {
+  if (n > s->tail_left && s->stored - s->live > std::max(s->live, kInlineText) &&
+      !holds_source()) {
     Compact();
     s = store_.get();
   }
@@ -84,16 +85,36 @@ void HeaderMap::Compact() {
   *this = std::move(live);
 }
 
-void HeaderMap::Add(absl::string_view name, absl::string_view value) {
-  // One reservation for both, made before the field goes in: a compaction it makes moves only
-  // the fields already there.
-  char* at = Reserve(name.size() + value.size(), name, value);
+inline void HeaderMap::Append(char* at, absl::string_view name, absl::string_view value) {
   if (!name.empty()) memcpy(at, name.data(), name.size());
   if (!value.empty()) memcpy(at + name.size(), value.data(), value.size());
   store_->fields.emplace_back(absl::string_view(at, name.size()),
                               absl::string_view(at + name.size(), value.size()));
   store_->live += name.size() + value.size();
   store_->names |= NameBit(name);
+}
+
+void HeaderMap::Add(absl::string_view name, absl::string_view value) {
+  // One reservation for both, made before the field goes in: a compaction it makes moves only
+  // the fields already there.
+  char* at = Reserve(name.size() + value.size(),
+                     [&] { return Holds(name) || Holds(value); });
+  Append(at, name, value);
+}
+
+void HeaderMap::Add(std::initializer_list<Field> fields) {
+  size_t n = 0;
+  for (const Field& f : fields) n += f.first.size() + f.second.size();
+  char* at = Reserve(n, [&] {
+    for (const Field& f : fields) {
+      if (Holds(f.first) || Holds(f.second)) return true;
+    }
+    return false;
+  });
+  for (const Field& f : fields) {
+    Append(at, f.first, f.second);
+    at += f.first.size() + f.second.size();
+  }
 }
 
 void HeaderMap::Set(absl::string_view name, absl::string_view value) {
@@ -106,7 +127,7 @@ void HeaderMap::Set(absl::string_view name, absl::string_view value) {
   store_->live -= store_->fields[first].second.size();
   // Out of the live text, should Reserve compact.
   store_->fields[first].second = absl::string_view();
-  char* at = Reserve(value.size(), value, {});
+  char* at = Reserve(value.size(), [&] { return Holds(value); });
   if (!value.empty()) memcpy(at, value.data(), value.size());
   store_->fields[first].second = absl::string_view(at, value.size());
   store_->live += value.size();

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,10 @@ class HeaderMap {
 
   // Appends a field, keeping any earlier ones of the same name.
   void Add(absl::string_view name, absl::string_view value);
+  // Appends `fields` in order, as one Add each would, with one reservation for all their text:
+  // a handler that sets its response's fields together (the static handler's five) pays for
+  // the bookkeeping once.
+  void Add(std::initializer_list<Field> fields);
   // Replaces every field of `name` with one field, in the place of the first.
   void Set(absl::string_view name, absl::string_view value);
   // Removes every field of `name`; returns how many were removed.
@@ -125,9 +130,12 @@ class HeaderMap {
   };
   static_assert(sizeof(Store) <= 1024);
 
-  // `n` bytes of text storage for copies of `a` and `b`, valid until Clear or a compaction
-  // (which this may make first).
-  char* Reserve(size_t n, absl::string_view a, absl::string_view b);
+  // `n` bytes of text storage, valid until Clear or a compaction, which this may make first
+  // unless `holds_source()` says the text to be copied there is a view of this map's own.
+  template <typename HoldsSource>
+  char* Reserve(size_t n, HoldsSource holds_source);
+  // Appends a field whose text `at` has room for.
+  void Append(char* at, absl::string_view name, absl::string_view value);
   // Whether `s` points into this map's text.
   bool Holds(absl::string_view s) const;
   // Rewrites the text of the live fields into fresh storage, dropping what Set and Remove left.

@@ -129,17 +129,6 @@ int StatusForOpenError(int err, int missing) {
 Outcome SendFile(Request& r, Ref<File> file, absl::string_view path, const struct stat& st) {
   char etag_text[36];
   absl::string_view etag = ETagFor(st, etag_text);
-  char modified[29];
-  // Mostly the response has no fields yet, and nothing needs replacing.
-  filters::HeaderMap& h = r.response_headers;
-  bool fresh = h.empty();
-  auto put = [&h, fresh](absl::string_view name, absl::string_view value) {
-    fresh ? h.Add(name, value) : h.Set(name, value);
-  };
-  put("Content-Type", MimeTypeFor(path));
-  put("Last-Modified", HttpDate(st.st_mtim.tv_sec, modified));
-  put("ETag", etag);
-  put("Accept-Ranges", "none");
   bool not_modified = false;
   if (r.request_headers.Has("If-None-Match")) {
     not_modified = EtagMatches(r.request_headers.GetCombined("If-None-Match"), etag);
@@ -147,13 +136,31 @@ Outcome SendFile(Request& r, Ref<File> file, absl::string_view path, const struc
     time_t since;
     not_modified = ParseHttpDate(*ims, &since) && st.st_mtim.tv_sec <= since;
   }
+  char modified_text[29];
+  absl::string_view modified = HttpDate(st.st_mtim.tv_sec, modified_text);
+  char length_text[20];
+  absl::string_view length = PutDecimal(static_cast<uint64_t>(st.st_size), length_text);
+  filters::HeaderMap& h = r.response_headers;
+  absl::string_view type = MimeTypeFor(path);
+  if (h.empty() && !not_modified) {
+    // Mostly the response has no fields yet: all of them go in at once.
+    h.Add({{"Content-Type", type},
+           {"Last-Modified", modified},
+           {"ETag", etag},
+           {"Accept-Ranges", "none"},
+           {"Content-Length", length}});
+  } else {
+    h.Set("Content-Type", type);
+    h.Set("Last-Modified", modified);
+    h.Set("ETag", etag);
+    h.Set("Accept-Ranges", "none");
+    if (!not_modified) h.Set("Content-Length", length);
+  }
   Brigade bb(r.allocator());
   if (not_modified) {
     r.status = 304;
   } else {
     r.status = 200;
-    char length[20];
-    put("Content-Length", PutDecimal(static_cast<uint64_t>(st.st_size), length));
     if (st.st_size > 0 && !r.is_head()) {
       bb.Append(Bucket::FileRange(r.allocator(), std::move(file), 0,
                                   static_cast<uint64_t>(st.st_size)));
