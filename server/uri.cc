@@ -57,11 +57,49 @@ int Hex(char c) {
   return out;
 }
 
-[[nodiscard]] absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path) {
-  if (raw_path.find('%') == absl::string_view::npos) return RemoveDotSegments(raw_path);
+namespace {
+
+// True when `path` needs neither decoding nor RemoveDotSegments: it starts with '/', holds no
+// '%', and no segment is "." or "..", nor empty but the last. Most request paths are: one pass
+// over the bytes answers, and the path is then taken as it is.
+bool PlainAndNormal(absl::string_view path) {
+  if (path.empty() || path[0] != '/') return false;
+  size_t start = 1;  // of the segment being read
+  for (size_t i = 1; i <= path.size(); ++i) {
+    if (i < path.size() && path[i] != '/') {
+      if (path[i] == '%') return false;
+      continue;
+    }
+    size_t length = i - start;
+    if (length == 0 && i != path.size()) return false;
+    if (length == 1 && path[start] == '.') return false;
+    if (length == 2 && path[start] == '.' && path[start + 1] == '.') return false;
+    start = i + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status NormalizePathInto(absl::string_view raw_path, std::string* out) {
+  if (PlainAndNormal(raw_path)) {
+    out->assign(raw_path.data(), raw_path.size());
+    return absl::OkStatus();
+  }
+  if (raw_path.find('%') == absl::string_view::npos) {
+    *out = RemoveDotSegments(raw_path);
+    return absl::OkStatus();
+  }
   absl::StatusOr<std::string> decoded = PercentDecode(raw_path);
   if (!decoded.ok()) return decoded.status();
-  return RemoveDotSegments(*decoded);
+  *out = RemoveDotSegments(*decoded);
+  return absl::OkStatus();
+}
+
+[[nodiscard]] absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path) {
+  std::string out;
+  if (absl::Status s = NormalizePathInto(raw_path, &out); !s.ok()) return s;
+  return out;
 }
 
 namespace {

@@ -27,6 +27,9 @@ std::string RemoveDotSegments(absl::string_view path);
 // exactly once).
 // Errors: as PercentDecode.
 [[nodiscard]] absl::StatusOr<std::string> NormalizePath(absl::string_view raw_path);
+// The same, written into `out` (its capacity reused: a connection keeps one string for its
+// requests' paths). On an error `out` is left as it was.
+[[nodiscard]] absl::Status NormalizePathInto(absl::string_view raw_path, std::string* out);
 
 // The file for `decoded_path` (already decoded and normalized) under `real_root`, with
 // symlinks resolved. Errors: NotFound when it does not exist; PermissionDenied when the real

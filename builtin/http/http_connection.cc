@@ -154,12 +154,12 @@ void HttpConnection::StartRequest(RequestHead& head) {
   r.protocol = head.protocol;
   r.request_headers = std::move(head.headers);
 
-  absl::StatusOr<std::string> path = NormalizePath(head.path);
-  if (!path.ok()) {
-    handlers::AbandonRequestCycle(r, 400, path.status().message());
+  r.uri = std::move(f.spare_uri);
+  if (absl::Status s = NormalizePathInto(head.path, &r.uri); !s.ok()) {
+    r.uri.assign("/");  // not the last request's
+    handlers::AbandonRequestCycle(r, 400, s.message());
     return;
   }
-  r.uri = *std::move(path);
   r.args = head.query;
   const CompiledLocation& loc = server().locations().Match(r.uri);
   loc.Apply(r);
@@ -292,6 +292,7 @@ void HttpConnection::EndRequest(InFlight& f) {
   f.spare_fields.Clear();
   f.spare_line = std::move(r.the_request);
   f.spare_filename = std::move(r.filename);
+  f.spare_uri = std::move(r.uri);
   f.request.reset();
   f.http_in_filter.reset();
   f.header.reset();

@@ -72,9 +72,10 @@ class HttpConnection final : public ConnectionBase {
     bool keep = false;  // decided once the response is on the wire
     bool keep_decided = false;
     // Between requests: the last one's response fields (cleared), and the room its request
-    // line and file name took.
+    // line, path and file name took.
     filters::HeaderMap spare_fields;
     std::string spare_line;
+    std::string spare_uri;
     std::string spare_filename;
   };
 

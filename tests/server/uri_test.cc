@@ -23,6 +23,22 @@ TEST(UriTest, PercentDecodeDecodesAndRefusesMalformedEscapesAndNul) {
   }
 }
 
+// Paths taken as they are (no '%', no dot or empty segment) and paths that need the full
+// treatment come out as RemoveDotSegments of the decoded path would make them, into a string
+// that had something else in it; a bad escape leaves that string as it was.
+TEST(UriTest, NormalizePathIntoTakesPlainPathsAsTheyAreAndAgreesWithTheFullPath) {
+  for (absl::string_view raw :
+       {"/", "/a", "/a/", "/a/b.txt", "/.a", "/a.", "/..a", "/a..", "/.../x", "//", "/a//b",
+        "/.", "/..", "/a/.", "/a/..", "/a/./b", "/a/../b", "a/b", "", "/%61/b", "/a%2f..%2fb"}) {
+    std::string out = "/previous/request/path";
+    ASSERT_TRUE(NormalizePathInto(raw, &out).ok()) << raw;
+    EXPECT_EQ(out, RemoveDotSegments(PercentDecode(raw).value())) << raw;
+  }
+  std::string kept = "/previous";
+  EXPECT_FALSE(NormalizePathInto("/%zz", &kept).ok());
+  EXPECT_EQ(kept, "/previous");
+}
+
 TEST(UriTest, NormalizePathDecodesBeforeRemovingDotSegments) {
   EXPECT_EQ(NormalizePath("/%72everse/lines.txt").value_or("?"), "/reverse/lines.txt");
   EXPECT_EQ(NormalizePath("/echo/../index.html").value_or("?"), "/index.html");
