@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -60,23 +61,23 @@ int Hex(char c) {
 namespace {
 
 // True when `path` needs neither decoding nor RemoveDotSegments: it starts with '/', holds no
-// '%', and no segment is "." or "..", nor empty but the last. Most request paths are: one pass
-// over the bytes answers, and the path is then taken as it is.
+// '%', and no segment is "." or "..", nor empty but the last. Most request paths are: memchr
+// answers for the '%' and finds the slashes, and the path is then taken as it is.
 bool PlainAndNormal(absl::string_view path) {
-  if (path.empty() || path[0] != '/') return false;
-  size_t start = 1;  // of the segment being read
-  for (size_t i = 1; i <= path.size(); ++i) {
-    if (i < path.size() && path[i] != '/') {
-      if (path[i] == '%') return false;
-      continue;
-    }
-    size_t length = i - start;
-    if (length == 0 && i != path.size()) return false;
-    if (length == 1 && path[start] == '.') return false;
-    if (length == 2 && path[start] == '.' && path[start + 1] == '.') return false;
-    start = i + 1;
+  if (path.empty() || path[0] != '/' || memchr(path.data(), '%', path.size()) != nullptr) {
+    return false;
   }
-  return true;
+  const char* end = path.data() + path.size();
+  for (const char* segment = path.data() + 1;;) {
+    const char* slash = static_cast<const char*>(memchr(segment, '/', end - segment));
+    const char* stop = slash != nullptr ? slash : end;
+    size_t length = static_cast<size_t>(stop - segment);
+    if (length == 0 && slash != nullptr) return false;
+    if (length == 1 && segment[0] == '.') return false;
+    if (length == 2 && segment[0] == '.' && segment[1] == '.') return false;
+    if (slash == nullptr) return true;
+    segment = slash + 1;
+  }
 }
 
 }  // namespace
