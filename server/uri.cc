@@ -60,13 +60,11 @@ int Hex(char c) {
 
 namespace {
 
-// True when `path` needs neither decoding nor RemoveDotSegments: it starts with '/', holds no
-// '%', and no segment is "." or "..", nor empty but the last. Most request paths are: memchr
-// answers for the '%' and finds the slashes, and the path is then taken as it is.
-bool PlainAndNormal(absl::string_view path) {
-  if (path.empty() || path[0] != '/' || memchr(path.data(), '%', path.size()) != nullptr) {
-    return false;
-  }
+// True when RemoveDotSegments would return `path` as it is: it starts with '/', and no segment
+// is "." or "..", nor empty but the last (a trailing slash). Most request paths are: memchr
+// finds the slashes.
+bool AlreadyNormal(absl::string_view path) {
+  if (path.empty() || path[0] != '/') return false;
   const char* end = path.data() + path.size();
   for (const char* segment = path.data() + 1;;) {
     const char* slash = static_cast<const char*>(memchr(segment, '/', end - segment));
@@ -83,12 +81,13 @@ bool PlainAndNormal(absl::string_view path) {
 }  // namespace
 
 absl::Status NormalizePathInto(absl::string_view raw_path, std::string* out) {
-  if (PlainAndNormal(raw_path)) {
-    out->assign(raw_path.data(), raw_path.size());
-    return absl::OkStatus();
-  }
-  if (raw_path.find('%') == absl::string_view::npos) {
-    *out = RemoveDotSegments(raw_path);
+  if (memchr(raw_path.data(), '%', raw_path.size()) == nullptr) {
+    // Most paths need neither decoding nor dot-segment removal: taken as they are.
+    if (AlreadyNormal(raw_path)) {
+      out->assign(raw_path.data(), raw_path.size());
+    } else {
+      *out = RemoveDotSegments(raw_path);
+    }
     return absl::OkStatus();
   }
   absl::StatusOr<std::string> decoded = PercentDecode(raw_path);
@@ -102,23 +101,6 @@ absl::Status NormalizePathInto(absl::string_view raw_path, std::string* out) {
   if (absl::Status s = NormalizePathInto(raw_path, &out); !s.ok()) return s;
   return out;
 }
-
-namespace {
-
-// True when RemoveDotSegments would return `path` as it is: it starts with '/', and no segment
-// is "." or "..", nor empty but the last (a trailing slash). Most request paths are.
-bool AlreadyNormal(absl::string_view path) {
-  if (path.empty() || path[0] != '/') return false;
-  for (size_t i = 1; i < path.size();) {
-    size_t end = std::min(path.find('/', i), path.size());
-    absl::string_view segment = path.substr(i, end - i);
-    if (segment == "." || segment == ".." || (segment.empty() && end != path.size())) return false;
-    i = end + 1;
-  }
-  return true;
-}
-
-}  // namespace
 
 std::string RemoveDotSegments(absl::string_view path) {
   if (AlreadyNormal(path)) return std::string(path);
