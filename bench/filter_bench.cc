@@ -1,6 +1,9 @@
 #include "bench/filter_bench.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,12 +39,12 @@ class Discard : public filters::OutputFilter {
   uint64_t bytes_ = 0;
 };
 
-// Stands in for the network: FdWriter (WRITE) on a pipe or a Unix stream socket — writev for
-// memory, splice or sendfile for file ranges, as a connection takes them — drained by a thread,
-// so bytes cross into the kernel and back. Not loopback TCP: TCP's segmentation at exactly
-// 64 KiB turns a few bytes of framing into a second segment per write, an artifact no real link
-// (MSS ~1460) has. A pipe's writer and reader take one mutex, and under a fast writer most of
-// the time goes to spinning on it; a socket's sides do not share one.
+// Stands in for the network: FdWriter (WRITE) on a pipe, a Unix stream socket or loopback TCP
+// — writev for memory, splice or sendfile for file ranges, as a connection takes them — drained
+// by a thread, so bytes cross into the kernel and back. The TCP connection's MSS is an Ethernet
+// link's: at loopback's own (65,483) a write of 64 KiB and a few bytes of framing becomes a
+// second segment, which no real link has. A pipe's writer and reader take one mutex, and under
+// a fast writer most of the time goes to spinning on it; a socket's sides do not share one.
 class FdSink : public filters::OutputFilter {
  public:
   explicit FdSink(ChainOptions::Sink kind)
@@ -69,11 +72,39 @@ class FdSink : public filters::OutputFilter {
       if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds.data()) != 0) abort();
       setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
       setsockopt(fds[0], SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    } else if (kind == ChainOptions::Sink::kTcp) {
+      fds = TcpPair(size);
     } else {
       if (pipe2(fds.data(), O_CLOEXEC) != 0) abort();
       fcntl(fds[1], F_SETPIPE_SZ, size);
     }
     return fds;
+  }
+
+  // A loopback TCP connection whose segments are an Ethernet link's (MSS 1448).
+  static std::array<int, 2> TcpPair(int buffer) {
+    int mss = 1448;
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listener < 0 || client < 0) abort();
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    setsockopt(listener, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss));
+    setsockopt(client, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof(mss));
+    if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        listen(listener, 1) != 0 ||
+        getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+        connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      abort();
+    }
+    int server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (server < 0) abort();
+    close(listener);
+    setsockopt(server, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer));
+    setsockopt(client, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
+    return {client, server};
   }
 
   std::array<int, 2> fds_;

@@ -18,9 +18,11 @@
 // memory buckets or ranges of a temporary file — one brigade per bucket, the last with EOS, and
 // the chain ends in a sink: kDiscard counts the bytes and drops them, kPipe writes them to a
 // pipe that a thread drains — memory with writev, file ranges with splice, as a connection
-// takes them — and kSocket does the same on a Unix stream socket (file ranges by sendfile).
-// A pipe's two ends share a mutex that a fast writer and its reader spin on; compare filters
-// whose cost is close to nothing on kSocket, whose time is the copy a write makes. Reported as
+// takes them — kSocket does the same on a Unix stream socket (file ranges by sendfile), and
+// kTcp on a loopback TCP connection whose segments are an Ethernet link's (MSS 1448). A pipe's
+// two ends share a mutex that a fast writer and its reader spin on; compare filters whose cost
+// is close to nothing on kTcp, as a response goes out, or kSocket, whose time is the copy a
+// write makes but which takes writes of a round size faster than others. Reported as
 // benchmark counters: bytes/s of input, out_ratio (output/input), and per stream the copy
 // accounting — bytes_copied, bytes_shared, bytes_read, blocks_allocated, flattens
 // (brigade/copy_stats.h).
@@ -46,7 +48,7 @@ namespace brigade::bench {
 struct ChainOptions {
   size_t bucket_size = 64 << 10;
   enum class Input { kMemory, kFile } input = Input::kMemory;
-  enum class Sink { kDiscard, kPipe, kSocket } sink = Sink::kDiscard;
+  enum class Sink { kDiscard, kPipe, kSocket, kTcp } sink = Sink::kDiscard;
   // Sets up each iteration's request and response (e.g. Accept-Encoding for DEFLATE).
   std::function<void(filters::Exchange&)> setup_exchange = nullptr;
 };

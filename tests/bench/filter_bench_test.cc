@@ -66,6 +66,16 @@ class FilterBenchTest : public ::testing::Test {
                 .input = ChainOptions::Input::kFile,
                 .sink = ChainOptions::Sink::kSocket});
     })->Iterations(2);
+    benchmark::RegisterBenchmark("pass/file/tcp", [&text](benchmark::State& s) {
+      RunChain(s, [] { return std::make_unique<filters::ChunkFilter>(); }, text,
+               {.bucket_size = 65536,
+                .input = ChainOptions::Input::kFile,
+                .sink = ChainOptions::Sink::kTcp});
+    })->Iterations(2);
+    benchmark::RegisterBenchmark("pass/memory/tcp", [&text](benchmark::State& s) {
+      RunChain(s, [] { return std::make_unique<filters::ChunkFilter>(); }, text,
+               {.bucket_size = 4096, .sink = ChainOptions::Sink::kTcp});
+    })->Iterations(2);
     benchmark::RegisterBenchmark("gather", [&text](benchmark::State& s) {
       RunChain(s, [] { return std::make_unique<Gather>(); }, text, {.bucket_size = 4096});
     })->Iterations(2);
@@ -130,6 +140,22 @@ TEST_F(FilterBenchTest, FileRangesReachTheSocketWithoutBeingRead) {
   const auto& c = reporter_.results.at("pass/file/socket/iterations:2");
   EXPECT_EQ(c.at("bytes_read"), 0);
   EXPECT_NEAR(c.at("out_ratio"), 1.0, 0.001);
+}
+
+TEST_F(FilterBenchTest, FileRangesReachTcpWithoutBeingRead) {
+  EXPECT_EQ(reporter_.errors.count("pass/file/tcp/iterations:2"), 0u);
+  const auto& c = reporter_.results.at("pass/file/tcp/iterations:2");
+  EXPECT_EQ(c.at("bytes_read"), 0);
+  EXPECT_NEAR(c.at("out_ratio"), 1.0, 0.001);
+}
+
+TEST_F(FilterBenchTest, MemoryBucketsReachTcpWithTheirFraming) {
+  EXPECT_EQ(reporter_.errors.count("pass/memory/tcp/iterations:2"), 0u);
+  const auto& c = reporter_.results.at("pass/memory/tcp/iterations:2");
+  // Every byte of the 256 chunks and their framing was written: 1 MiB, 256 size lines of 6
+  // bytes, 256 CRLFs and the last chunk.
+  EXPECT_DOUBLE_EQ(c.at("out_ratio"), static_cast<double>((1 << 20) + 256 * 8 + 5) / (1 << 20));
+  EXPECT_EQ(c.at("bytes_copied"), 256 * 6 + 5);
 }
 
 TEST_F(FilterBenchTest, AFilterThatGathersShowsItsCopies) {
