@@ -1,9 +1,14 @@
 #include "builtin/filters/gzip_codec.h"
 
 #include <isa-l.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -73,14 +78,82 @@ class GzipEncoder::Engine {
   // As GzipEncoder::Deflate.
   [[nodiscard]] virtual absl::StatusOr<Step> Deflate(absl::string_view in, char* out,
                                                      size_t out_size, Mode mode) = 0;
+  // As GzipEncoder::ReleaseMemory and releases_memory.
+  virtual void ReleaseMemory() {}
+  virtual bool releases_memory() const { return false; }
 };
 
 namespace {
 
+size_t PageSize() {
+  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return page;
+}
+
+size_t PageRound(size_t n) { return (n + PageSize() - 1) & ~(PageSize() - 1); }
+
+// zlib's allocations for one deflate stream, carved page-aligned out of one block, so that the
+// pages of its window, hash chains and pending buffer can be given back to the kernel while
+// their contents do not matter (after a full flush) and the stream stays usable.
+class DeflateArena {
+ public:
+  // Room for what deflateInit2 allocates with these parameters (deflate.c): the state, the
+  // window (2 << window_bits bytes), prev (2 << window_bits), head (2 << (mem_level + 7)) and
+  // the pending buffer (4 << (mem_level + 6)). What does not fit is taken from malloc.
+  DeflateArena(int window_bits, int mem_level) {
+    size_t w = size_t{2} << window_bits;
+    size_ = PageRound(16 * 1024) + 2 * PageRound(w) + PageRound(size_t{2} << (mem_level + 7)) +
+            PageRound(size_t{4} << (mem_level + 6));
+  }
+  ~DeflateArena() { free(base_); }
+  DeflateArena(const DeflateArena&) = delete;
+  DeflateArena& operator=(const DeflateArena&) = delete;
+
+  static voidpf Alloc(voidpf opaque, uInt items, uInt size) {
+    return static_cast<DeflateArena*>(opaque)->Take(size_t{items} * size);
+  }
+  static void Free(voidpf opaque, voidpf p) { static_cast<DeflateArena*>(opaque)->Give(p); }
+
+  // Gives back the pages of every allocation but the first (zlib's state, which lives on).
+  // Their contents read as zeros afterwards.
+  void ReleaseBuffers() {
+    for (size_t i = 1; i < count_; ++i) {
+      madvise(pieces_[i].first, pieces_[i].second, MADV_DONTNEED);
+    }
+  }
+
+ private:
+  void* Take(size_t n) {
+    size_t rounded = PageRound(n);
+    if (base_ == nullptr && posix_memalign(&base_, PageSize(), size_) != 0) base_ = nullptr;
+    if (base_ == nullptr || used_ + rounded > size_ || count_ == pieces_.size()) {
+      return malloc(n);
+    }
+    void* p = static_cast<char*>(base_) + used_;
+    used_ += rounded;
+    pieces_[count_++] = {p, rounded};
+    return p;
+  }
+  void Give(void* p) {
+    if (base_ != nullptr && p >= base_ && p < static_cast<char*>(base_) + size_) return;
+    free(p);
+  }
+
+  void* base_ = nullptr;
+  size_t size_ = 0;
+  size_t used_ = 0;
+  std::array<std::pair<void*, size_t>, 5> pieces_{};
+  size_t count_ = 0;
+};
+
 class ZlibEngine final : public GzipEncoder::Engine {
  public:
+  ZlibEngine(int window_bits, int mem_level) : arena_(window_bits, mem_level) {}
   ~ZlibEngine() override { deflateEnd(&stream_); }
   [[nodiscard]] absl::Status Init(const GzipEncoderOptions& options) {
+    stream_.zalloc = DeflateArena::Alloc;
+    stream_.zfree = DeflateArena::Free;
+    stream_.opaque = &arena_;
     // windowBits + 16 asks zlib for the gzip wrapper: header, CRC-32 and ISIZE trailer.
     int rc = deflateInit2(&stream_, options.level, Z_DEFLATED, options.window_bits + 16,
                           options.mem_level, Z_DEFAULT_STRATEGY);
@@ -95,7 +168,10 @@ class ZlibEngine final : public GzipEncoder::Engine {
     stream_.avail_in = static_cast<uInt>(in.size());
     stream_.next_out = reinterpret_cast<Bytef*>(out);
     stream_.avail_out = static_cast<uInt>(out_size);
-    int flush = mode == Mode::kFinish ? Z_FINISH : mode == Mode::kSync ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+    int flush = mode == Mode::kFinish ? Z_FINISH
+                : mode == Mode::kSync ? Z_SYNC_FLUSH
+                : mode == Mode::kFull ? Z_FULL_FLUSH
+                                      : Z_NO_FLUSH;
     int rc = deflate(&stream_, flush);
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
       return absl::InternalError(absl::StrCat("deflate failed: ", rc));
@@ -104,8 +180,14 @@ class ZlibEngine final : public GzipEncoder::Engine {
                              .produced = out_size - stream_.avail_out,
                              .done = rc == Z_STREAM_END};
   }
+  // After Z_FULL_FLUSH, with no input left in the window, zlib has cleared the hash heads and
+  // will start the window over: nothing it reads again comes from the old window, chains or
+  // pending buffer (deflate.c), and a zeroed hash head is what the clearing left.
+  void ReleaseMemory() override { arena_.ReleaseBuffers(); }
+  bool releases_memory() const override { return true; }
 
  private:
+  DeflateArena arena_;
   z_stream stream_{};
 };
 
@@ -135,7 +217,7 @@ class IsalEngine final : public GzipEncoder::Engine {
     stream_.avail_in = static_cast<uint32_t>(in.size());
     stream_.next_out = reinterpret_cast<uint8_t*>(out);
     stream_.avail_out = static_cast<uint32_t>(out_size);
-    stream_.flush = mode == Mode::kNone ? NO_FLUSH : SYNC_FLUSH;
+    stream_.flush = mode == Mode::kNone ? NO_FLUSH : mode == Mode::kFull ? FULL_FLUSH : SYNC_FLUSH;
     stream_.end_of_stream = mode == Mode::kFinish ? 1 : 0;
     int rc = isal_deflate(&stream_);
     if (rc != COMP_OK) return absl::InternalError(absl::StrCat("isal_deflate failed: ", rc));
@@ -172,7 +254,7 @@ absl::StatusOr<std::unique_ptr<GzipEncoder>> GzipEncoder::Create(
     if (absl::Status s = engine->Init(options); !s.ok()) return s;
     return std::unique_ptr<GzipEncoder>(new GzipEncoder(std::move(engine)));
   }
-  auto engine = std::make_unique<ZlibEngine>();
+  auto engine = std::make_unique<ZlibEngine>(options.window_bits, options.mem_level);
   if (absl::Status s = engine->Init(options); !s.ok()) return s;
   return std::unique_ptr<GzipEncoder>(new GzipEncoder(std::move(engine)));
 }
@@ -190,6 +272,10 @@ absl::StatusOr<GzipEncoder::Step> GzipEncoder::Deflate(absl::string_view in, cha
   }
   return step;
 }
+
+void GzipEncoder::ReleaseMemory() { engine_->ReleaseMemory(); }
+
+bool GzipEncoder::releases_memory() const { return engine_->releases_memory(); }
 
 // --- GzipDecoder ---
 

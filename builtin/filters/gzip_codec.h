@@ -63,17 +63,25 @@ class GzipEncoder {
   GzipEncoder(const GzipEncoder&) = delete;
   GzipEncoder& operator=(const GzipEncoder&) = delete;
 
-  enum class Mode { kNone, kSync, kFinish };
+  // kFull: a sync flush after which later output no longer refers back to earlier input (a
+  // full flush), which costs compression and lets ReleaseMemory give the history up.
+  enum class Mode { kNone, kSync, kFull, kFinish };
   struct Step {
     size_t consumed = 0;  // input bytes taken
     size_t produced = 0;  // output bytes written
     bool done = false;    // kFinish completed: the trailer is written
   };
-  // Compresses from `in` into `out` (at most out_size bytes). With kSync/kFinish, call again
-  // with the remaining input (possibly none) until the step writes less than out_size bytes
-  // (kSync) or reports done (kFinish).
+  // Compresses from `in` into `out` (at most out_size bytes). With kSync/kFull/kFinish, call
+  // again with the remaining input (possibly none) until the step writes less than out_size
+  // bytes (kSync, kFull) or reports done (kFinish).
   [[nodiscard]] absl::StatusOr<Step> Deflate(absl::string_view in, char* out, size_t out_size,
                                              Mode mode);
+  // Gives the pages of the backend's window and tables back to the kernel, for a stream that
+  // waits on a client that stopped reading; they come back, zeroed, when it compresses again.
+  // zlib only (releases_memory()); nothing on ISA-L. REQUIRES: the last Deflate calls made a
+  // whole kFull flush (one that wrote less than out_size bytes) of all the input given.
+  void ReleaseMemory();
+  bool releases_memory() const;
 
   uint64_t total_in() const { return total_in_; }
   uint64_t total_out() const { return total_out_; }
