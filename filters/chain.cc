@@ -247,6 +247,21 @@ inline absl::StatusOr<Flow> OutputChain::Run(OutputFilter* filter, Brigade& bb) 
   }
 }
 
+void OutputChain::NotifyStalled() {
+  for (OutputFilter* f = core_.First(); f != nullptr;) {
+    OutputFilter* next = core_.After(f);
+    if (f->initialized_ && !f->threw_ && f->depth_ == 0) {
+      try {
+        f->OnStalled();
+      } catch (...) {
+        f->threw_ = true;
+      }
+    }
+    f = next;
+  }
+  if (below_ != nullptr) below_->NotifyStalled();
+}
+
 std::vector<std::string> OutputChain::Names() const {
   std::vector<std::string> names;
   for (const OutputFilter* f : core_.Live()) names.push_back(f->name());

@@ -124,6 +124,9 @@ class OutputChain {
 
   // Passes `bb` to the first filter. On OK, `bb` is empty.
   [[nodiscard]] absl::StatusOr<Flow> Pass(Brigade& bb);
+  // Tells every filter here and below that the output is stalled (OutputFilter::OnStalled).
+  // A filter that throws there is not called again for this stream: its next call fails.
+  void NotifyStalled();
 
   // Filter names in chain order, including the chain below.
   std::vector<std::string> Names() const;

@@ -196,6 +196,7 @@ void DeflateFilter::EmitBlock() {
 }
 
 absl::Status DeflateFilter::Deflate(absl::string_view data, GzipEncoder::Mode mode) {
+  if (!data.empty()) released_ = false;
   while (true) {
     // A pooled block may be larger than block_size; only block_size bytes of it are used.
     if (!block_ || block_->fill() >= BlockLimit()) {
@@ -220,6 +221,16 @@ absl::Status DeflateFilter::Deflate(absl::string_view data, GzipEncoder::Mode mo
   return absl::OkStatus();
 }
 
+void DeflateFilter::OnStalled() {
+  if (encoder_ == nullptr || released_ || !failed_.ok() || !encoder_->releases_memory()) return;
+  if (absl::Status s = Deflate({}, GzipEncoder::Mode::kFull); !s.ok()) {
+    failed_ = s;
+    return;
+  }
+  encoder_->ReleaseMemory();
+  released_ = true;
+}
+
 absl::StatusOr<Flow> DeflateFilter::PassOut() {
   EmitBlock();
   out_bytes_ = 0;
@@ -242,6 +253,7 @@ absl::StatusOr<Flow> DeflateFilter::Filter(Brigade& bb) {
     pending_ = std::make_unique<Brigade>(bb.allocator());
     out_ = std::make_unique<Brigade>(bb.allocator());
   }
+  if (!failed_.ok()) return failed_;
   pending_->Concat(bb);
   while (!pending_->empty()) {
     Bucket* b = pending_->front();

@@ -19,7 +19,8 @@
 // Streaming: output goes out in blocks of block_size bytes, passed on at least every pass_bytes
 // and at the end of every input brigade; FLUSH → Z_SYNC_FLUSH and everything compressed so far
 // goes out before the FLUSH; EOS → the gzip trailer, then EOS, and the filter removes itself.
-// Memory per response is bounded by the backend's state plus pass_bytes, whatever the body size.
+// Memory per response is bounded by the backend's state plus pass_bytes, whatever the body size;
+// while the client does not read (OnStalled), zlib's state goes back to the kernel.
 // Options: level (1-9, default 6), window (9-15), memlevel (1-9), block, min_length, types, and
 // backend (zlib, the default, or isal: ISA-L, see gzip_codec.h).
 //
@@ -71,6 +72,11 @@ class DeflateFilter : public OutputFilter {
   }
 
   [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override;
+  // With zlib: a full flush, whose output waits with the rest, then the compressor's window,
+  // hash chains and pending buffer go back to the kernel (GzipEncoder::ReleaseMemory) until
+  // compressing resumes; the stream goes on as one gzip member, a little larger. ISA-L's
+  // state is kept.
+  void OnStalled() override;
   FilterTraits traits() const override;
 
   struct Decision {
@@ -100,6 +106,8 @@ class DeflateFilter : public OutputFilter {
   uint64_t out_bytes_ = 0;
   Ref<HeapBlock> block_;  // the block being filled
   size_t block_start_ = 0;  // first byte of block_ not yet in a bucket
+  bool released_ = false;   // the encoder's memory was given back; nothing compressed since
+  absl::Status failed_;     // an error of OnStalled's flush, for the next Filter call
 };
 
 void AddVaryAcceptEncoding(HeaderMap& headers);

@@ -77,6 +77,59 @@ TEST_F(ChainTest, RequestChainSitsAboveConnectionChain) {
   EXPECT_EQ(Rendered(), "body<EOS>");
 }
 
+// Passes everything on; counts what it is told of stalls, and throws there when asked.
+class StallCounter : public OutputFilter {
+ public:
+  StallCounter(std::string name, FilterKind kind, int* stalls, bool throws = false)
+      : OutputFilter(std::move(name), kind), stalls_(stalls), throws_(throws) {}
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override { return PassNext(bb); }
+  void OnStalled() override {
+    ++*stalls_;
+    if (throws_) throw std::runtime_error("stalled");
+  }
+
+ private:
+  int* stalls_;
+  bool throws_;
+};
+
+TEST_F(ChainTest, AStallIsToldToEveryFilterThatRanHereAndBelow) {
+  int request_stalls = 0, connection_stalls = 0, unused_stalls = 0;
+  Exchange conn_exchange;
+  OutputChain connection(&conn_exchange);
+  connection.Add(
+      std::make_unique<StallCounter>("tls", FilterKind::kConnection, &connection_stalls));
+  connection.Add(std::make_unique<CollectFilter>(&collected_));
+  OutputChain request(&exchange_, &connection);
+  request.Add(std::make_unique<StallCounter>("gzip", FilterKind::kContentSet, &request_stalls));
+  request.NotifyStalled();
+  EXPECT_EQ(request_stalls + connection_stalls, 0) << "not before a filter has run";
+  Brigade bb = Data({"x"});
+  ASSERT_TRUE(request.Pass(bb).ok());
+  // One added since has not run: it has nothing to give back.
+  request.Add(std::make_unique<StallCounter>("late", FilterKind::kResource, &unused_stalls));
+  request.NotifyStalled();
+  EXPECT_EQ(request_stalls, 1);
+  EXPECT_EQ(connection_stalls, 1);
+  EXPECT_EQ(unused_stalls, 0);
+}
+
+TEST_F(ChainTest, AFilterThatThrowsWhenStalledFailsItsNextCall) {
+  int stalls = 0;
+  OutputChain chain(&exchange_);
+  chain.Add(std::make_unique<StallCounter>("STALLS", FilterKind::kResource, &stalls, true));
+  chain.Add(std::make_unique<CollectFilter>(&collected_));
+  Brigade first = Data({"one"});
+  ASSERT_TRUE(chain.Pass(first).ok());
+  chain.NotifyStalled();
+  chain.NotifyStalled();
+  EXPECT_EQ(stalls, 1) << "not told again after it threw";
+  Brigade second = Data({"two"}, true);
+  absl::StatusOr<Flow> f = chain.Pass(second);
+  EXPECT_EQ(f.status().message(), "filter 'STALLS' threw earlier in this stream");
+  EXPECT_EQ(Rendered(), "one");
+}
+
 // Removes itself on its first call after passing that brigade on.
 class OnceFilter : public OutputFilter {
  public:

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +11,7 @@
 #include "filters/testing/split_invariance.h"
 #include "gtest/gtest.h"
 #include "tests/filters/filter_test_util.h"
+#include "tests/handlers/test_doubles.h"
 
 namespace brigade::filters {
 namespace {
@@ -167,6 +169,21 @@ TEST(DeflateFilterTest, BadOptionsAreRefusedWithAMessage) {
   EXPECT_EQ(DeflateOptions::Table().Parse(o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// The bytes `gz` holds so far, inflated as far as they go (no trailer needed).
+std::string InflatePrefix(const std::string& gz) {
+  z_stream s{};
+  inflateInit2(&s, 31);
+  std::string out(1 << 22, '\0');
+  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+  s.avail_in = static_cast<uInt>(gz.size());
+  s.next_out = reinterpret_cast<Bytef*>(out.data());
+  s.avail_out = static_cast<uInt>(out.size());
+  inflate(&s, Z_SYNC_FLUSH);
+  out.resize(s.total_out);
+  inflateEnd(&s);
+  return out;
+}
+
 TEST(DeflateFilterTest, FlushPassesEverythingCompressedSoFar) {
   for (GzipBackend backend : {GzipBackend::kZlib, GzipBackend::kIsal}) {
     Exchange ex = GzipRequest();
@@ -178,20 +195,93 @@ TEST(DeflateFilterTest, FlushPassesEverythingCompressedSoFar) {
     size_t flush = out->rendered.find("<FLUSH>");
     ASSERT_NE(flush, std::string::npos);
     // The bytes before FLUSH inflate (sync flush, no trailer yet) to exactly part1.
-    std::string before = out->rendered.substr(0, flush);
-    z_stream s{};
-    inflateInit2(&s, 31);
-    std::string decoded(part1.size() + 100, '\0');
-    s.next_in = reinterpret_cast<Bytef*>(before.data());
-    s.avail_in = static_cast<uInt>(before.size());
-    s.next_out = reinterpret_cast<Bytef*>(decoded.data());
-    s.avail_out = static_cast<uInt>(decoded.size());
-    inflate(&s, Z_SYNC_FLUSH);
-    decoded.resize(s.total_out);
-    inflateEnd(&s);
-    EXPECT_EQ(decoded, part1) << GzipBackendName(backend);
+    EXPECT_EQ(InflatePrefix(out->rendered.substr(0, flush)), part1) << GzipBackendName(backend);
     EXPECT_EQ(ZlibGunzip(out->bytes).value_or("?"), part1 + part2);
   }
+}
+
+// DEFLATE into a sink that answers kAgain past 4 KiB, as a full socket does: passes `body` in
+// 16 KiB brigades until the sink is full, tells the chain the output is stalled (twice, when
+// `stall`), then drains the sink and passes the rest. Returns the output and, in `at_stall`,
+// what had come out when the stall was noticed.
+std::string RunStalled(GzipBackend backend, const std::string& body, bool stall,
+                       std::string* at_stall) {
+  Exchange ex = GzipRequest();
+  Brigade wire(BucketAllocator::ForThisThread());
+  OutputChain chain(&ex);
+  DeflateOptions o;
+  o.codec.backend = backend;
+  chain.Add(Make(o));
+  auto* sink =
+      static_cast<handlers::test::ThrottledSink*>(chain.Add(
+          std::make_unique<handlers::test::ThrottledSink>(&wire, 4096)));
+  auto bytes = [&] {
+    sink->Drain();
+    absl::StatusOr<std::string> s = wire.FlattenToString(1 << 24);
+    wire.Clear();
+    return s.value_or("flatten failed");
+  };
+  std::string out;
+  size_t pos = 0;
+  bool stalled = false;
+  while (pos < body.size()) {
+    Brigade bb(wire.allocator());
+    size_t n = std::min<size_t>(16384, body.size() - pos);
+    EXPECT_TRUE(bb.WriteOwned(body.substr(pos, n)).ok());
+    pos += n;
+    if (pos == body.size()) bb.Append(Bucket::Eos(bb.allocator()));
+    absl::StatusOr<Flow> flow = chain.Pass(bb);
+    EXPECT_TRUE(flow.ok()) << flow.status();
+    if (flow.ok() && *flow == Flow::kAgain && !stalled) {
+      stalled = true;
+      if (stall) {
+        chain.NotifyStalled();
+        size_t held = sink->held_bytes();
+        chain.NotifyStalled();  // nothing compressed since: nothing more to flush
+        EXPECT_EQ(sink->held_bytes(), held);
+      }
+      // Everything DEFLATE has compressed goes out at the next pass; see what it is.
+      Brigade empty(wire.allocator());
+      EXPECT_TRUE(chain.Pass(empty).ok());
+      out += bytes();
+      if (at_stall != nullptr) *at_stall = out;
+    }
+    out += bytes();
+  }
+  // What DEFLATE set aside on the last kAgain goes on with empty passes; after EOS it leaves.
+  for (int i = 0; i < 100 && chain.size() > 1; ++i) {
+    Brigade empty(wire.allocator());
+    EXPECT_TRUE(chain.Pass(empty).ok());
+    out += bytes();
+  }
+  EXPECT_EQ(chain.size(), 1u);
+  out += bytes();
+  return out;
+}
+
+TEST(DeflateFilterTest, AStalledStreamGivesUpItsHistoryAndStillDecodes) {
+  std::string body = Text(40000);
+  std::string at_stall;
+  std::string out = RunStalled(GzipBackend::kZlib, body, /*stall=*/true, &at_stall);
+  EXPECT_TRUE(ZlibGunzip(out).value_or("decode failed") == body);
+  // The full flush left every byte compressed so far decodable, and more than one brigade of
+  // it was in (the sink took 4 KiB of output before it answered kAgain).
+  std::string prefix = InflatePrefix(at_stall);
+  EXPECT_GE(prefix.size(), 16384u);
+  EXPECT_TRUE(prefix == body.substr(0, prefix.size()));
+  std::string plain = RunStalled(GzipBackend::kZlib, body, /*stall=*/false, nullptr);
+  EXPECT_TRUE(ZlibGunzip(plain).value_or("decode failed") == body);
+  // The stall changed the stream (a full flush in it), and not its size by much.
+  EXPECT_TRUE(out != plain);
+  EXPECT_LT(out.size(), plain.size() + plain.size() / 4);
+  EXPECT_GT(out.size(), plain.size() - plain.size() / 4);
+}
+
+TEST(DeflateFilterTest, OnIsalAStallChangesNothing) {
+  std::string body = Text(40000);
+  std::string stalled = RunStalled(GzipBackend::kIsal, body, /*stall=*/true, nullptr);
+  EXPECT_TRUE(ZlibGunzip(stalled).value_or("decode failed") == body);
+  EXPECT_TRUE(stalled == RunStalled(GzipBackend::kIsal, body, /*stall=*/false, nullptr));
 }
 
 TEST(DeflateFilterTest, OutputComesInBoundedBlocks) {
