@@ -20,6 +20,9 @@ constexpr char kParserKind = 0;
 constexpr absl::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // The most one read of a discarded body asks for.
 constexpr size_t kDiscardPiece = 64 * 1024;
+// How long output waits for the client before the filters are told it is stalled
+// (OutputFilter::OnStalled) and may give back memory they can rebuild.
+constexpr int64_t kStalledOutputMs = 1000;
 
 }  // namespace
 
@@ -74,7 +77,10 @@ void HttpConnection::Advance() {
     // the deadline back. A body and output re-arm it on progress.
     bool head = !in_flight_ && !idle;
     if (!head || !head_deadline_set_) {
-      ArmTimer(1000 * int64_t{idle ? config().keepalive_timeout_s : config().timeout_s}, output);
+      int64_t ms = 1000 * int64_t{idle ? config().keepalive_timeout_s : config().timeout_s};
+      // Output first waits kStalledOutputMs, then the rest of Timeout (OnTimer).
+      stall_check_ = output && in_flight_ != nullptr && ms > kStalledOutputMs;
+      ArmTimer(stall_check_ ? kStalledOutputMs : ms, output);
     }
     head_deadline_set_ = head;
     CountOutput();
@@ -333,6 +339,12 @@ void HttpConnection::OnTimer() {
     return Advance();
   }
   if (WaitingForOutput()) {
+    if (stall_check_) {
+      stall_check_ = false;
+      in_flight_->request->output().NotifyStalled();
+      ArmTimer(1000 * int64_t{config().timeout_s} - kStalledOutputMs, /*for_output=*/true);
+      return;
+    }
     // Still reading, only slowly: the send queue shrank even though the socket never became
     // writable enough to wake the loop.
     if (SendQueueShrank()) {
