@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdlib>
 #include <utility>
 
@@ -90,70 +91,60 @@ size_t PageSize() {
   return page;
 }
 
-size_t PageRound(size_t n) { return (n + PageSize() - 1) & ~(PageSize() - 1); }
-
-// zlib's allocations for one deflate stream, carved page-aligned out of one block, so that the
-// pages of its window, hash chains and pending buffer can be given back to the kernel while
-// their contents do not matter (after a full flush) and the stream stays usable.
-class DeflateArena {
+// zlib's allocations for one deflate stream, from malloc as zlib's own allocator takes them
+// (the same heap reuse from one response to the next), remembered so that the whole pages
+// inside its window, hash chains and pending buffer can be given back to the kernel while their
+// contents do not matter (after a full flush) and the stream stays usable.
+class DeflateAllocations {
  public:
-  // Room for what deflateInit2 allocates with these parameters (deflate.c): the state, the
-  // window (2 << window_bits bytes), prev (2 << window_bits), head (2 << (mem_level + 7)) and
-  // the pending buffer (4 << (mem_level + 6)). What does not fit is taken from malloc.
-  DeflateArena(int window_bits, int mem_level) {
-    size_t w = size_t{2} << window_bits;
-    size_ = PageRound(16 * 1024) + 2 * PageRound(w) + PageRound(size_t{2} << (mem_level + 7)) +
-            PageRound(size_t{4} << (mem_level + 6));
-  }
-  ~DeflateArena() { free(base_); }
-  DeflateArena(const DeflateArena&) = delete;
-  DeflateArena& operator=(const DeflateArena&) = delete;
+  DeflateAllocations() = default;
+  DeflateAllocations(const DeflateAllocations&) = delete;
+  DeflateAllocations& operator=(const DeflateAllocations&) = delete;
 
   static voidpf Alloc(voidpf opaque, uInt items, uInt size) {
-    return static_cast<DeflateArena*>(opaque)->Take(size_t{items} * size);
+    return static_cast<DeflateAllocations*>(opaque)->Take(size_t{items} * size);
   }
-  static void Free(voidpf opaque, voidpf p) { static_cast<DeflateArena*>(opaque)->Give(p); }
+  static void Free(voidpf opaque, voidpf p) {
+    static_cast<DeflateAllocations*>(opaque)->Give(p);
+  }
 
-  // Gives back the pages of every allocation but the first (zlib's state, which lives on).
-  // Their contents read as zeros afterwards.
+  // Gives back the whole pages of every allocation but the first (zlib's state, which lives
+  // on); they read as zeros afterwards. Only bytes this stream owns are touched: malloc's own
+  // bookkeeping lies outside an allocation while it is held.
   void ReleaseBuffers() {
     for (size_t i = 1; i < count_; ++i) {
-      madvise(pieces_[i].first, pieces_[i].second, MADV_DONTNEED);
+      uintptr_t begin = reinterpret_cast<uintptr_t>(pieces_[i].first);
+      uintptr_t first = (begin + PageSize() - 1) & ~(PageSize() - 1);
+      uintptr_t last = (begin + pieces_[i].second) & ~(PageSize() - 1);
+      if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
     }
   }
 
  private:
   void* Take(size_t n) {
-    size_t rounded = PageRound(n);
-    if (base_ == nullptr && posix_memalign(&base_, PageSize(), size_) != 0) base_ = nullptr;
-    if (base_ == nullptr || used_ + rounded > size_ || count_ == pieces_.size()) {
-      return malloc(n);
-    }
-    void* p = static_cast<char*>(base_) + used_;
-    used_ += rounded;
-    pieces_[count_++] = {p, rounded};
+    void* p = malloc(n);
+    // deflateInit2 allocates five pieces (deflate.c); a sixth would only not be released.
+    if (p != nullptr && count_ < pieces_.size()) pieces_[count_++] = {p, n};
     return p;
   }
   void Give(void* p) {
-    if (base_ != nullptr && p >= base_ && p < static_cast<char*>(base_) + size_) return;
+    for (size_t i = 0; i < count_; ++i) {
+      if (pieces_[i].first == p) pieces_[i] = {nullptr, 0};
+    }
     free(p);
   }
 
-  void* base_ = nullptr;
-  size_t size_ = 0;
-  size_t used_ = 0;
   std::array<std::pair<void*, size_t>, 5> pieces_{};
   size_t count_ = 0;
 };
 
 class ZlibEngine final : public GzipEncoder::Engine {
  public:
-  ZlibEngine(int window_bits, int mem_level) : arena_(window_bits, mem_level) {}
   ~ZlibEngine() override { deflateEnd(&stream_); }
   [[nodiscard]] absl::Status Init(const GzipEncoderOptions& options) {
-    stream_.zalloc = DeflateArena::Alloc;
-    stream_.zfree = DeflateArena::Free;
-    stream_.opaque = &arena_;
+    stream_.zalloc = DeflateAllocations::Alloc;
+    stream_.zfree = DeflateAllocations::Free;
+    stream_.opaque = &allocations_;
     // windowBits + 16 asks zlib for the gzip wrapper: header, CRC-32 and ISIZE trailer.
     int rc = deflateInit2(&stream_, options.level, Z_DEFLATED, options.window_bits + 16,
                           options.mem_level, Z_DEFAULT_STRATEGY);
@@ -183,11 +174,11 @@ class ZlibEngine final : public GzipEncoder::Engine {
   // After Z_FULL_FLUSH, with no input left in the window, zlib has cleared the hash heads and
   // will start the window over: nothing it reads again comes from the old window, chains or
   // pending buffer (deflate.c), and a zeroed hash head is what the clearing left.
-  void ReleaseMemory() override { arena_.ReleaseBuffers(); }
+  void ReleaseMemory() override { allocations_.ReleaseBuffers(); }
   bool releases_memory() const override { return true; }
 
  private:
-  DeflateArena arena_;
+  DeflateAllocations allocations_;
   z_stream stream_{};
 };
 
@@ -254,7 +245,7 @@ absl::StatusOr<std::unique_ptr<GzipEncoder>> GzipEncoder::Create(
     if (absl::Status s = engine->Init(options); !s.ok()) return s;
     return std::unique_ptr<GzipEncoder>(new GzipEncoder(std::move(engine)));
   }
-  auto engine = std::make_unique<ZlibEngine>(options.window_bits, options.mem_level);
+  auto engine = std::make_unique<ZlibEngine>();
   if (absl::Status s = engine->Init(options); !s.ok()) return s;
   return std::unique_ptr<GzipEncoder>(new GzipEncoder(std::move(engine)));
 }
