@@ -40,8 +40,9 @@ constexpr int64_t kAcceptPauseMs = 100;
 constexpr int kMaxWaitMs = 1000;
 // Connections closed since the most there were, before freed memory goes back to the kernel.
 constexpr size_t kTrimAfterClosed = 512;
-// Or, after fewer closes, once no connection closed for this long: a few heavy connections (a
-// gzip stream holds 330 KiB) leave as much in the free lists as a crowd of light ones.
+// Or, after fewer closes or after requests, once no connection closed and no request ended for
+// this long: a few heavy responses (a gzip stream holds 330 KiB) leave as much in the free
+// lists as a crowd of light connections, whether or not their connections stay open.
 constexpr int64_t kTrimWhenQuietMs = 1000;
 
 class EpollWorker : public Worker {
@@ -123,21 +124,24 @@ class EpollWorker : public Worker {
         ++it;
       }
     }
-    // What connections allocated stays in malloc's free lists after they close; once many
-    // have gone, or some have and the worker is quiet, hand the free pages back to the kernel.
-    // Rare: malloc_trim walks the heap.
+    // What connections and responses allocated stays in malloc's free lists after they end;
+    // once many connections have gone, or after some work the worker is quiet, hand the free
+    // pages back to the kernel. Rare: malloc_trim walks the heap, and a busy worker, which
+    // reuses those pages, is never quiet.
     int64_t now = loop_->now_ms();
-    if (closed > 0) {
-      closed_since_trim_ += closed;
-      last_close_ms_ = now;
+    uint64_t served = counters_->requests.load(std::memory_order_relaxed);
+    if (closed > 0 || served != requests_seen_) {
+      requests_seen_ = served;
+      worked_since_trim_ = true;
+      last_work_ms_ = now;
     }
     high_water_ = std::max(high_water_, conns_.size());
     bool many = high_water_ - conns_.size() >= kTrimAfterClosed;
-    bool quiet = closed_since_trim_ > 0 && now - last_close_ms_ >= kTrimWhenQuietMs;
+    bool quiet = worked_since_trim_ && now - last_work_ms_ >= kTrimWhenQuietMs;
     if (many || quiet) {
       malloc_trim(0);
       high_water_ = conns_.size();
-      closed_since_trim_ = 0;
+      worked_since_trim_ = false;
     }
   }
 
@@ -218,8 +222,9 @@ class EpollWorker : public Worker {
   absl::flat_hash_map<uint64_t, std::unique_ptr<ConnectionBase>> conns_;
   uint64_t next_id_ = kFirstConnection;
   size_t high_water_ = 0;  // the most connections open since the last malloc_trim
-  size_t closed_since_trim_ = 0;
-  int64_t last_close_ms_ = 0;
+  uint64_t requests_seen_ = 0;      // the worker's request count at the last Reap
+  bool worked_since_trim_ = false;  // a connection closed or a request ended since
+  int64_t last_work_ms_ = 0;
   TimerNode pause_timer_{kPauseTimer};
   bool paused_ = false;
   bool stopping_ = false;
