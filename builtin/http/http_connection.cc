@@ -20,8 +20,8 @@ constexpr char kParserKind = 0;
 constexpr absl::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // The most one read of a discarded body asks for.
 constexpr size_t kDiscardPiece = 64 * 1024;
-// How long output waits for the client before the filters are told it is stalled
-// (OutputFilter::OnStalled) and may give back memory they can rebuild.
+// How long output waits with the client taking none of it before the filters are told it is
+// stalled (OutputFilter::OnStalled) and may give back memory they can rebuild.
 constexpr int64_t kStalledOutputMs = 1000;
 
 }  // namespace
@@ -340,6 +340,11 @@ void HttpConnection::OnTimer() {
   }
   if (WaitingForOutput()) {
     if (stall_check_) {
+      // A client still reading, however slowly, is not stalled: check again a second on.
+      if (SendQueueShrank()) {
+        ArmTimer(kStalledOutputMs, /*for_output=*/true);
+        return;
+      }
       stall_check_ = false;
       in_flight_->request->output().NotifyStalled();
       ArmTimer(1000 * int64_t{config().timeout_s} - kStalledOutputMs, /*for_output=*/true);

@@ -17,8 +17,9 @@
 // Timeouts (one timer): Timeout for a whole head from when the wait for it began (408), Timeout
 // re-armed on progress while a body trickles in (408 when nothing was sent yet) or while output
 // waits (the response is cut, and its log line says so), KeepAliveTimeout between requests.
-// Output that has waited a second is stalled: the filters are told (OnStalled), so that DEFLATE
-// gives its compressor's memory back while the client does not read. Between requests the connection may let its record go
+// Output that has waited a second with the client taking none of it is stalled: the filters are
+// told (OnStalled), so that DEFLATE gives its compressor's memory back while the client does not
+// read. Between requests the connection may let its record go
 // (ConnectionBase::ReleaseIdleRecord), so that an idle keep-alive connection of a busy worker
 // costs a few hundred bytes.
 //
