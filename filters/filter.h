@@ -132,8 +132,8 @@ class OutputFilter : public FilterBase {
   // passes brigades on with PassNext(); on an OK return `bb` is empty (what it held was passed
   // on or set aside), else the call fails with Internal.
   [[nodiscard]] virtual absl::StatusOr<Flow> Filter(Brigade& bb) = 0;
-  // The stream's output has waited a while for the client to take it (brigaded: a second
-  // without the socket draining enough to write): the filter may give back memory it can
+  // The stream's output has waited a while for the client to take it (brigaded: a second in
+  // which the client took none of it): the filter may give back memory it can
   // rebuild, at some cost, when output resumes (DEFLATE: its compressor's window and tables).
   // Called between Filter calls (OutputChain::NotifyStalled), never during one; what it
   // produces waits for the next Filter call. The default holds on to everything.
