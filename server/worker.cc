@@ -39,11 +39,10 @@ constexpr int64_t kAcceptPauseMs = 100;
 // The longest the loop sleeps: Stop wakes it, but a bound keeps the stop checks honest.
 constexpr int kMaxWaitMs = 1000;
 // Connections closed since the most there were, before freed memory goes back to the kernel.
+// Otherwise that happens once the worker has nothing to do: a few heavy responses (a gzip stream
+// holds 330 KiB) leave as much in the free lists as a crowd of light connections, whether or
+// not their connections stay open.
 constexpr size_t kTrimAfterClosed = 512;
-// Or, after fewer closes or after requests, once no connection closed and no request ended for
-// this long: a few heavy responses (a gzip stream holds 330 KiB) leave as much in the free
-// lists as a crowd of light connections, whether or not their connections stay open.
-constexpr int64_t kTrimWhenQuietMs = 1000;
 
 class EpollWorker : public Worker {
  public:
@@ -88,10 +87,17 @@ class EpollWorker : public Worker {
           break;
         }
       }
+      active_ = false;
       loop_->RunOnce(
           kMaxWaitMs,
-          [this](uint64_t id, uint32_t events) { OnEvent(id, events); },
-          [this](uint64_t id) { OnTimer(id); });
+          [this](uint64_t id, uint32_t events) {
+            active_ = true;
+            OnEvent(id, events);
+          },
+          [this](uint64_t id) {
+            active_ = true;
+            OnTimer(id);
+          });
       Reap();
     }
     conns_.clear();
@@ -125,19 +131,17 @@ class EpollWorker : public Worker {
       }
     }
     // What connections and responses allocated stays in malloc's free lists after they end;
-    // once many connections have gone, or after some work the worker is quiet, hand the free
-    // pages back to the kernel. Rare: malloc_trim walks the heap, and a busy worker, which
-    // reuses those pages, is never quiet.
-    int64_t now = loop_->now_ms();
+    // once many connections have gone, or after some work the worker waited a whole round for
+    // nothing, hand the free pages back to the kernel. Rare: malloc_trim walks the heap, and a
+    // worker with anything under way, which reuses those pages, is never idle a whole round.
     uint64_t served = counters_->requests.load(std::memory_order_relaxed);
     if (closed > 0 || served != requests_seen_) {
       requests_seen_ = served;
       worked_since_trim_ = true;
-      last_work_ms_ = now;
     }
     high_water_ = std::max(high_water_, conns_.size());
     bool many = high_water_ - conns_.size() >= kTrimAfterClosed;
-    bool quiet = worked_since_trim_ && now - last_work_ms_ >= kTrimWhenQuietMs;
+    bool quiet = worked_since_trim_ && !active_;
     if (many || quiet) {
       malloc_trim(0);
       high_water_ = conns_.size();
@@ -224,7 +228,7 @@ class EpollWorker : public Worker {
   size_t high_water_ = 0;  // the most connections open since the last malloc_trim
   uint64_t requests_seen_ = 0;      // the worker's request count at the last Reap
   bool worked_since_trim_ = false;  // a connection closed or a request ended since
-  int64_t last_work_ms_ = 0;
+  bool active_ = false;             // the last RunOnce dispatched an event or a timer
   TimerNode pause_timer_{kPauseTimer};
   bool paused_ = false;
   bool stopping_ = false;
