@@ -50,17 +50,22 @@ template <typename T>
 T* ChainCore<T>::Insert(HeldFilter<T> filter) {
   filter->exchange_ = exchange_;
   T* inserted = filter.get();
-  // Filters mostly come in kind order (a request's protocol filters, each after the last):
-  // then the new one goes at the end, and no other filter's place changes.
-  if (order_kind_ != ChainOrder::kByKind || filters_.empty() ||
-      static_cast<int>(filters_.back()->kind()) <= static_cast<int>(filter->kind())) {
+  // Whether `f` comes after the new filter: a higher kind, or its kind with `f` borrowed and
+  // the new one not (a server's protocol filters stay last of their kinds).
+  const bool owned = filter.get_deleter().owned;
+  auto after = [&](const HeldFilter<T>& f) {
+    int k = static_cast<int>(f->kind());
+    int n = static_cast<int>(filter->kind());
+    return k > n || (k == n && f->borrowed_ && owned);
+  };
+  // Filters mostly come in kind order: then the new one goes at the end, and no other
+  // filter's place changes.
+  if (order_kind_ != ChainOrder::kByKind || filters_.empty() || !after(filters_.back())) {
     filter->index_ = filters_.size();
     filters_.push_back(std::move(filter));
     return inserted;
   }
-  auto pos = std::find_if(filters_.begin(), filters_.end(), [&](const HeldFilter<T>& f) {
-    return static_cast<int>(f->kind()) > static_cast<int>(filter->kind());
-  });
+  auto pos = std::find_if(filters_.begin(), filters_.end(), after);
   size_t at = static_cast<size_t>(pos - filters_.begin());
   filters_.insert(pos, std::move(filter));
   Reindex(at);
@@ -75,13 +80,34 @@ void ChainCore<T>::Reindex(size_t from) {
 template <typename T>
 void ChainCore<T>::Remove(T* filter) {
   BRIGADE_REQUIRES(filter->index_ < filters_.size() && filters_[filter->index_].get() == filter);
-  if (filter->depth_ > 0) {
+  if (filter->depth_ > 0 || filter->borrowed_) {
     filter->removed_ = true;
     return;
   }
   size_t at = filter->index_;
   filters_.erase(filters_.begin() + static_cast<ptrdiff_t>(at));
   Reindex(at);
+}
+
+template <typename T>
+void ChainCore<T>::Restart() {
+  size_t kept = 0;
+  for (size_t i = 0; i < filters_.size(); ++i) {
+    T* f = filters_[i].get();
+    BRIGADE_REQUIRES(f->depth_ == 0);
+    if (!f->borrowed_) {
+      filters_[i].reset();
+      continue;
+    }
+    f->initialized_ = false;
+    f->removed_ = false;
+    f->saw_eos_ = false;
+    f->threw_ = false;
+    f->index_ = kept;
+    if (kept != i) filters_[kept] = std::move(filters_[i]);
+    ++kept;
+  }
+  filters_.erase(filters_.begin() + static_cast<ptrdiff_t>(kept), filters_.end());
 }
 
 template <typename T>
@@ -154,6 +180,7 @@ OutputFilter* OutputChain::Add(std::unique_ptr<OutputFilter> filter) {
 
 OutputFilter* OutputChain::AddBorrowed(OutputFilter* filter) {
   BRIGADE_REQUIRES(filter->chain_ == nullptr && !filter->initialized_);
+  filter->borrowed_ = true;
   return Place(HeldFilter<OutputFilter>(filter, FilterDeleter<OutputFilter>{false}));
 }
 
@@ -325,6 +352,7 @@ InputFilter* InputChain::Add(std::unique_ptr<InputFilter> filter) {
 
 InputFilter* InputChain::AddBorrowed(InputFilter* filter) {
   BRIGADE_REQUIRES(filter->chain_ == nullptr && !filter->initialized_);
+  filter->borrowed_ = true;
   return Place(HeldFilter<InputFilter>(filter, FilterDeleter<InputFilter>{false}));
 }
 

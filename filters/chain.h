@@ -77,8 +77,12 @@ class ChainCore {
   ChainCore(Exchange* exchange, ChainOrder order) : exchange_(exchange), order_kind_(order) {}
   ChainOrder order() const { return order_kind_; }
   T* Insert(HeldFilter<T> filter);
-  // Erases `filter` now, or when its running call returns.
+  // Erases `filter` now, or when its running call returns; a borrowed one only leaves the
+  // stream, and comes back with Restart.
   void Remove(T* filter);
+  // Deletes the owned filters, drops the borrowed ones' removals and readies them for a new
+  // stream (not yet initialized, no EOS seen). REQUIRES: no call under way.
+  void Restart();
   // The first live filter, or the first live one after `filter`; null at the end.
   T* First() const;
   T* After(const T* filter) const;
@@ -115,12 +119,22 @@ class OutputChain {
 
   // Inserts (by kind, or last) and returns the instance, owned by the chain (or the chain below).
   OutputFilter* Add(std::unique_ptr<OutputFilter> filter);
-  // Inserts a filter the chain does not own, as a server inserts its protocol filters, kept
-  // from one request to the next instead of allocated for each. REQUIRES: `filter` outlives
-  // the chain, is new (never called) and in no other chain.
+  // Inserts a filter the chain does not own, as a server inserts its protocol filters once
+  // for all the requests a record carries. A borrowed filter stays last among the filters of
+  // its kind (one added later goes before it), and stays in the chain through Restart:
+  // RemoveSelf takes it out of the stream only until then. Its own state is its owner's to
+  // reset between streams. REQUIRES: `filter` outlives the chain, is new (never called) and
+  // in no other chain.
   OutputFilter* AddBorrowed(OutputFilter* filter);
   // REQUIRES: `filter` is in this chain.
   void Remove(OutputFilter* filter);
+  // Readies the chain for another stream, as if only its borrowed filters had been added:
+  // deletes the filters it owns and brings back the borrowed ones that removed themselves.
+  // Filters it placed in the chain below are that chain's. REQUIRES: no call under way.
+  void Restart() { core_.Restart(); }
+  // Sends the stream on into `below` from now on (a record moved to another connection).
+  // REQUIRES: no call under way; `below` outlives the chain.
+  void set_below(OutputChain* below) { below_ = below; }
 
   // Passes `bb` to the first filter. On OK, `bb` is empty.
   [[nodiscard]] absl::StatusOr<Flow> Pass(Brigade& bb);
@@ -166,6 +180,13 @@ class InputChain {
   // As OutputChain::AddBorrowed.
   InputFilter* AddBorrowed(InputFilter* filter);
   void Remove(InputFilter* filter);
+  // As OutputChain::Restart; end of input may be reported again.
+  void Restart() {
+    core_.Restart();
+    eos_delivered_ = false;
+  }
+  // As OutputChain::set_below.
+  void set_below(InputChain* below) { below_ = below; }
 
   // Reads through the chain from the top. End of input is reported once, as an EOS bucket;
   // every read after that is OutOfRange ("end of input"), whatever the mode.

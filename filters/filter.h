@@ -122,6 +122,7 @@ class FilterBase {
   bool removed_ = false;  // RemoveSelf() during a call: erased when the call returns
   bool saw_eos_ = false;  // output: EOS passed through; input: EOS returned
   bool threw_ = false;    // an exception escaped a call: its state is not to be trusted
+  bool borrowed_ = false;  // the chain does not own it: it stays through Restart
   int depth_ = 0;         // calls into this filter on the stack
   size_t index_ = 0;      // position in the chain's order, for O(1) next-filter lookup
 };

@@ -167,6 +167,11 @@ class HandlerStack {
   // The handlers the configuration names for this phase.
   // REQUIRES: `entries` outlives the stack (a compiled configuration), or is null.
   void Configure(const std::vector<Entry>* entries) { configured_ = entries; }
+  // Back to a new stack's state: nothing configured, pushed or set.
+  void Reset() {
+    configured_ = nullptr;
+    changes_.reset();
+  }
 
  private:
   template <typename>

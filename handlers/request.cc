@@ -64,6 +64,58 @@ Request::Request(Connection* connection)
       output_(this, &connection->output()),
       input_(this, &connection->input()) {}
 
+// Reset must name every member: one it leaves out would carry a request's value into the next.
+// Counting them by the record's size makes adding one without reset fail to build here.
+static_assert(sizeof(Request) == 1064,
+              "Request's members changed: reset the new ones in Request::Reset, then update this");
+
+void Request::Reset() {
+  // In the destructor's order: the parked coroutine and the stacks before the filters they
+  // may use, the filters before the modules' state and the file.
+  parked_.Drop();
+  cycle_ = Cycle();
+  for (HandlerStack<Request>& stack : stacks_) stack.Reset();
+  response_started_ = false;
+  response_finished_ = false;
+  body_done_ = false;
+  fault_reported_ = false;
+  input_.Restart();
+  output_.Restart();
+  state_ = ConfigValues();
+  config_ = nullptr;
+  body_buffer_size = 64 * 1024;
+  body_temp_dir.clear();
+  document_root = absl::string_view();
+  document_root_fd = -1;
+  the_request.clear();
+  bytes_sent = 0;
+  request_time = 0;
+  handler.clear();
+  args.clear();
+  user.clear();
+  filename.clear();
+  file = Ref<File>();
+  file_status = 0;
+  aborted = false;
+  keep_alive = true;
+  // The exchange.
+  method.assign("GET");
+  uri.assign("/");
+  protocol.assign("HTTP/1.1");
+  status = 200;
+  request_headers.Clear();
+  response_headers.Clear();
+  request_trailers.Clear();
+  response_trailers.Clear();
+  notes.clear();
+}
+
+void Request::Rebind(Connection* connection) {
+  connection_ = connection;
+  output_.set_below(&connection->output());
+  input_.set_below(&connection->input());
+}
+
 HandlerStack<Request>& Request::stack(Phase phase) { return stacks_[RequestIndex(phase)]; }
 
 void Request::PushHandler(Phase phase, std::function<Outcome(Request&)> handler,

@@ -163,6 +163,17 @@ class Request : public filters::Exchange {
   Connection& connection() const { return *connection_; }
   BucketAllocator* allocator() const { return connection_->allocator(); }
 
+  // Ends the record's request: afterwards it is as Request(&connection()) would be, except
+  // that its strings and field maps keep their room and its chains their borrowed filters
+  // (OutputChain::Restart), so that a server carries request after request on one record
+  // without building it again. What the request held goes now: its parked handler, the
+  // filters its chains own, its handler stacks' changes, the modules' state, the file.
+  // REQUIRES: no filter or handler of the request is running.
+  void Reset();
+  // Moves a Reset record to another connection (a server's pooled record).
+  // REQUIRES: Reset since its last request; `connection` outlives the request.
+  void Rebind(Connection* connection);
+
   // The request's filter chains, above the connection's.
   filters::OutputChain& output() { return output_; }
   filters::InputChain& input() { return input_; }

@@ -35,10 +35,18 @@ class HttpInFilter : public filters::InputFilter {
   // `length`: the Content-Length, or nullopt for a chunked body (decoded above this filter).
   // `send_continue`: called once, before the first read from the client, when not null.
   HttpInFilter(std::optional<uint64_t> length, std::function<absl::Status()> send_continue)
-      : InputFilter("HTTP_IN", filters::FilterKind::kProtocol),
-        remaining_(length),
-        send_continue_(std::move(send_continue)),
-        finished_(length == uint64_t{0}) {}
+      : InputFilter("HTTP_IN", filters::FilterKind::kProtocol) {
+    Restart(length, std::move(send_continue));
+  }
+  // Readies a borrowed instance (InputChain::AddBorrowed) for the next request's body, as
+  // HttpInFilter(length, send_continue) would be.
+  void Restart(std::optional<uint64_t> length, std::function<absl::Status()> send_continue) {
+    remaining_ = length;
+    send_continue_ = std::move(send_continue);
+    continue_sent_ = false;
+    finished_ = length == uint64_t{0};
+    read_ = 0;
+  }
   [[nodiscard]] absl::Status Read(Brigade& out, filters::ReadMode mode, BlockMode block,
                                   size_t readbytes) override;
   // True once the body was read to its end; from the start for a body of length 0, so that no
@@ -70,6 +78,8 @@ class HttpHeaderFilter : public filters::OutputFilter {
         server_name_(std::move(server_name)) {}
   [[nodiscard]] absl::StatusOr<filters::Flow> Filter(Brigade& bb) override;
   filters::FilterTraits traits() const override { return {.needs_bytes = false}; }
+  // Readies a borrowed instance (OutputChain::AddBorrowed) for the next response, as new.
+  void Restart() { drop_body_ = false; }
 
  private:
   // Finalizes the header fields and returns the serialized head in a bucket of `alloc`'s;

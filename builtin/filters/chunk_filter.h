@@ -23,6 +23,12 @@ class ChunkFilter : public OutputFilter {
  public:
   ChunkFilter() : OutputFilter("CHUNK", FilterKind::kTranscode) {}
   [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override;
+  // Readies a borrowed instance (OutputChain::AddBorrowed) for the next response, as new.
+  void Restart() {
+    started_ = false;
+    lines_ = Ref<HeapBlock>();
+    failed_ = false;
+  }
   FilterTraits traits() const override { return {.needs_bytes = false}; }
 
  private:

@@ -121,32 +121,51 @@ HttpConnection::Step HttpConnection::ReadHead() {
   return Step::kClosed;
 }
 
+HttpConnection::InFlight::InFlight(handlers::Connection* connection) : request(connection) {
+  request.output().AddBorrowed(&content_length);
+  request.output().AddBorrowed(&chunk);
+  request.output().AddBorrowed(&header);
+  request.input().AddBorrowed(&http_in_filter);
+}
+
+void HttpConnection::InFlight::Reset() {
+  request.Reset();
+  chunk.Restart();
+  header.Restart();
+  http_in_filter.Restart(std::nullopt, nullptr);
+  framing = ResponseFraming();
+  progress = ResponseProgress();
+  http_in = nullptr;
+  expect_continue = false;
+  keep = false;
+  keep_decided = false;
+}
+
 HttpConnection::InFlight& HttpConnection::NewRequest(bool keep_alive) {
   if (std::unique_ptr<RequestSlot> slot = TakeRequestSlot(&kSlotKind)) {
     in_flight_.reset(static_cast<InFlight*>(slot.release()));
+    in_flight_->request.Rebind(&record());
   } else {
-    in_flight_ = std::make_unique<InFlight>();
+    in_flight_ = std::make_unique<InFlight>(&record());
   }
   InFlight& f = *in_flight_;
-  handlers::Request& r = f.request.emplace(&record());
-  r.the_request = std::move(f.spare_line);
+  handlers::Request& r = f.request;
   absl::string_view line = head_reader_.request_line();
   r.the_request.assign(line.data(), line.size());
-  r.response_headers = std::move(f.spare_fields);
-  r.filename = std::move(f.spare_filename);
-  r.filename.clear();
   r.request_time = time(nullptr);
   f.framing.keep_alive = keep_alive;
   core_out().set_progress(&f.progress);
-  r.output().AddBorrowed(&f.content_length.emplace());
-  r.output().AddBorrowed(&f.chunk.emplace());
-  r.output().AddBorrowed(&f.header.emplace(&f.framing, "brigaded"));
   return f;
 }
 
 void HttpConnection::StartErrorRequest(int status, const std::string& message) {
-  InFlight& f = NewRequest(/*keep_alive=*/false);
-  handlers::AbandonRequestCycle(*f.request, status, message);
+  Refuse(NewRequest(/*keep_alive=*/false), status, message);
+}
+
+void HttpConnection::Refuse(InFlight& f, int status, absl::string_view message) {
+  // What follows the head is not this request's body: its input goes without HTTP_IN.
+  f.request.input().Remove(&f.http_in_filter);
+  handlers::AbandonRequestCycle(f.request, status, message);
 }
 
 void HttpConnection::StartRequest(RequestHead& head) {
@@ -155,15 +174,14 @@ void HttpConnection::StartRequest(RequestHead& head) {
                     (config().max_keepalive_requests == 0 ||
                      requests_ < config().max_keepalive_requests);
   InFlight& f = NewRequest(keep_alive);
-  handlers::Request& r = *f.request;
+  handlers::Request& r = f.request;
   r.method = head.method;
   r.protocol = head.protocol;
   r.request_headers = std::move(head.headers);
 
-  r.uri = std::move(f.spare_uri);
   if (absl::Status s = NormalizePathInto(head.path, &r.uri); !s.ok()) {
     r.uri.assign("/");  // not the last request's
-    handlers::AbandonRequestCycle(r, 400, s.message());
+    Refuse(f, 400, s.message());
     return;
   }
   r.args = head.query;
@@ -172,10 +190,9 @@ void HttpConnection::StartRequest(RequestHead& head) {
 
   uint64_t limit = config().limit_request_body;
   if (head.content_length.has_value() && limit != 0 && *head.content_length > limit) {
-    handlers::AbandonRequestCycle(
-        r, 413,
-        absl::StrCat("request body of ", *head.content_length, " bytes exceeds the limit of ",
-                     limit));
+    Refuse(f, 413,
+           absl::StrCat("request body of ", *head.content_length,
+                        " bytes exceeds the limit of ", limit));
     return;
   }
   // Input: body framing, then the Location's filters.
@@ -196,15 +213,15 @@ void HttpConnection::StartRequest(RequestHead& head) {
     o.max_body = limit;
     r.input().Add(std::make_unique<filters::DechunkFilter>(o));
   }
-  f.http_in = &f.http_in_filter.emplace(length, std::move(send_continue));
-  r.input().AddBorrowed(f.http_in);
+  f.http_in_filter.Restart(length, std::move(send_continue));
+  f.http_in = &f.http_in_filter;
   loc.AddFilters(r);
   // Otherwise the phases run on the next step.
 }
 
 HttpConnection::Step HttpConnection::StepRequest() {
   InFlight& f = *in_flight_;
-  handlers::Request& r = *f.request;
+  handlers::Request& r = f.request;
   if (!r.cycle().responded) {
     // A cycle that has started and not responded has a parked handler.
     handlers::CycleState state = r.parked().task() != nullptr
@@ -225,7 +242,7 @@ HttpConnection::Step HttpConnection::StepRequest() {
 }
 
 HttpConnection::Step HttpConnection::FinishResponse(InFlight& f) {
-  handlers::Request& r = *f.request;
+  handlers::Request& r = f.request;
   // An error after the head went out: no last chunk, and the connection closes.
   if (r.aborted) return Abort(/*linger=*/true);
   while (!f.progress.eos_written) {
@@ -272,9 +289,9 @@ HttpConnection::Step HttpConnection::FinishResponse(InFlight& f) {
 }
 
 HttpConnection::Step HttpConnection::DiscardBody(InFlight& f) {
-  while (!f.request->body_done()) {
+  while (!f.request.body_done()) {
     Brigade bb(record().allocator());
-    absl::StatusOr<size_t> n = f.request->TryReadBody(bb, kDiscardPiece);
+    absl::StatusOr<size_t> n = f.request.TryReadBody(bb, kDiscardPiece);
     if (absl::IsUnavailable(n.status())) return Step::kWaitRead;
     if (!n.ok()) {
       f.keep = false;
@@ -285,7 +302,7 @@ HttpConnection::Step HttpConnection::DiscardBody(InFlight& f) {
 }
 
 void HttpConnection::EndRequest(InFlight& f) {
-  handlers::Request& r = *f.request;
+  handlers::Request& r = f.request;
   uint64_t overhead = f.framing.header_bytes;
   if (f.http_in != nullptr && f.http_in->continue_sent()) overhead += kContinue.size();
   r.bytes_sent = f.progress.bytes_written > overhead ? f.progress.bytes_written - overhead : 0;
@@ -294,28 +311,13 @@ void HttpConnection::EndRequest(InFlight& f) {
   core_out().set_progress(nullptr);
   handlers::EndRequestCycle(server().hooks(), r);
   head_reader_.ReturnFields(std::move(r.request_headers));
-  f.spare_fields = std::move(r.response_headers);
-  f.spare_fields.Clear();
-  f.spare_line = std::move(r.the_request);
-  f.spare_filename = std::move(r.filename);
-  f.spare_uri = std::move(r.uri);
-  f.request.reset();
-  f.http_in_filter.reset();
-  f.header.reset();
-  f.chunk.reset();
-  f.content_length.reset();
-  f.framing = ResponseFraming();
-  f.progress = ResponseProgress();
-  f.http_in = nullptr;
-  f.expect_continue = false;
-  f.keep = false;
-  f.keep_decided = false;
+  f.Reset();
   GiveRequestSlot(&kSlotKind, std::move(in_flight_));
 }
 
 HttpConnection::Step HttpConnection::Abort(bool linger) {
   if (in_flight_) {
-    in_flight_->request->aborted = true;
+    in_flight_->request.aborted = true;
     in_flight_->keep = false;
     absl::Status flushed = FlushOutput();  // best effort: what is held may still go out
     linger = linger && flushed.ok();
@@ -346,7 +348,7 @@ void HttpConnection::OnTimer() {
         return;
       }
       stall_check_ = false;
-      in_flight_->request->output().NotifyStalled();
+      in_flight_->request.output().NotifyStalled();
       ArmTimer(1000 * int64_t{config().timeout_s} - kStalledOutputMs, /*for_output=*/true);
       return;
     }
@@ -359,7 +361,7 @@ void HttpConnection::OnTimer() {
     Abort();
     return;
   }
-  handlers::Request& r = *in_flight_->request;
+  handlers::Request& r = in_flight_->request;
   if (!r.cycle().responded) {
     in_flight_->keep = false;
     if (waiting_ == Step::kWaitWoken) {

@@ -57,31 +57,31 @@ class HttpConnection final : public ConnectionBase {
   enum class Step { kNext, kWaitRead, kWaitWrite, kWaitWoken, kClosed };
 
   // A request under way, with what the protocol filters and CORE_OUT tell about its response.
-  // A request slot: when the request ends, it is cleared and goes back to the worker's pool
-  // for its next request, keeping the room its strings and response fields took, so that a
-  // request allocates neither its record nor its protocol filters.
+  // A request slot: the record and its protocol filters are built once, and between requests
+  // the slot is reset (Request::Reset, the filters' Restart) and goes back to the worker's pool
+  // for its next request, keeping the room its strings and fields took, so that a request
+  // neither builds nor allocates its record.
   struct InFlight final : RequestSlot {
-    // Built in place for each request; the chains borrow them. Before `request`, which goes
-    // first.
-    std::optional<filters::ContentLengthFilter> content_length;
-    std::optional<filters::ChunkFilter> chunk;
-    std::optional<HttpHeaderFilter> header;
-    std::optional<HttpInFilter> http_in_filter;
-    std::optional<handlers::Request> request;
-    ResponseFraming framing;    // HTTP_HEADER points here: the struct must not move
+    explicit InFlight(handlers::Connection* connection);
+    // The request's output chain borrows them (in it from the start) and its input chain
+    // HTTP_IN: declared before `request`, so that they outlive its chains.
+    ResponseFraming framing;    // HTTP_HEADER points here
     ResponseProgress progress;  // CORE_OUT counts here
+    filters::ContentLengthFilter content_length;
+    filters::ChunkFilter chunk;
+    HttpHeaderFilter header{&framing, "brigaded"};
+    HttpInFilter http_in_filter{std::nullopt, nullptr};
+    handlers::Request request;
+    // HTTP_IN, once it delimits this request's body; null for a request refused before that,
+    // whose input then goes without it.
     HttpInFilter* http_in = nullptr;
     bool expect_continue = false;
     bool keep = false;  // decided once the response is on the wire
     bool keep_decided = false;
-    // Between requests: the last one's response fields (cleared), and the room its request
-    // line, path and file name took.
-    filters::HeaderMap spare_fields;
-    std::string spare_line;
-    std::string spare_uri;
-    std::string spare_filename;
-  };
 
+    // Ends the request and readies the slot for the next one.
+    void Reset();
+  };
   // Makes all the progress possible now, then waits (interest and timer) for what it needs.
   void Advance();
   Step ReadHead();
@@ -91,6 +91,8 @@ class HttpConnection final : public ConnectionBase {
   void StartErrorRequest(int status, const std::string& message);
   // Sets up a request record with the protocol filters; the rest is up to the caller.
   InFlight& NewRequest(bool keep_alive);
+  // A request refused before its body was delimited: only its error response.
+  void Refuse(InFlight& f, int status, absl::string_view message);
   Step StepRequest();
   Step FinishResponse(InFlight& f);
   Step DiscardBody(InFlight& f);

@@ -194,6 +194,69 @@ TEST_F(ChainTest, ABorrowedFilterRunsAndOutlivesItsChains) {
   EXPECT_EQ(Rendered(), "x[once][once]x[once][once]");
 }
 
+class InitCounter : public OutputFilter {
+ public:
+  InitCounter(int* inits, bool fail)
+      : OutputFilter("INIT", FilterKind::kResource), inits_(inits), fail_(fail) {}
+  [[nodiscard]] absl::Status Init() override {
+    ++*inits_;
+    return fail_ ? absl::InvalidArgumentError("bad config") : absl::OkStatus();
+  }
+  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override { return PassNext(bb); }
+
+ private:
+  int* inits_;
+  bool fail_;
+};
+
+// A server's protocol filters go in first, and a filter of their kind added for the request
+// after them must still run before them (CHUNK and HTTP_HEADER see what it made).
+TEST_F(ChainTest, ABorrowedFilterStaysLastOfItsKind) {
+  TraceFilter chunk("chunk", FilterKind::kTranscode, &trace_);
+  OutputChain chain(&exchange_);
+  chain.AddBorrowed(&chunk);
+  chain.Add(std::make_unique<CollectFilter>(&collected_));
+  chain.Add(std::make_unique<TraceFilter>("recode", FilterKind::kTranscode, &trace_));
+  chain.Add(std::make_unique<TraceFilter>("deflate", FilterKind::kContentSet, &trace_));
+  EXPECT_EQ(chain.Names(), (std::vector<std::string>{"deflate", "recode", "chunk", "COLLECT"}));
+  Brigade bb = Data({"x"}, true);
+  ASSERT_TRUE(chain.Pass(bb).ok());
+  EXPECT_EQ(trace_, (std::vector<std::string>{"deflate", "recode", "chunk"}));
+}
+
+// Restart readies a chain for the next stream: the filters it owns are deleted, borrowed ones
+// that removed themselves are back, each is initialized again, and a stream may end again.
+TEST_F(ChainTest, RestartKeepsOnlyTheBorrowedFiltersReadyForANewStream) {
+  int calls = 0;
+  int destroyed = 0;
+  int inits = 0;
+  CountedOnce once(&calls, &destroyed);
+  InitCounter counter(&inits, /*fail=*/false);
+  OutputChain chain(&exchange_);
+  chain.AddBorrowed(&once);
+  chain.AddBorrowed(&counter);
+  for (int round = 1; round <= 2; ++round) {
+    chain.Add(std::make_unique<CountedOnce>(&calls, &destroyed));
+    chain.Add(std::make_unique<UpperFilter>());
+    chain.Add(std::make_unique<CollectFilter>(&collected_));
+    // The request's own filters of the borrowed ones' kind go before them.
+    EXPECT_EQ(chain.Names(),
+              (std::vector<std::string>{"ONCE", "UPPER", "ONCE", "INIT", "COLLECT"}));
+    Brigade bb = Data({"x"});
+    ASSERT_TRUE(chain.Pass(bb).ok());
+    Brigade end = Data({}, /*eos=*/true);
+    ASSERT_TRUE(chain.Pass(end).ok());
+    EXPECT_EQ(chain.Names(), (std::vector<std::string>{"UPPER", "INIT", "COLLECT"}));
+    EXPECT_EQ(inits, round);
+    chain.Restart();
+    EXPECT_EQ(destroyed, round);  // the owned ONCE went when it removed itself
+    EXPECT_EQ(chain.Names(), (std::vector<std::string>{"ONCE", "INIT"}));
+  }
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(destroyed, 2);
+  EXPECT_EQ(Rendered(), "X[ONCE][once]<EOS>X[ONCE][once]<EOS>");
+}
+
 // Adds UPPER below itself on its first call, while the response is running.
 class AdderFilter : public OutputFilter {
  public:
@@ -285,21 +348,6 @@ TEST_F(ChainTest, ChainWithoutSinkRefusesData) {
   Brigade empty(alloc_.get());
   EXPECT_TRUE(chain.Pass(empty).ok());
 }
-
-class InitCounter : public OutputFilter {
- public:
-  InitCounter(int* inits, bool fail)
-      : OutputFilter("INIT", FilterKind::kResource), inits_(inits), fail_(fail) {}
-  [[nodiscard]] absl::Status Init() override {
-    ++*inits_;
-    return fail_ ? absl::InvalidArgumentError("bad config") : absl::OkStatus();
-  }
-  [[nodiscard]] absl::StatusOr<Flow> Filter(Brigade& bb) override { return PassNext(bb); }
-
- private:
-  int* inits_;
-  bool fail_;
-};
 
 TEST_F(ChainTest, InitRunsOnceBeforeTheFirstBrigade) {
   int inits = 0;
@@ -504,6 +552,29 @@ TEST_F(ChainTest, ABorrowedInputFilterIsReadThroughAndNotDeleted) {
     EXPECT_EQ(testing_util::ReadAll(out), "HI");
   }
   EXPECT_EQ(upper.name(), "UPPER_IN");  // still a live object (ASan checks the rest)
+}
+
+TEST_F(ChainTest, RestartLetsAnInputChainEndAgainAndMovesItsStreamBelow) {
+  UpperInput upper;
+  Exchange conn_exchange;
+  InputChain first(&conn_exchange);
+  first.Add(std::make_unique<CoreInputFilter>(Data({"one"}, true)));
+  InputChain second(&conn_exchange);
+  second.Add(std::make_unique<CoreInputFilter>(Data({"two"}, true)));
+  InputChain chain(&exchange_, &first);
+  chain.AddBorrowed(&upper);
+  Brigade out(alloc_.get());
+  for (int i = 0; i < 4 && !chain.eos_delivered(); ++i) {
+    ASSERT_TRUE(chain.Read(out, ReadMode::kReadBytes, BlockMode::kBlock, 10).ok());
+  }
+  EXPECT_TRUE(chain.eos_delivered());
+  EXPECT_EQ(testing_util::ReadAll(out), "ONE");
+  chain.Restart();
+  chain.set_below(&second);
+  EXPECT_FALSE(chain.eos_delivered());
+  Brigade again(alloc_.get());
+  ASSERT_TRUE(chain.Read(again, ReadMode::kReadBytes, BlockMode::kBlock, 10).ok());
+  EXPECT_EQ(testing_util::ReadAll(again), "TWO");
 }
 
 // Throws on the call given by `throw_on` (1 = the first), after passing what came before on.

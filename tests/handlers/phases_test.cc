@@ -1,6 +1,7 @@
 #include "handlers/phases.h"
 
 #include <ctime>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -238,6 +239,136 @@ TEST_F(PhasesTest, ReadBodyPullsThroughRequestAndConnectionInputChains) {
   EXPECT_EQ(RunRequestCycle(hooks_, r), Outcome::Ok());
   EXPECT_EQ(Wire(), "request body<EOS>");
   EXPECT_TRUE(r.body_done());
+}
+
+// Counts its destruction; passes everything on.
+class DestroyedFilter : public filters::OutputFilter {
+ public:
+  explicit DestroyedFilter(int* destroyed)
+      : OutputFilter("DESTROYED", filters::FilterKind::kContentSet), destroyed_(destroyed) {}
+  ~DestroyedFilter() override { ++*destroyed_; }
+  [[nodiscard]] absl::StatusOr<filters::Flow> Filter(Brigade& bb) override {
+    return PassNext(bb);
+  }
+
+ private:
+  int* destroyed_;
+};
+
+// A server carries request after request on one record: what a request leaves in it must not
+// reach the next. After Reset every member reads as in a new record, what the request held
+// (its filters, module state, file, pushed handlers) is gone, and Rebind moves its stream to
+// another connection.
+TEST_F(PhasesTest, AResetRecordCarriesNothingOfItsRequestIntoTheNext) {
+  int destroyed = 0;
+  int requests = 0;
+  Runs pushed;
+  ConfigValues values;
+  hooks_.request(Phase::kResponse).Register([&](Request& r) {
+    if (++requests == 2) {
+      Brigade bb(r.allocator());
+      bb.Append(Bucket::Immortal(r.allocator(), "second"));
+      bb.Append(Bucket::Eos(r.allocator()));
+      return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
+    }
+    r.PushHandler(Phase::kCleanup, [&pushed](Request&) {
+      pushed.push_back("cleanup");
+      return Outcome::Ok();
+    });
+    r.output().Add(std::make_unique<DestroyedFilter>(&destroyed));
+    r.state().At(2) = std::shared_ptr<int>(new int(0), [&destroyed](int* p) {
+      ++destroyed;
+      delete p;
+    });
+    r.set_config(&values);
+    r.handler = "static";
+    r.args = "a=1";
+    r.user = "alice";
+    r.filename = "/srv/x";
+    r.file = File::Adopt(-1, /*take_ownership=*/false);
+    r.file_status = 404;
+    r.the_request = "POST /x HTTP/1.0";
+    r.bytes_sent = 9;
+    r.request_time = 1234;
+    r.document_root = "/srv";
+    r.document_root_fd = 7;
+    r.body_buffer_size = 1;
+    r.body_temp_dir = "/var/tmp";
+    r.uri = "/x";
+    r.status = 201;
+    r.response_headers.Add("X-First", "1");
+    r.request_trailers.Add("X-Trailer", "1");
+    r.response_trailers.Add("X-Trailer", "1");
+    r.notes["deflate"] = "declined";
+    Brigade bb(r.allocator());
+    bb.Append(Bucket::Immortal(r.allocator(), "first"));
+    bb.Append(Bucket::Eos(r.allocator()));
+    return r.Pass(bb).ok() ? Outcome::Ok() : Outcome::Status(500);
+  });
+  Request r(&connection_);
+  r.method = "POST";
+  r.protocol = "HTTP/1.0";
+  r.request_headers.Add("Host", "example.org");
+  EXPECT_EQ(RunRequestCycle(hooks_, r), Outcome::Ok());
+  EXPECT_EQ(Wire(), "first<EOS>");
+  EXPECT_EQ(pushed, (Runs{"cleanup"}));
+  EXPECT_EQ(destroyed, 0);
+
+  r.Reset();
+  EXPECT_EQ(destroyed, 2);  // the request's filter and its module state
+  Request fresh(&connection_);
+  EXPECT_EQ(r.method, fresh.method);
+  EXPECT_EQ(r.uri, fresh.uri);
+  EXPECT_EQ(r.protocol, fresh.protocol);
+  EXPECT_EQ(r.status, fresh.status);
+  EXPECT_TRUE(r.request_headers.empty());
+  EXPECT_TRUE(r.response_headers.empty());
+  EXPECT_TRUE(r.request_trailers.empty());
+  EXPECT_TRUE(r.response_trailers.empty());
+  EXPECT_TRUE(r.notes.empty());
+  EXPECT_EQ(r.handler, fresh.handler);
+  EXPECT_EQ(r.args, fresh.args);
+  EXPECT_EQ(r.user, fresh.user);
+  EXPECT_EQ(r.filename, fresh.filename);
+  EXPECT_FALSE(r.file);
+  EXPECT_EQ(r.file_status, fresh.file_status);
+  EXPECT_EQ(r.aborted, fresh.aborted);
+  EXPECT_EQ(r.keep_alive, fresh.keep_alive);
+  EXPECT_EQ(r.the_request, fresh.the_request);
+  EXPECT_EQ(r.bytes_sent, fresh.bytes_sent);
+  EXPECT_EQ(r.request_time, fresh.request_time);
+  EXPECT_EQ(r.document_root, fresh.document_root);
+  EXPECT_EQ(r.document_root_fd, fresh.document_root_fd);
+  EXPECT_EQ(&r.config(), &fresh.config());
+  EXPECT_EQ(r.state().size(), 0u);
+  EXPECT_EQ(r.body_buffer_size, fresh.body_buffer_size);
+  EXPECT_EQ(r.body_temp_dir, fresh.body_temp_dir);
+  EXPECT_EQ(r.output().Names(), fresh.output().Names());
+  EXPECT_EQ(r.input().Names(), fresh.input().Names());
+  EXPECT_FALSE(r.input().eos_delivered());
+  for (int i = static_cast<int>(Phase::kPostReadRequest); i < kPhaseCount; ++i) {
+    EXPECT_FALSE(r.stack(static_cast<Phase>(i)).modified()) << i;
+  }
+  EXPECT_FALSE(r.response_started());
+  EXPECT_FALSE(r.response_finished());
+  EXPECT_FALSE(r.body_done());
+  EXPECT_EQ(r.parked().task(), nullptr);
+  EXPECT_FALSE(r.cycle().responded);
+  EXPECT_FALSE(r.cycle().ended);
+
+  Connection other;
+  Brigade other_wire(other.allocator());
+  other.output().Add(std::make_unique<filters::CollectFilter>(&other_wire));
+  r.Rebind(&other);
+  EXPECT_EQ(RunRequestCycle(hooks_, r), Outcome::Ok());
+  EXPECT_EQ(Wire(), "first<EOS>");  // nothing more on the first connection
+  std::string second;
+  for (Bucket& b : other_wire) {
+    if (!b.is_metadata()) second += std::string(*b.Read());
+  }
+  EXPECT_EQ(second, "second");
+  EXPECT_EQ(pushed, (Runs{"cleanup"}));  // the first request's pushed cleanup ran once
+  EXPECT_EQ(destroyed, 2);
 }
 
 TEST_F(PhasesTest, ServerStartupRunsOpenLogsPostConfigThenChildInit) {

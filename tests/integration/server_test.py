@@ -274,6 +274,43 @@ class ServerTest(unittest.TestCase):
         self.assertIs(c.sock, sock)
         c.close()
 
+    def test_a_kept_connection_carries_nothing_of_one_request_into_the_next(self):
+        # The server reuses one request record for request after request: filters, framing
+        # and fields of one must not reach the next.
+        c = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+        c.request("GET", "/text.txt", headers={"Accept-Encoding": "gzip"})
+        r = c.getresponse()
+        self.assertEqual(r.getheader("Content-Encoding"), "gzip")
+        self.assertEqual(gzip.decompress(r.read()), TEXT)
+        sock = c.sock
+        c.request("GET", "/reverse/r.txt")
+        r = c.getresponse()
+        self.assertEqual(r.read(), b"abcdefghijklmnopqrstuvwxyz\n0123456789\n")
+        c.request("GET", "/image.png")
+        r = c.getresponse()
+        self.assertEqual(r.read(), bytes(range(256)) * 40)
+        self.assertEqual(r.getheader("Content-Length"), str(256 * 40))
+        self.assertIsNone(r.getheader("Content-Encoding"))
+        self.assertIsNone(r.getheader("Transfer-Encoding"))
+        c.request("POST", "/echo", body=iter([b"hel", b"lo"]), encode_chunked=True,
+                  headers={"Transfer-Encoding": "chunked"})
+        r = c.getresponse()
+        self.assertEqual(r.read(), b"hello")
+        c.request("GET", "/nope")
+        r = c.getresponse()
+        self.assertEqual(r.status, 404)
+        r.read()
+        c.request("POST", "/echo", body=b"world")
+        r = c.getresponse()
+        self.assertEqual(r.read(), b"world")
+        c.request("GET", "/text.txt")
+        r = c.getresponse()
+        self.assertEqual(r.read(), TEXT)
+        self.assertEqual(r.getheader("Content-Length"), str(len(TEXT)))
+        self.assertIsNone(r.getheader("Content-Encoding"))
+        self.assertIs(c.sock, sock)
+        c.close()
+
     def test_pipelined_responses_come_in_order(self):
         resp = raw(self.server.port,
                    b"GET /dir/ HTTP/1.1\r\nHost: x\r\n\r\n"
