@@ -1,6 +1,7 @@
 #include "filters/core_input.h"
 
 #include "absl/strings/str_cat.h"
+#include "brigade/requires.h"
 
 namespace brigade::filters {
 
@@ -17,6 +18,22 @@ absl::Status CoreInputFilter::FillFront(BlockMode block) {
     if (b->length() == 0) pending_.Delete(b);  // a source at EOF
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<absl::string_view> CoreInputFilter::PeekFront(BlockMode block) {
+  if (absl::Status s = FillFront(block); !s.ok()) return s;
+  if (pending_.empty() || !pending_.front()->is_memory()) return absl::string_view();
+  return pending_.front()->view();
+}
+
+void CoreInputFilter::ConsumeFront(size_t n) {
+  Bucket* b = pending_.front();
+  BRIGADE_REQUIRES(b != nullptr && b->is_memory() && n <= b->length());
+  if (n == b->length()) {
+    pending_.Delete(b);
+  } else {
+    b->ConsumeFront(n);
+  }
 }
 
 uint64_t CoreInputFilter::FrontMemoryBytes() const {

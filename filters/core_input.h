@@ -29,6 +29,13 @@ class CoreInputFilter : public InputFilter {
 
   // Input read from the source but not yet returned (e.g. a pipelined next request).
   const Brigade& pending() const { return pending_; }
+  // For a reader that parses input where it lies rather than through the chain (a request
+  // head whole in one read: HeadReader): the bytes of the first block of input, read from the
+  // source first when none is in memory. Empty at end of input or before metadata. Valid until
+  // the next call on the filter. Errors: as Read's (Unavailable: NONBLOCK with nothing ready).
+  [[nodiscard]] absl::StatusOr<absl::string_view> PeekFront(BlockMode block);
+  // Consumes the first `n` bytes of what PeekFront returned. REQUIRES: n <= its size.
+  void ConsumeFront(size_t n);
   // Serves `source` from here on, as if constructed with it; what was pending is dropped.
   void Rebind(Brigade source) { pending_ = std::move(source); }
 

@@ -41,6 +41,7 @@ void HeaderMap::Clear() {
   s.stored = 0;
   s.live = 0;
   s.names = 0;
+  s.last_found = UINT32_MAX;
 }
 
 bool HeaderMap::Holds(absl::string_view text) const {
@@ -148,13 +149,22 @@ size_t HeaderMap::EraseFrom(size_t from, absl::string_view name) {
   }
   size_t removed = s.fields.size() - kept;
   s.fields.resize(kept);
+  if (removed != 0) s.last_found = UINT32_MAX;
   return removed;
 }
 
 std::optional<absl::string_view> HeaderMap::Get(absl::string_view name) const {
   if (store_ == nullptr || !(store_->names & NameBit(name))) return std::nullopt;
-  for (const Field& f : *this) {
-    if (FieldNamesEqual(f.first, name)) return f.second;
+  Store& s = *store_;
+  const size_t n = s.fields.size();
+  if (s.last_found < n && FieldNamesEqual(s.fields[s.last_found].first, name)) {
+    return s.fields[s.last_found].second;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (FieldNamesEqual(s.fields[i].first, name)) {
+      s.last_found = static_cast<uint32_t>(i);
+      return s.fields[i].second;
+    }
   }
   return std::nullopt;
 }

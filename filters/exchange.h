@@ -107,7 +107,7 @@ class HeaderMap {
   // 1,024 bytes: glibc's per-thread cache serves requests of up to 1,032, and a larger one
   // costs several hundred instructions more in malloc and free.
   static constexpr size_t kInlineFields = 12;
-  static constexpr size_t kInlineText = 568;
+  static constexpr size_t kInlineText = 560;
   static constexpr size_t kMinBlock = 1024;
 
   struct Block {
@@ -126,6 +126,9 @@ class HeaderMap {
     // message does not have, such as a filter's check for a field responses rarely carry,
     // end here without a scan. A removed name's bit stays, which costs only a scan.
     uint64_t names = 0;
+    // Where Get last found a name, the first field of it: the protocol filters each look up
+    // the same field of a response (Content-Length) in turn. Forgotten when fields move.
+    uint32_t last_found = UINT32_MAX;
     char text[kInlineText];
   };
   static_assert(sizeof(Store) <= 1024);

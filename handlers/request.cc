@@ -98,10 +98,11 @@ void Request::Reset() {
   file_status = 0;
   aborted = false;
   keep_alive = true;
-  // The exchange.
-  method.assign("GET");
-  uri.assign("/");
-  protocol.assign("HTTP/1.1");
+  // The exchange. Most requests are GETs over HTTP/1.1, whose strings are already right.
+  if (!filters::IsLiteral(method, "GET")) method.assign("GET");
+  uri.clear();
+  uri.push_back('/');
+  if (!filters::IsLiteral(protocol, "HTTP/1.1")) protocol.assign("HTTP/1.1");
   status = 200;
   request_headers.Clear();
   response_headers.Clear();

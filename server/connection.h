@@ -128,6 +128,8 @@ class ConnectionBase {
   // The connection record and its CORE_OUT, built again first if they were let go.
   handlers::Connection& record();
   CoreOutputFilter& core_out();
+  // The record's CORE_IN. REQUIRES: record() was called since it was last let go.
+  filters::CoreInputFilter* core_in() const { return core_in_; }
   // True when CORE_OUT holds bytes it has not written yet.
   bool OutputPending() const;
   // Between requests, with nothing buffered either way: lets the record go, with CORE_IN and

@@ -5,9 +5,9 @@
 
 namespace brigade::server {
 
-HeadReader::Result HeadReader::Step(filters::InputChain& in, BucketAllocator* alloc,
-                                    const HeadLimits& limits, uint64_t* bytes_in,
-                                    HttpError* error) {
+HeadReader::Result HeadReader::Step(filters::InputChain& in, filters::CoreInputFilter* core_in,
+                                    BucketAllocator* alloc, const HeadLimits& limits,
+                                    uint64_t* bytes_in, HttpError* error) {
   if (parser_ == nullptr) {
     parser_ = std::make_unique<RequestHeadParser>(limits);
   } else if (parser_->done() || parser_->limits() != limits) {
@@ -15,8 +15,8 @@ HeadReader::Result HeadReader::Step(filters::InputChain& in, BucketAllocator* al
   }
   if (!parser_->started() && partial_.empty()) {
     request_line_.clear();  // the last head's, until this one's first line comes
-    if (in.size() == 1) {
-      if (std::optional<Result> whole = StepWhole(in, alloc, bytes_in, error)) return *whole;
+    if (core_in != nullptr && in.size() == 1) {
+      if (std::optional<Result> whole = StepWhole(*core_in, bytes_in, error)) return *whole;
     }
     // RFC 9112 2.2: empty lines before a request line are ignored.
     Brigade none(alloc);
@@ -65,17 +65,14 @@ HeadReader::Result HeadReader::Step(filters::InputChain& in, BucketAllocator* al
   return parser_->done() ? Result::kHead : Result::kLine;
 }
 
-std::optional<HeadReader::Result> HeadReader::StepWhole(filters::InputChain& in,
-                                                        BucketAllocator* alloc,
+std::optional<HeadReader::Result> HeadReader::StepWhole(filters::CoreInputFilter& core_in,
                                                         uint64_t* bytes_in, HttpError* error) {
   BRIGADE_REQUIRES(parser_ != nullptr && !parser_->started() && partial_.empty());
-  Brigade ahead(alloc);
-  absl::Status ahead_read =
-      in.Read(ahead, filters::ReadMode::kSpeculative, BlockMode::kNonBlock, kWholeHeadProbe);
-  if (absl::IsUnavailable(ahead_read)) return Result::kWait;
+  absl::StatusOr<absl::string_view> front = core_in.PeekFront(BlockMode::kNonBlock);
+  if (absl::IsUnavailable(front.status())) return Result::kWait;
   // Any other failure here is the line path's to meet and report.
-  if (!ahead_read.ok() || ahead.empty() || !ahead.front()->is_memory()) return std::nullopt;
-  absl::string_view block = ahead.front()->view();
+  if (!front.ok() || front->empty()) return std::nullopt;
+  absl::string_view block = front->substr(0, kWholeHeadProbe);
   // RFC 9112 2.2: empty lines before a request line are ignored, as the line path's EATCRLF
   // read ignores them: taken with the head, not counted in it.
   size_t skipped = 0;
@@ -110,12 +107,7 @@ std::optional<HeadReader::Result> HeadReader::StepWhole(filters::InputChain& in,
     }
   }
   if (used == 0) return std::nullopt;
-  Brigade taken(alloc);
-  absl::Status s =
-      in.Read(taken, filters::ReadMode::kReadBytes, BlockMode::kNonBlock, skipped + used);
-  if (!s.ok() || taken.Length() != std::optional<uint64_t>(skipped + used)) {
-    return Result::kClosed;
-  }
+  core_in.ConsumeFront(skipped + used);
   *bytes_in += used;
   return result;
 }

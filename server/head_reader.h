@@ -3,10 +3,10 @@
 // several reads joined, each complete line fed to the strict RequestHeadParser.
 //
 // A head that is already whole in the input's first block (the usual case: one read brought
-// it) is parsed from a SPECULATIVE view of that block and consumed with one READBYTES, instead
-// of a GETLINE read per line. The parser sees the same lines either way, so the outcome is the
-// same; only a chain of CORE_IN alone takes this path, since a connection filter above it (a
-// TLS layer, a user's) need not serve SPECULATIVE.
+// it) is parsed where it lies in CORE_IN's buffer and consumed there (CoreInputFilter::
+// PeekFront, ConsumeFront), instead of a GETLINE read per line. The parser sees the same lines
+// either way, so the outcome is the same; only a chain of CORE_IN alone takes this path, since
+// a connection filter above it (a TLS layer, a user's) changes what the bytes are.
 //
 // It is the worker's only way of reading a head (HttpConnection) and the unit the head fuzzer
 // drives with input cut into reads at arbitrary points, so resumption across partial lines is
@@ -25,6 +25,7 @@
 #include "brigade/allocator.h"
 #include "brigade/requires.h"
 #include "filters/chain.h"
+#include "filters/core_input.h"
 #include "server/http_parser.h"
 
 namespace brigade::server {
@@ -40,11 +41,11 @@ class HeadReader {
   };
 
   // Makes one step of progress on the current head, within `limits` (the same for every step
-  // of a head). `*bytes_in` grows by the head bytes read; `*error` is set on kError.
-  // Kept small (72 bytes) because every idle keep-alive connection holds one: the limits and
-  // the error are the caller's.
-  Result Step(filters::InputChain& in, BucketAllocator* alloc, const HeadLimits& limits,
-              uint64_t* bytes_in, HttpError* error);
+  // of a head). `core_in`: the CORE_IN at the bottom of `in`, or null. `*bytes_in` grows by the
+  // head bytes read; `*error` is set on kError. Kept small (72 bytes) because every idle
+  // keep-alive connection holds one: the limits and the error are the caller's.
+  Result Step(filters::InputChain& in, filters::CoreInputFilter* core_in, BucketAllocator* alloc,
+              const HeadLimits& limits, uint64_t* bytes_in, HttpError* error);
 
   // True once any byte of a head arrived (what the header timeout answers with 408).
   bool mid_head() const {
@@ -91,15 +92,15 @@ class HeadReader {
   }
 
  private:
-  // The most a SPECULATIVE read asks for when looking for a whole head.
+  // The most of the first block searched for a whole head.
   static constexpr size_t kWholeHeadProbe = 16 * 1024;
 
   // The whole-head path: the lines of a new head parsed where they lie in the first block.
   // nullopt when that block holds no whole line (the line path then reads it); otherwise the
   // step's result, kLine when the head goes on past the block (the line path reads the rest).
   // REQUIRES: a new head, its parser not started.
-  std::optional<Result> StepWhole(filters::InputChain& in, BucketAllocator* alloc,
-                                  uint64_t* bytes_in, HttpError* error);
+  std::optional<Result> StepWhole(filters::CoreInputFilter& core_in, uint64_t* bytes_in,
+                                  HttpError* error);
 
   std::unique_ptr<RequestHeadParser> parser_;  // kept from head to head
   std::string partial_;       // a head line read in part

@@ -97,8 +97,9 @@ HttpConnection::Step HttpConnection::ReadHead() {
   }
   uint64_t bytes = 0;
   HttpError error;
+  handlers::Connection& c = record();  // built again first if it was let go, with CORE_IN
   HeadReader::Result result = head_reader_.Step(
-      record().input(), record().allocator(),
+      c.input(), core_in(), c.allocator(),
       HeadLimits{config().limit_request_line, config().limit_request_fields,
                  config().limit_request_field_size},
       &bytes, &error);
@@ -175,8 +176,9 @@ void HttpConnection::StartRequest(RequestHead& head) {
                      requests_ < config().max_keepalive_requests);
   InFlight& f = NewRequest(keep_alive);
   handlers::Request& r = f.request;
-  r.method = head.method;
-  r.protocol = head.protocol;
+  // The record's own are mostly the same already (a reset record's are GET and HTTP/1.1).
+  if (r.method != head.method) r.method = head.method;
+  if (r.protocol != head.protocol) r.protocol = head.protocol;
   r.request_headers = std::move(head.headers);
 
   if (absl::Status s = NormalizePathInto(head.path, &r.uri); !s.ok()) {

@@ -65,13 +65,14 @@ bool DocumentedStatus(int status) {
 // Steps the reader until it waits or the connection is over; appends each head's outcome.
 // Returns false when the connection is over (an error, a close, or a head with a body, whose
 // framing is past what this target reads).
-bool Drain(HeadReader& reader, filters::InputChain& in, BucketAllocator* alloc,
-           const HeadLimits& limits, size_t budget, std::string* outcome) {
+bool Drain(HeadReader& reader, filters::InputChain& in, filters::CoreInputFilter* core_in,
+           BucketAllocator* alloc, const HeadLimits& limits, size_t budget,
+           std::string* outcome) {
   uint64_t bytes = 0;
   HttpError e;
   for (size_t steps = 0;; ++steps) {
     if (steps > budget) abort();  // a step that makes no progress
-    switch (reader.Step(in, alloc, limits, &bytes, &e)) {
+    switch (reader.Step(in, core_in, alloc, limits, &bytes, &e)) {
       case HeadReader::Result::kLine:
         continue;
       case HeadReader::Result::kWait:
@@ -109,7 +110,8 @@ std::string Run(std::string_view wire, const HeadLimits& limits, Cut cut) {
   src.Append(Bucket::FromSource(alloc, Source::Adopt(Source::Kind::kSocket, fds[0], true)));
   filters::Exchange ex;
   filters::InputChain in(&ex);
-  in.Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
+  auto* core_in = static_cast<filters::CoreInputFilter*>(
+      in.Add(std::make_unique<filters::CoreInputFilter>(std::move(src))));
   HeadReader reader;
   std::string outcome;
   size_t budget = 4 * wire.size() + 16;
@@ -118,12 +120,12 @@ std::string Run(std::string_view wire, const HeadLimits& limits, Cut cut) {
     size_t n = std::min<size_t>(cut(), wire.size() - at);
     if (write(fds[1], wire.data() + at, n) != static_cast<ssize_t>(n)) abort();
     at += n;
-    open = Drain(reader, in, alloc, limits, budget, &outcome);
+    open = Drain(reader, in, core_in, alloc, limits, budget, &outcome);
   }
   if (open) {
     absl::StrAppend(&outcome, reader.mid_head() ? "waiting mid-head;" : "idle;");
     shutdown(fds[1], SHUT_WR);
-    if (Drain(reader, in, alloc, limits, budget, &outcome)) abort();  // EOF must end it
+    if (Drain(reader, in, core_in, alloc, limits, budget, &outcome)) abort();  // EOF must end it
   }
   close(fds[1]);
   return outcome;

@@ -106,6 +106,33 @@ TEST(HeaderMapTest, AbsentNamesAreAbsentAndPresentOnesFoundThroughEveryChange) {
   EXPECT_EQ(h.GetAll("CONTENT-TYPE"), (std::vector<absl::string_view>{"text/html"}));
 }
 
+// A lookup finds the first field of the name, also when the one found last time has moved
+// or another of the name came before it since.
+TEST(HeaderMapTest, ALookupRepeatedAfterFieldsMovedStillFindsTheFirstOfTheName) {
+  HeaderMap h;
+  h.Add("X-Gone", "0");
+  h.Add("Content-Length", "1");
+  h.Add("content-length", "2");
+  EXPECT_EQ(h.Get("Content-Length"), "1");
+  EXPECT_EQ(h.Get("CONTENT-LENGTH"), "1");
+  h.Remove("X-Gone");  // the first Content-Length moves to where X-Gone was
+  EXPECT_EQ(h.Get("Content-Length"), "1");
+  h.Set("Content-Length", "3");
+  EXPECT_EQ(h.Get("Content-Length"), "3");
+  EXPECT_EQ(h.size(), 1u);
+  h.Add("X-Other", "x");
+  EXPECT_EQ(h.Get("X-Other"), "x");
+  EXPECT_EQ(h.Get("Content-Length"), "3");
+  h.Remove("Content-Length");
+  EXPECT_FALSE(h.Get("Content-Length").has_value());
+  EXPECT_EQ(h.Get("X-Other"), "x");
+  h.Clear();
+  h.Add("X-Other", "y");
+  EXPECT_EQ(h.Get("X-Other"), "y");
+  HeaderMap copy = h;
+  EXPECT_EQ(copy.Get("x-other"), "y");
+}
+
 TEST(HeaderMapTest, SetReplacesEveryFieldOfTheNameWithOneInTheFirstsPlace) {
   HeaderMap h;
   h.Add("Vary", "Accept");

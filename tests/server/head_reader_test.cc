@@ -19,7 +19,8 @@ struct Wire {
     EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
     Brigade src(alloc);
     src.Append(Bucket::FromSource(alloc, Source::Adopt(Source::Kind::kSocket, fds[0], true)));
-    in.Add(std::make_unique<filters::CoreInputFilter>(std::move(src)));
+    core = static_cast<filters::CoreInputFilter*>(
+        in.Add(std::make_unique<filters::CoreInputFilter>(std::move(src))));
   }
   ~Wire() { close(fds[1]); }
   void Send(const std::string& bytes) {
@@ -30,6 +31,7 @@ struct Wire {
   int fds[2] = {-1, -1};
   filters::Exchange ex;
   filters::InputChain in{&ex};
+  filters::CoreInputFilter* core = nullptr;
 };
 
 // A head reader on a Wire.
@@ -39,7 +41,7 @@ class HeadReaderTest : public ::testing::Test {
   // Steps until the reader stops for something other than another line.
   HeadReader::Result Run() {
     while (true) {
-      HeadReader::Result r = reader_.Step(in_, alloc_, limits_, &bytes_, &error_);
+      HeadReader::Result r = reader_.Step(in_, wire_.core, alloc_, limits_, &bytes_, &error_);
       if (r != HeadReader::Result::kLine) return r;
     }
   }
@@ -162,7 +164,7 @@ TEST_F(HeadReaderTest, AnIdleConnectionThatClosesIsClosedNotAnError) {
 TEST_F(HeadReaderTest, AWholeHeadIsReadInOneStepAndLeavesTheBodyUnread) {
   const std::string head = "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n";
   Send(head + "helloGET /2 HTTP/1.1\r\n");
-  ASSERT_EQ(reader_.Step(in_, alloc_, limits_, &bytes_, &error_), HeadReader::Result::kHead);
+  ASSERT_EQ(reader_.Step(in_, wire_.core, alloc_, limits_, &bytes_, &error_), HeadReader::Result::kHead);
   EXPECT_EQ(bytes_, head.size());
   EXPECT_EQ(reader_.request_line(), "POST /p HTTP/1.1");
   EXPECT_EQ(reader_.head().content_length, 5u);
@@ -197,7 +199,7 @@ TEST_F(HeadReaderTest, AHeadCutOffAfterItsFirstLinesGoesOnFromWhereTheBlockEnded
 TEST_F(HeadReaderTest, EmptyLinesBeforeAWholeHeadGoWithItInOneStep) {
   const std::string head = "PUT /q HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n";
   Send("\r\n\n\r\n" + head + "okGET");
-  ASSERT_EQ(reader_.Step(in_, alloc_, limits_, &bytes_, &error_), HeadReader::Result::kHead);
+  ASSERT_EQ(reader_.Step(in_, wire_.core, alloc_, limits_, &bytes_, &error_), HeadReader::Result::kHead);
   EXPECT_EQ(bytes_, head.size());
   EXPECT_EQ(reader_.request_line(), "PUT /q HTTP/1.1");
   Brigade body(alloc_);
@@ -245,7 +247,7 @@ HttpError ErrorOf(const std::string& head, size_t piece) {
   for (size_t at = 0; at < head.size() && r == HeadReader::Result::kWait; at += piece) {
     wire.Send(head.substr(at, piece));
     do {
-      r = reader.Step(wire.in, wire.alloc,
+      r = reader.Step(wire.in, wire.core, wire.alloc,
                       HeadLimits{.request_line = 64, .fields = 4, .field_size = 32}, &bytes,
                       &error);
     } while (r == HeadReader::Result::kLine);
