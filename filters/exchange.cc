@@ -31,8 +31,7 @@ void HeaderMap::CopyFrom(const HeaderMap& other) {
   for (const Field& f : other) Add(f.first, f.second);
 }
 
-void HeaderMap::Clear() {
-  if (store_ == nullptr) return;
+void HeaderMap::ClearStore() {
   Store& s = *store_;
   s.fields.clear();
   s.blocks.clear();

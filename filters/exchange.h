@@ -81,7 +81,9 @@ class HeaderMap {
   void Set(absl::string_view name, absl::string_view value);
   // Removes every field of `name`; returns how many were removed.
   size_t Remove(absl::string_view name);
-  void Clear();
+  void Clear() {
+    if (store_ != nullptr) ClearStore();
+  }
 
   // The first value of `name`, if any.
   std::optional<absl::string_view> Get(absl::string_view name) const;
@@ -143,6 +145,7 @@ class HeaderMap {
   bool Holds(absl::string_view s) const;
   // Rewrites the text of the live fields into fresh storage, dropping what Set and Remove left.
   void Compact();
+  void ClearStore();
   void CopyFrom(const HeaderMap& other);
   // Removes the fields of `name` from position `from` on; returns how many.
   size_t EraseFrom(size_t from, absl::string_view name);

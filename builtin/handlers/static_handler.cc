@@ -143,18 +143,19 @@ Outcome SendFile(Request& r, Ref<File> file, absl::string_view path, const struc
   filters::HeaderMap& h = r.response_headers;
   absl::string_view type = MimeTypeFor(path);
   if (h.empty() && !not_modified) {
-    // Mostly the response has no fields yet: all of them go in at once.
+    // Mostly the response has no fields yet: all of them go in at once. Content-Length second,
+    // as nginx writes it: the protocol filters look it up, the first of them scanning up to it.
     h.Add({{"Content-Type", type},
+           {"Content-Length", length},
            {"Last-Modified", modified},
            {"ETag", etag},
-           {"Accept-Ranges", "none"},
-           {"Content-Length", length}});
+           {"Accept-Ranges", "none"}});
   } else {
     h.Set("Content-Type", type);
+    if (!not_modified) h.Set("Content-Length", length);
     h.Set("Last-Modified", modified);
     h.Set("ETag", etag);
     h.Set("Accept-Ranges", "none");
-    if (!not_modified) h.Set("Content-Length", length);
   }
   Brigade bb(r.allocator());
   if (not_modified) {
