@@ -82,6 +82,7 @@ class HttpConnection final : public ConnectionBase {
     // Ends the request and readies the slot for the next one.
     void Reset();
   };
+
   // Makes all the progress possible now, then waits (interest and timer) for what it needs.
   void Advance();
   Step ReadHead();
