@@ -89,7 +89,8 @@ class ChainCore {
   [[nodiscard]] absl::Status Enter(T* filter);
   void Leave(T* filter);
   std::vector<const T*> Live() const;
-  // How many filters the chain holds (one being removed counts until it is gone).
+  // How many filters the chain holds (one being removed counts until it is gone; a borrowed
+  // one that removed itself, until Restart).
   size_t size() const { return filters_.size(); }
   Exchange* exchange() const { return exchange_; }
 

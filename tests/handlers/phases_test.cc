@@ -42,9 +42,10 @@ class PhasesTest : public ::testing::Test {
     });
   }
   // The bytes and metadata that reached the connection: "body<EOS>".
-  std::string Wire() {
+  std::string Wire() { return Rendered(wire_); }
+  static std::string Rendered(Brigade& wire) {
     std::string out;
-    for (Bucket& b : wire_) {
+    for (Bucket& b : wire) {
       if (b.is_metadata()) {
         out += "<" + std::string(b.kind_name()) + ">";
       } else {
@@ -362,11 +363,7 @@ TEST_F(PhasesTest, AResetRecordCarriesNothingOfItsRequestIntoTheNext) {
   r.Rebind(&other);
   EXPECT_EQ(RunRequestCycle(hooks_, r), Outcome::Ok());
   EXPECT_EQ(Wire(), "first<EOS>");  // nothing more on the first connection
-  std::string second;
-  for (Bucket& b : other_wire) {
-    if (!b.is_metadata()) second += std::string(*b.Read());
-  }
-  EXPECT_EQ(second, "second");
+  EXPECT_EQ(Rendered(other_wire), "second<EOS>");
   EXPECT_EQ(pushed, (Runs{"cleanup"}));  // the first request's pushed cleanup ran once
   EXPECT_EQ(destroyed, 2);
 }
